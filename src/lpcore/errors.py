@@ -1,0 +1,52 @@
+"""One exception hierarchy for lpcore.
+
+Every error lpcore raises on purpose derives from :class:`LpcoreError`. Errors caused by a bad argument
+also derive from ``ValueError``/``TypeError`` so that generic callers can catch them the usual way.
+Where the protocol (go-livepeer, the TicketBroker contract) defines a message, the exception carries
+that exact string, so callers and tests compare against the protocol's own text.
+"""
+
+from __future__ import annotations
+
+
+class LpcoreError(Exception):
+    """Base class of every lpcore error."""
+
+
+class InvalidTicket(LpcoreError, ValueError):
+    """A ticket or ticket field is malformed or fails a protocol check."""
+
+
+class InvalidSignature(LpcoreError, ValueError):
+    """A signature is malformed or does not verify."""
+
+
+class BrokerRevert(LpcoreError):
+    """A TicketBroker call reverted; ``reason`` is the contract's revert string."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class SignatureFormatError(LpcoreError, ValueError):
+    """A video-signature file (binary or XML) is truncated, corrupt or not a signature."""
+
+
+class VideoDecodeError(LpcoreError):
+    """A video could not be opened or decoded."""
+
+
+class DeviceUnavailable(LpcoreError):
+    """A GPU code path was requested but no CUDA device (or CuPy) is available."""
+
+
+__all__ = [
+    "LpcoreError",
+    "InvalidTicket",
+    "InvalidSignature",
+    "BrokerRevert",
+    "SignatureFormatError",
+    "VideoDecodeError",
+    "DeviceUnavailable",
+]
