@@ -1,4 +1,7 @@
-"""Signature computation: frames (numpy, or an iterable of planes) and video files (PyAV) -> VideoSignature."""
+"""Signature computation: frames (numpy, or an iterable of planes) and video files (PyAV) -> VideoSignature.
+
+The CPU/GPU dispatch point is `_backend()`: it maps a device name to a function that signs one chunk of frames.
+"""
 
 from __future__ import annotations
 
