@@ -47,7 +47,7 @@ CLIPS = {
                                "yuv420p", RAW, "nut"),
     "noise_4097x2161": ("color=c=0x909090:size=4097x2161:rate=25,noise=alls=100:allf=t+u", 4097, 2161, 2,
                         "yuv420p", RAW, "avi"),
-    "testsrc2_5120x2880": ("testsrc2=size=5120x2880:rate=25", 5120, 2880, 2, "yuv420p", LOSSLESS, "mkv"),
+    "testsrc2_5120x2880": ("testsrc2=size=5120x2880:rate=25", 5120, 2880, 2, "yuv420p", RAW, "nut"),
 }
 
 
