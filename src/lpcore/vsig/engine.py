@@ -6,8 +6,10 @@ The CPU/GPU dispatch point is `_backend()`: it maps a device name to a function 
 from __future__ import annotations
 
 import itertools
+import math
 import os
 from collections.abc import Callable, Iterable
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -206,6 +208,38 @@ class _LumaReader:
         return rows[:, :plane.width]
 
 
+def _rescale(a: int, b: Fraction, c: Fraction) -> int:
+    """av_rescale_q(a, b, c): a*b/c rounded to nearest, halves away from zero."""
+    q = Fraction(a) * b / c
+    r = math.floor(abs(q) + Fraction(1, 2))
+    return r if q >= 0 else -r
+
+
+class _FrameClock:
+    """The pts the ffmpeg command (5.1) hands to the filter for each decoded frame.
+
+    ffmpeg shifts every input timestamp by -start_time of the file (so MPEG-TS starts near 0), and when a frame
+    has no pts (raw elementary streams) it continues from the previous one plus its duration.
+    """
+
+    def __init__(self, container, stream):
+        tb = stream.time_base or Fraction(1, 1)
+        start = container.start_time
+        self.offset = _rescale(-start, Fraction(1, 1_000_000), tb) if start is not None else 0
+        rate = stream.average_rate or stream.guessed_rate
+        self.default_duration = _rescale(1, 1 / Fraction(rate), tb) if rate else 1
+        self.next = None
+
+    def __call__(self, frame) -> int:
+        if frame.pts is not None:
+            pts = frame.pts + self.offset
+        else:
+            pts = self.next if self.next is not None else 0
+        duration = getattr(frame, "duration", None) or self.default_duration
+        self.next = pts + duration
+        return pts
+
+
 def compute_file(path: str | os.PathLike, device: str = "auto", *, threads: int | None = None,
                  progress: Progress | None = None) -> VideoSignature:
     """Signature of the first video stream of a file, byte-identical to
@@ -230,10 +264,11 @@ def compute_file(path: str | os.PathLike, device: str = "auto", *, threads: int 
         stream.thread_type = "AUTO"
         tb = stream.time_base
         luma_of = _LumaReader(stream)
+        clock = _FrameClock(container, stream)
         buf = None
         k = 0
         try:
-            for index, frame in enumerate(container.decode(stream)):
+            for frame in container.decode(stream):
                 luma = luma_of(frame)
                 if buf is None:
                     height, width = luma.shape
@@ -243,7 +278,7 @@ def compute_file(path: str | os.PathLike, device: str = "auto", *, threads: int 
                     raise VideoDecodeError(f"frame size changed mid-stream in {os.fspath(path)!r}")
                 buf[k] = luma
                 k += 1
-                pts.append(frame.pts if frame.pts is not None else index)
+                pts.append(clock(frame))
                 if k == len(buf):
                     acc.add(buf)
                     k = 0
