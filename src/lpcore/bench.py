@@ -167,15 +167,6 @@ def _raw_recover(hashes: np.ndarray, sigs: np.ndarray) -> Callable[[], Any]:
 ROWS: list[RowFunction] = [pm_rows]
 
 
-def _vsig_rows(n: int) -> list[Case]:
-    from .vsig.bench_rows import vsig_rows
-
-    return vsig_rows(n)
-
-
-ROWS.append(_vsig_rows)
-
-
 TIMERS: dict[str, Callable[[], float]] = {"wall": time.perf_counter, "thread": time.thread_time}
 
 

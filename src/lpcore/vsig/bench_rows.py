@@ -1,4 +1,8 @@
-"""``lpcore bench`` rows for video signatures: ``vsig.compute`` vs FFmpeg's `signature` filter, same frames."""
+"""``lpcore bench`` rows for video signatures: ``vsig.compute`` vs FFmpeg's `signature` filter, same frames.
+
+Not yet in ``lpcore.bench.ROWS``: appending it there makes ``tests/test_bench_cli.py`` (which counts pm rows only)
+fail and adds ~10 s to it, so the wiring is left to the bench owner: ``ROWS.append(vsig_rows)``.
+"""
 
 from __future__ import annotations
 
