@@ -156,3 +156,16 @@ def test_modes_cover_wrap_and_divide():
     assert not native.stream_params(4096, 2160)[0] and native.stream_params(7680, 4320)[0]
     for w, h in [(1000, 562), (1919, 1081), (3840, 2160), (4097, 2161)]:
         assert native.stream_params(w, h)[1] > 224_350
+
+
+@pytest.mark.parametrize("rotate", [90, 180, 270])
+def test_display_rotation_matches_ffmpeg_autorotate(tmp_path, rotate):
+    # ffmpeg's command autorotates by the display matrix (transpose/flip filters) before `format,signature`.
+    base, rotated, out = tmp_path / "base.mp4", tmp_path / "rot.mp4", tmp_path / "ffmpeg.bin"
+    _run("-f", "lavfi", "-i", "testsrc2=size=160x96:rate=25", "-frames:v", "12", "-c:v", "libx264", "-preset",
+         "ultrafast", str(base))
+    _run("-i", str(base), "-c", "copy", "-metadata:s:v:0", f"rotate={rotate}", str(rotated))
+    _run("-i", str(rotated), "-map", "0:v:0", "-vf", f"format=yuv420p,signature=filename={out}", "-f", "null", "-")
+    sig = vsig.compute_file(rotated)
+    assert (sig.width, sig.height) == ((96, 160) if rotate in (90, 270) else (160, 96))
+    assert sig.to_binary() == out.read_bytes()

@@ -176,12 +176,56 @@ def _is_direct(frame) -> bool:
     return name == "yuv420p" or (name in _DIRECT_LUMA and frame.color_range != _FULL_RANGE)
 
 
+def _display_matrix(frame) -> np.ndarray | None:
+    for sd in getattr(frame, "side_data", ()):
+        if "DISPLAYMATRIX" in str(getattr(sd, "type", "")).upper():
+            m = np.frombuffer(bytes(sd), dtype="=i4")
+            if m.shape == (9,):
+                return m
+    return None
+
+
+def _orientation(matrix: np.ndarray | None) -> Callable[[np.ndarray], np.ndarray]:
+    """The pixel transform ffmpeg 5.1's autorotate inserts for a display matrix (exact transposes/flips only).
+
+    theta = -round(av_display_rotation_get(m)) normalised to [0, 360), then transpose/hflip/vflip as the ffmpeg
+    command does. Other angles would go through the `rotate` filter (interpolating) and are refused.
+    """
+    if matrix is None:
+        return lambda plane: plane
+    fp = matrix.astype(np.float64) / 65536.0
+    s0, s1 = math.hypot(fp[0], fp[3]), math.hypot(fp[1], fp[4])
+    if s0 == 0.0 or s1 == 0.0:
+        return lambda plane: plane
+    rotation = -math.degrees(math.atan2(fp[1] / s1, fp[0] / s0))
+    theta = -float(round(rotation)) + 0.0
+    theta -= 360 * math.floor(theta / 360 + 0.9 / 360)
+    if abs(theta - 90) < 1.0:
+        if matrix[3] > 0:
+            return lambda plane: plane.T                                  # transpose=cclock_flip
+        return lambda plane: np.rot90(plane, -1)                          # transpose=clock
+    if abs(theta - 180) < 1.0:
+        return lambda plane: plane[::-1 if matrix[4] < 0 else 1, ::-1 if matrix[0] < 0 else 1]
+    if abs(theta - 270) < 1.0:
+        if matrix[3] < 0:
+            return lambda plane: plane[::-1, ::-1].T                      # transpose=clock_flip
+        return lambda plane: np.rot90(plane, 1)                           # transpose=cclock
+    if abs(theta) > 1.0:
+        raise VideoDecodeError(f"display rotation of {theta:.0f} degrees: ffmpeg would interpolate with its "
+                               "`rotate` filter, which lpcore does not reproduce")
+    if matrix[4] < 0:
+        return lambda plane: plane[::-1]                                  # vflip
+    return lambda plane: plane
+
+
 class _LumaReader:
-    """The 8-bit luma FFmpeg's `format=yuv420p,signature` sees for each decoded frame of one stream."""
+    """The 8-bit luma FFmpeg's `format=yuv420p,signature` sees for each decoded frame of one stream, including
+    the ffmpeg command's autorotation (taken from the first frame's display matrix, like 5.1's stream-level one)."""
 
     def __init__(self, stream):
         self.stream = stream
         self.graph = None
+        self.orient = None
 
     def _convert(self, frame):
         import av
@@ -201,11 +245,13 @@ class _LumaReader:
         return self.graph.pull()
 
     def __call__(self, frame) -> np.ndarray:
+        if self.orient is None:
+            self.orient = _orientation(_display_matrix(frame))
         if not _is_direct(frame):
             frame = self._convert(frame)
         plane = frame.planes[0]
         rows = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
-        return rows[:, :plane.width]
+        return self.orient(rows[:, :plane.width])
 
 
 def _rescale(a: int, b: Fraction, c: Fraction) -> int:
