@@ -129,6 +129,10 @@ def test_bad_arguments():
         vsig.compute(frames, time_base=1 / 30)
     with pytest.raises(ValueError, match="device"):
         vsig.compute(frames, device="tpu")
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="threads"):
+            vsig.compute(frames, threads=bad)
+    assert vsig.compute(iter(frames), pts=(p for p in (4, 9))).pts.tolist() == [4, 9]
 
 
 def test_cuda_without_gpu_path_raises_device_unavailable():

@@ -67,9 +67,17 @@ def _check_plane_array(frames: np.ndarray, ndim: int, what: str) -> None:
         raise ValueError(f"{what} must have shape {shape}, got {frames.ndim} dimension(s) {frames.shape}")
 
 
+def _check_threads(threads) -> None:
+    if threads is not None and (not isinstance(threads, (int, np.integer)) or isinstance(threads, bool)
+                                or threads < 1):
+        raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
+
+
 def _pts_array(pts, n: int) -> np.ndarray:
     if pts is None:
         return np.arange(n, dtype=np.uint64)
+    if isinstance(pts, Iterable) and not hasattr(pts, "__len__"):
+        pts = list(pts)
     arr = np.asarray(pts)
     if arr.ndim != 1 or len(arr) != n:
         raise ValueError(f"pts must be a 1-D sequence of {n} timestamps, got shape {arr.shape}")
@@ -119,12 +127,15 @@ def compute(frames, pts=None, time_base=(1, 1), device: str = "auto", *, threads
     Raises ValueError/TypeError for frames smaller than 32x32, a wrong dtype/shape or no frames.
     """
     time_base = _check_time_base(time_base)
+    _check_threads(threads)
     backend = _backend(device, threads)
     acc = _Accumulator(backend, progress)
     if isinstance(frames, np.ndarray):
         _check_plane_array(frames, 3, "frames")
         n, height, width = frames.shape
         _check_size(height, width)
+        if n:
+            pts = _pts_array(pts, n)  # fail before the work
         step = _chunk_len(height, width) if progress is not None else max(n, 1)
         for start in range(0, n, step):
             acc.add(frames[start:start + step])
@@ -296,6 +307,7 @@ def compute_file(path: str | os.PathLike, device: str = "auto", *, threads: int 
     """
     import av  # deferred: only file input needs PyAV
 
+    _check_threads(threads)
     backend = _backend(device, threads)
     acc = _Accumulator(backend, progress)
     pts: list[int] = []
