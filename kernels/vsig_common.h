@@ -494,18 +494,27 @@ LP_HOST_DEVICE static inline uint8_t vsig_confidence(const uint16_t *hist)
     return 255;
 }
 
+/* Returns the category (0..9) of global element index f (0..379) and sets *j to its index in the category; for
+ * kernels that give each thread one element. */
+LP_HOST_DEVICE static inline int vsig_element_category(int f, int *j)
+{
+    int cat = 0;
+    while (cat + 1 < VSIG_NCAT && f >= VSIG_CATEGORIES_at(cat + 1).elem_offset)
+        cat++;
+    *j = f - VSIG_CATEGORIES_at(cat).elem_offset;
+    return cat;
+}
+
 /* ---- one frame ---------------------------------------------------------------------------------------------- */
 
-/* Computes the fine signature of one frame from its block sums.
- * In:  blocks      32x32 luma block sums (row-major), FFmpeg's partition of a p->width x p->height frame
- *      p           stream constants (vsig_params_init)
- * Out: framesig    76 bytes of packed trits
- *      words       5 words
- *      confidence  frame confidence */
-LP_HOST_DEVICE static inline void vsig_frame_signature(const uint32_t *blocks, const vsig_params *p,
-                                                       uint8_t *framesig, uint8_t *words, uint8_t *confidence)
+/* Computes the fine signature of one frame from its scaled SAT (vsig_scaled_sat), for callers that build the SAT
+ * themselves (e.g. cooperatively in GPU shared memory).
+ * In:  sat         32x32 scaled summed-area table
+ *      p           stream constants
+ * Out: framesig    76 bytes of packed trits;  words: 5 words;  confidence: frame confidence */
+LP_HOST_DEVICE static inline void vsig_frame_signature_sat(const uint64_t *sat, const vsig_params *p,
+                                                           uint8_t *framesig, uint8_t *words, uint8_t *confidence)
 {
-    uint64_t sat[VSIG_NCELLS];
     int64_t values[VSIG_MAX_CAT_ELEMS];
     uint64_t tmp[VSIG_MAX_CAT_ELEMS];
     uint8_t trits[VSIG_NELEM];
@@ -513,7 +522,6 @@ LP_HOST_DEVICE static inline void vsig_frame_signature(const uint32_t *blocks, c
     int cat, j;
     for (j = 0; j < 256; j++)
         hist[j] = 0;
-    vsig_scaled_sat(blocks, p, sat);
     for (cat = 0; cat < VSIG_NCAT; cat++) {
         vsig_category c = VSIG_CATEGORIES_at(cat);
         uint64_t th;
@@ -529,6 +537,21 @@ LP_HOST_DEVICE static inline void vsig_frame_signature(const uint32_t *blocks, c
     vsig_pack_framesig(trits, framesig);
     vsig_words(trits, words);
     *confidence = vsig_confidence(hist);
+}
+
+/* Computes the fine signature of one frame from its block sums (the whole per-frame pipeline).
+ * In:  blocks      32x32 luma block sums (row-major), FFmpeg's partition of a p->width x p->height frame
+ *      p           stream constants (vsig_params_init)
+ * Out: framesig    76 bytes of packed trits
+ *      words       5 words
+ *      confidence  frame confidence
+ * Uses about 11 KB of stack (8 KB SAT). */
+LP_HOST_DEVICE static inline void vsig_frame_signature(const uint32_t *blocks, const vsig_params *p,
+                                                       uint8_t *framesig, uint8_t *words, uint8_t *confidence)
+{
+    uint64_t sat[VSIG_NCELLS];
+    vsig_scaled_sat(blocks, p, sat);
+    vsig_frame_signature_sat(sat, p, framesig, words, confidence);
 }
 
 #endif /* LP_VSIG_COMMON_H */

@@ -236,3 +236,23 @@ __global__ void k(const uint32_t *b, uint8_t *fs, uint8_t *w, uint8_t *c, const 
     src.write_text(kernel)
     subprocess.run(["nvcc", "-ptx", "-arch=compute_80", "-Werror", "all-warnings", "-I", str(ROOT / "kernels"),
                     "-o", str(tmp_path / "h.ptx"), str(src)], check=True, capture_output=True)
+
+
+@pytest.mark.skipif(shutil.which("cc") is None, reason="needs a C compiler")
+def test_header_element_index_helper(tmp_path):
+    src = tmp_path / "e.c"
+    src.write_text(r"""
+#include "vsig_common.h"
+int main(void) {
+    int f, j, bad = 0;
+    for (f = 0; f < VSIG_NELEM; f++) {
+        int c = vsig_element_category(f, &j);
+        vsig_category k = VSIG_CATEGORIES_at(c);
+        if (j < 0 || j >= k.elem_count || k.elem_offset + j != f) bad++;
+    }
+    return bad;
+}
+""")
+    exe = tmp_path / "e"
+    subprocess.run(["cc", "-std=c99", "-I", str(ROOT / "kernels"), str(src), "-o", str(exe)], check=True)
+    assert subprocess.run([str(exe)]).returncode == 0
