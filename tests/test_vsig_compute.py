@@ -256,3 +256,12 @@ int main(void) {
     exe = tmp_path / "e"
     subprocess.run(["cc", "-std=c99", "-I", str(ROOT / "kernels"), str(src), "-o", str(exe)], check=True)
     assert subprocess.run([str(exe)]).returncode == 0
+
+
+@pytest.mark.skipif(shutil.which("cc") is None, reason="needs a C compiler")
+def test_header_clamped_confidence_equals_division(tmp_path):
+    exe = tmp_path / "conf"
+    subprocess.run(["cc", "-O2", "-std=gnu99", "-I", str(ROOT / "kernels"),
+                    str(ROOT / "tests" / "c" / "vsig_confidence_check.c"), "-o", str(exe)], check=True)
+    run = subprocess.run([str(exe)], capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout
