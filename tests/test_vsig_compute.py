@@ -265,3 +265,24 @@ def test_header_clamped_confidence_equals_division(tmp_path):
                     str(ROOT / "tests" / "c" / "vsig_confidence_check.c"), "-o", str(exe)], check=True)
     run = subprocess.run([str(exe)], capture_output=True, text=True)
     assert run.returncode == 0, run.stdout
+
+
+def _child_compute(frames, queue):
+    queue.put(vsig.compute(frames).to_binary())
+
+
+def test_works_in_a_forked_child():
+    # GNU OpenMP hangs in a child forked after a parallel region; lpcore falls back to one thread there.
+    import multiprocessing
+
+    frames = np.random.default_rng(0).integers(0, 256, (16, 64, 64), dtype=np.uint8)
+    want = vsig.compute(frames, threads=2).to_binary()
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_child_compute, args=(frames, queue))
+    proc.start()
+    proc.join(60)
+    if proc.is_alive():
+        proc.kill()
+        pytest.fail("vsig.compute hung in a forked child")
+    assert queue.get(timeout=5) == want
