@@ -17,3 +17,7 @@ from .params import (
 )
 from .payment import Payment, TicketBatch
 from .sender import Sender
+from .queue import RedemptionQueue, SignedTicket
+from .monitor import SenderMonitor
+from .validator import Validator
+from .recipient import PaymentResult, ReceiveResult, Recipient
