@@ -1,0 +1,341 @@
+/* MPEG-7 signature lookup, written from spec/vsig.md §5 (FFmpeg's behaviour, quirks included). */
+#include "match/lp_match.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define HOUGH_OFFSETS 181 /* offsets -90..+90 */
+#define HOUGH_RATES 2     /* only m = 1 (framerate 30) and m = 2 (framerate 60) pass 0 < 30m <= 60 */
+#define MAX_CANDS (HOUGH_RATES * HOUGH_OFFSETS)
+#define NO_DIST 99999
+
+enum { DIR_PREV = 0, DIR_NEXT = 1, DIR_PREV_END = 2, DIR_NEXT_END = 3 };
+enum { STATUS_END_REACHED = 1, STATUS_BEGIN_REACHED = 2 };
+
+static inline int popcount64(uint64_t x) { return __builtin_popcountll(x); }
+
+void lp_match_planes(const uint8_t *framesig, int64_t n, uint64_t *planes) {
+    for (int64_t f = 0; f < n; f++) {
+        const uint8_t *sig = framesig + f * LP_MATCH_FRAMESIG_BYTES;
+        uint64_t *lo = planes + f * LP_MATCH_PLANE_WORDS, *hi = lo + LP_MATCH_PLANE_WORDS / 2;
+        memset(lo, 0, LP_MATCH_PLANE_WORDS * sizeof(uint64_t));
+        for (int k = 0; k < LP_MATCH_FRAMESIG_BYTES; k++) {
+            unsigned v = sig[k] > 242 ? 242 : sig[k];
+            /* first trit is the most significant base-3 digit (§2.4) */
+            for (int m = 4; m >= 0; m--) {
+                unsigned t = v % 3;
+                v /= 3;
+                int e = 5 * k + m;
+                if (t >= 1) lo[e >> 6] |= (uint64_t)1 << (e & 63);
+                if (t == 2) hi[e >> 6] |= (uint64_t)1 << (e & 63);
+            }
+        }
+    }
+}
+
+int lp_match_l1(const uint64_t *pa, const uint64_t *pb) {
+    int d = 0;
+    for (int k = 0; k < LP_MATCH_PLANE_WORDS; k++) d += popcount64(pa[k] ^ pb[k]);
+    return d;
+}
+
+/* Stage 1 pair test (§5.2). Returns 1 if the coarse pair is a candidate. */
+static int coarse_accept(const lp_match_params *p, const uint8_t *bag_a, const uint8_t *bag_b) {
+    int composdist = 0, too_far = 0;
+    for (int w = 0; w < LP_MATCH_WORDS; w++) {
+        const uint8_t *x = bag_a + w * LP_MATCH_BAG_BYTES, *y = bag_b + w * LP_MATCH_BAG_BYTES;
+        int inter = 0, uni = 0, jd;
+        for (int k = 0; k < LP_MATCH_BAG_BYTES; k++) {
+            inter += popcount64((uint64_t)(x[k] & y[k]));
+            uni += popcount64((uint64_t)(x[k] | y[k]));
+        }
+        if (p->jaccard == LP_JACCARD_Q16) {
+            jd = inter == 0 ? 65536 : 65536 - (int)(((int64_t)65536 * inter) / uni);
+        } else {
+            /* the pre-7.1 "distance": 0, or 1 for identical non-empty bitmaps, so it never rejects
+             * with the default thresholds (commit 300df41c30's message says so) */
+            jd = inter > 0 ? inter / uni : inter;
+        }
+        if (jd >= p->th_d && ++too_far > 2) return 0;
+        composdist += jd;
+        if (composdist > p->th_dc) return 0;
+    }
+    return 1;
+}
+
+typedef struct {
+    int64_t a, b;       /* frames (a in stream a, b in stream b); -1 = never set */
+    int score, offset;
+    double frr;
+} cand_t;
+
+typedef struct {
+    int dist;
+    int score;
+    int64_t a, b;
+} hcell_t;
+
+typedef struct {
+    int size;
+    int dist;
+    uint8_t b_pos[LP_MATCH_COARSE_SIZE];
+} pairs_t;
+
+/* Stage 2 (§5.4): frame pairs under th_xh and Hough voting over (framerate, offset).
+ * Returns the number of candidates written to cands (ordered by ratio, then offset). */
+static int stage2(const lp_match_params *p, const lp_match_stream *A, const uint64_t *PA, int64_t first,
+                  const lp_match_stream *B, const uint64_t *PB, int64_t second, cand_t *cands) {
+    pairs_t pairs[LP_MATCH_COARSE_SIZE];
+    hcell_t hs[HOUGH_RATES][HOUGH_OFFSETS];
+    int tail = p->include_last_frame ? 0 : 1; /* B8: upstream stops at the frame without a successor */
+    int64_t ni = A->n - tail - first, nj = B->n - tail - second;
+    int hmax = 0, nc = 0;
+
+    if (ni > LP_MATCH_COARSE_SIZE) ni = LP_MATCH_COARSE_SIZE;
+    if (nj > LP_MATCH_COARSE_SIZE) nj = LP_MATCH_COARSE_SIZE;
+    if (ni <= 0 || nj <= 0) return 0;
+
+    for (int64_t i = 0; i < ni; i++) {
+        const uint64_t *pf = PA + (first + i) * LP_MATCH_PLANE_WORDS;
+        const uint64_t *ps = PB + second * LP_MATCH_PLANE_WORDS;
+        pairs[i].size = 0;
+        pairs[i].dist = NO_DIST;
+        for (int64_t j = 0; j < nj; j++, ps += LP_MATCH_PLANE_WORDS) {
+            int d = lp_match_l1(pf, ps);
+            if (d < p->th_xh) { /* strict here, "<=" in stage 3: FFmpeg's own asymmetry */
+                if (d < pairs[i].dist) {
+                    pairs[i].size = 1;
+                    pairs[i].dist = d;
+                    pairs[i].b_pos[0] = (uint8_t)j;
+                } else if (d == pairs[i].dist) {
+                    pairs[i].b_pos[pairs[i].size++] = (uint8_t)j;
+                }
+            }
+        }
+    }
+
+    for (int r = 0; r < HOUGH_RATES; r++)
+        for (int o = 0; o < HOUGH_OFFSETS; o++) {
+            hs[r][o].dist = NO_DIST;
+            hs[r][o].score = 0;
+            hs[r][o].a = hs[r][o].b = -1;
+        }
+
+    for (int i = 0; i < ni; i++) {
+        for (int j = 0; j < pairs[i].size; j++) {
+            int pj = pairs[i].b_pos[j];
+            for (int k = i + 1; k < ni; k++) {
+                for (int l = 0; l < pairs[k].size; l++) {
+                    int pl = pairs[k].b_pos[l], m, off;
+                    /* same frame of b: no vote. pl < pj: FFmpeg divides the negative difference as
+                     * size_t, the huge slope fails the framerate range test, the vote is dropped. */
+                    if (pl <= pj) continue;
+                    m = (pl - pj) / (k - i);
+                    if (m < 1 || m > 2) continue; /* framerate = 30m must be in 1..60 */
+                    if (p->rounding == LP_ROUND_NEARBYINT) {
+                        int mi = m * i; /* nearbyint(mi + 0.5) rounds half to even: mi, or mi+1 if odd */
+                        off = pj - mi - (mi & 1);
+                    } else {
+                        off = pj - m * i;
+                    }
+                    if (off <= -90 || off >= 90) continue;
+                    hcell_t *e = &hs[m - 1][off + 90];
+                    if (pairs[i].dist < pairs[k].dist) {
+                        if (pairs[i].dist < e->dist) {
+                            e->dist = pairs[i].dist;
+                            e->a = first + i;
+                            e->b = second + pj;
+                        }
+                    } else if (pairs[k].dist < e->dist) {
+                        e->dist = pairs[k].dist;
+                        e->a = first + k;
+                        e->b = second + pl;
+                    }
+                    if (++e->score > hmax) hmax = e->score;
+                }
+            }
+        }
+    }
+    if (hmax == 0) return 0;
+    hmax = (int)(0.7 * hmax);
+    /* B1: upstream reads offsets -90..-1 only */
+    int last = p->full_offset_scan ? HOUGH_OFFSETS : 90;
+    for (int r = 0; r < HOUGH_RATES; r++) {
+        for (int o = 0; o < last; o++) {
+            if (hs[r][o].score > hmax) {
+                cands[nc].a = hs[r][o].a;
+                cands[nc].b = hs[r][o].b;
+                cands[nc].score = hs[r][o].score;
+                cands[nc].offset = o - 90;
+                cands[nc].frr = (30.0 * (r + 1)) / 30;
+                nc++;
+            }
+        }
+    }
+    return nc;
+}
+
+/* FFmpeg's iterate_frame for ratios >= 1 (the only ones stage 2 produces). */
+static int iterate_frame(double frr, int64_t *a, int64_t *b, int64_t na, int64_t nb, int fcount, int *bcount,
+                         int dir) {
+    int step = (int)(fcount * frr) - (int)((fcount - 1) * frr);
+    if (dir == DIR_NEXT) {
+        if (*a + 1 >= na) return DIR_NEXT_END;
+        (*a)++;
+        if (*b + step >= nb) return DIR_NEXT_END;
+        *b += step;
+        (*bcount)++;
+        return DIR_NEXT;
+    }
+    if (*a - 1 < 0) return DIR_PREV_END;
+    (*a)--;
+    if (*b - step < 0) return DIR_PREV_END;
+    *b -= step;
+    (*bcount)++;
+    return DIR_PREV;
+}
+
+typedef struct {
+    int ever_set; /* bestmatch.first/second hold frames (else uninitialised in upstream) */
+    int whole;
+    int64_t first_a, first_b;
+    int matchframes, offset, score;
+    double frr, meandist;
+} best_t;
+
+/* Stage 3 (§5.5). State is initialised once per call and leaks across candidates unless
+ * reset_walk_state is set. */
+static void stage3(const lp_match_params *p, const lp_match_stream *A, const uint64_t *PA,
+                   const lp_match_stream *B, const uint64_t *PB, const cand_t *cands, int nc, best_t *best) {
+    int distsum = 0, bcount = 1, dir = DIR_NEXT, fcount = 0, goodfcount = 0, gooda = 0, goodb = 0;
+    int tolerancecount = 0, status = 0;
+    double minmeandist = best->meandist;
+
+    for (int c = 0; c < nc; c++) {
+        const cand_t *cd = &cands[c];
+        if (p->reset_walk_state) {
+            distsum = 0; bcount = 1; dir = DIR_NEXT; fcount = goodfcount = gooda = goodb = 0;
+            tolerancecount = 0; status = 0;
+        }
+        /* Livepeer's NULL-candidate skip. Never taken here: every vote sets a/b because an L1 distance
+         * (<= 760) is always below the initial cell distance 99999; kept so no path reads frame -1. */
+        if (cd->a < 0 || cd->b < 0) continue;
+        int64_t a = cd->a, b = cd->b;
+        for (;;) {
+            int d = lp_match_l1(PA + a * LP_MATCH_PLANE_WORDS, PB + b * LP_MATCH_PLANE_WORDS);
+            if (d > p->th_xh) {
+                /* a frame without information on both sides is never counted as bad */
+                if (A->confidence[a] >= 1 || B->confidence[b] >= 1) tolerancecount++;
+                if (tolerancecount > 2) {
+                    if (dir == DIR_NEXT) {
+                        a = cd->a;
+                        b = cd->b;
+                        dir = DIR_PREV;
+                    } else {
+                        break;
+                    }
+                }
+            } else {
+                distsum += d;
+                goodfcount++;
+                tolerancecount = 0;
+                if (A->confidence[a] < 1) gooda++;
+                if (B->confidence[b] < 1) goodb++;
+            }
+            fcount++;
+            dir = iterate_frame(cd->frr, &a, &b, A->n, B->n, fcount, &bcount, dir);
+            if (dir == DIR_NEXT_END) {
+                status = STATUS_END_REACHED;
+                a = cd->a;
+                b = cd->b;
+                dir = iterate_frame(cd->frr, &a, &b, A->n, B->n, fcount, &bcount, DIR_PREV);
+            }
+            if (dir == DIR_PREV_END) {
+                status |= STATUS_BEGIN_REACHED;
+                break;
+            }
+            if (p->th_di != 0 && bcount >= p->th_di) break;
+        }
+        if (bcount < p->th_di) continue;
+        if ((double)goodfcount / (double)fcount < p->th_it) continue;
+        if ((double)goodfcount * 0.5 <= (double)(gooda > goodb ? gooda : goodb)) continue;
+        double meandist = (double)distsum / (double)goodfcount;
+        int both = status == (STATUS_END_REACHED | STATUS_BEGIN_REACHED);
+        if (meandist < minmeandist || both || p->mode == LP_MODE_FAST) {
+            minmeandist = meandist;
+            best->ever_set = 1;
+            best->meandist = meandist;
+            best->matchframes = bcount;
+            best->frr = cd->frr;
+            best->score = cd->score;
+            best->offset = cd->offset;
+            best->first_a = cd->a;
+            best->first_b = cd->b;
+            best->whole = 0;
+        }
+        if (both) {
+            best->whole = 1;
+            break;
+        }
+        if (p->mode == LP_MODE_FAST) break;
+    }
+}
+
+void lp_match_lookup_planes(const lp_match_params *p, const lp_match_stream *A, const uint64_t *PA,
+                            const lp_match_stream *B, const uint64_t *PB, lp_match_result *out) {
+    cand_t cands[MAX_CANDS];
+    best_t best;
+    memset(&best, 0, sizeof best);
+    best.meandist = NO_DIST;
+    best.first_a = best.first_b = -1;
+    memset(out, 0, sizeof *out);
+
+    for (int64_t s1 = 0; s1 < A->nseg && !best.whole; s1++) {
+        for (int64_t s2 = 0; s2 < B->nseg && !best.whole; s2++) {
+            if (!coarse_accept(p, A->bags + s1 * LP_MATCH_WORDS * LP_MATCH_BAG_BYTES,
+                               B->bags + s2 * LP_MATCH_WORDS * LP_MATCH_BAG_BYTES))
+                continue;
+            out->coarse_pairs++;
+            int64_t f1 = A->seg_first[s1], f2 = B->seg_first[s2];
+            /* a segment without a frame (possible after Livepeer's pts-based import) has no pairs */
+            if (f1 < 0 || f1 >= A->n || f2 < 0 || f2 >= B->n) continue;
+            int nc = stage2(p, A, PA, f1, B, PB, f2, cands);
+            if (nc == 0) continue;
+            out->candidates += nc;
+            stage3(p, A, PA, B, PB, cands, nc, &best);
+            if (p->model_b2_crash && !best.ever_set) {
+                /* B2: the stage-3 log dereferences bestmatch.first/second, never assigned yet */
+                out->reference_crash = 1;
+                goto done;
+            }
+        }
+    }
+done:
+    out->whole = best.whole;
+    out->score = best.score;
+    out->code = best.whole ? 2 : (best.score != 0 ? 1 : 0);
+    out->meandist = best.meandist;
+    if (best.score != 0) {
+        out->first_a = best.first_a;
+        out->first_b = best.first_b;
+        out->matchframes = best.matchframes;
+        out->offset = best.offset;
+        out->framerateratio = best.frr;
+    } else {
+        out->first_a = out->first_b = -1;
+        out->code = 0;
+        out->whole = 0;
+    }
+}
+
+int lp_match_lookup(const lp_match_params *p, const lp_match_stream *a, const lp_match_stream *b,
+                    lp_match_result *out) {
+    size_t na = (size_t)(a->n > 0 ? a->n : 0), nb = (size_t)(b->n > 0 ? b->n : 0);
+    uint64_t *planes = malloc((na + nb + 1) * LP_MATCH_PLANE_WORDS * sizeof(uint64_t));
+    if (!planes) return -1;
+    lp_match_planes(a->framesig, (int64_t)na, planes);
+    lp_match_planes(b->framesig, (int64_t)nb, planes + na * LP_MATCH_PLANE_WORDS);
+    lp_match_lookup_planes(p, a, planes, b, planes + na * LP_MATCH_PLANE_WORDS, out);
+    free(planes);
+    return 0;
+}
