@@ -15,19 +15,29 @@ enum { STATUS_END_REACHED = 1, STATUS_BEGIN_REACHED = 2 };
 static inline int popcount64(uint64_t x) { return __builtin_popcountll(x); }
 
 void lp_match_planes(const uint8_t *framesig, int64_t n, uint64_t *planes) {
+    /* per byte value: 5-bit masks of its trits >= 1 (lo) and == 2 (hi), bit m = trit m, where trit 0 is
+     * the most significant base-3 digit (§2.4); a 256-entry table costs less than one frame */
+    uint8_t lo_mask[256], hi_mask[256];
+    for (unsigned v = 0; v < 256; v++) {
+        unsigned x = v > 242 ? 242 : v;
+        lo_mask[v] = hi_mask[v] = 0;
+        for (int m = 4; m >= 0; m--, x /= 3) {
+            if (x % 3 >= 1) lo_mask[v] |= (uint8_t)(1u << m);
+            if (x % 3 == 2) hi_mask[v] |= (uint8_t)(1u << m);
+        }
+    }
     for (int64_t f = 0; f < n; f++) {
         const uint8_t *sig = framesig + f * LP_MATCH_FRAMESIG_BYTES;
         uint64_t *lo = planes + f * LP_MATCH_PLANE_WORDS, *hi = lo + LP_MATCH_PLANE_WORDS / 2;
         memset(lo, 0, LP_MATCH_PLANE_WORDS * sizeof(uint64_t));
         for (int k = 0; k < LP_MATCH_FRAMESIG_BYTES; k++) {
-            unsigned v = sig[k] > 242 ? 242 : sig[k];
-            /* first trit is the most significant base-3 digit (§2.4) */
-            for (int m = 4; m >= 0; m--) {
-                unsigned t = v % 3;
-                v /= 3;
-                int e = 5 * k + m;
-                if (t >= 1) lo[e >> 6] |= (uint64_t)1 << (e & 63);
-                if (t == 2) hi[e >> 6] |= (uint64_t)1 << (e & 63);
+            int e = 5 * k, w = e >> 6, sh = e & 63;
+            uint64_t l = lo_mask[sig[k]], h = hi_mask[sig[k]];
+            lo[w] |= l << sh;
+            hi[w] |= h << sh;
+            if (sh > 59) { /* the 5 bits straddle two words */
+                lo[w + 1] |= l >> (64 - sh);
+                hi[w + 1] |= h >> (64 - sh);
             }
         }
     }
@@ -37,6 +47,34 @@ int lp_match_l1(const uint64_t *pa, const uint64_t *pb) {
     int d = 0;
     for (int k = 0; k < LP_MATCH_PLANE_WORDS; k++) d += popcount64(pa[k] ^ pb[k]);
     return d;
+}
+
+/* L1 distances of one frame to n consecutive frames. The popcount dominates the whole lookup, so on
+ * x86-64 a copy compiled for the POPCNT instruction is chosen at run time (the baseline x86-64 ABI
+ * lacks it and __builtin_popcountll then becomes a slow library call). */
+typedef void (*l1_row_fn)(const uint64_t *pf, const uint64_t *ps, int64_t n, int *out);
+
+static void l1_row_generic(const uint64_t *pf, const uint64_t *ps, int64_t n, int *out) {
+    for (int64_t j = 0; j < n; j++, ps += LP_MATCH_PLANE_WORDS) out[j] = lp_match_l1(pf, ps);
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+__attribute__((target("popcnt"))) static void l1_row_popcnt(const uint64_t *pf, const uint64_t *ps, int64_t n,
+                                                               int *out) {
+    for (int64_t j = 0; j < n; j++, ps += LP_MATCH_PLANE_WORDS) {
+        int d = 0;
+        for (int k = 0; k < LP_MATCH_PLANE_WORDS; k++) d += __builtin_popcountll(pf[k] ^ ps[k]);
+        out[j] = d;
+    }
+}
+#endif
+
+static l1_row_fn pick_l1_row(void) {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("popcnt")) return l1_row_popcnt;
+#endif
+    return l1_row_generic;
 }
 
 /* Stage 1 pair test (§5.2). Returns 1 if the coarse pair is a candidate. */
@@ -83,9 +121,10 @@ typedef struct {
 
 /* Stage 2 (§5.4): frame pairs under th_xh and Hough voting over (framerate, offset).
  * Returns the number of candidates written to cands (ordered by ratio, then offset). */
-static int stage2(const lp_match_params *p, const lp_match_stream *A, const uint64_t *PA, int64_t first,
-                  const lp_match_stream *B, const uint64_t *PB, int64_t second, cand_t *cands) {
+static int stage2(const lp_match_params *p, l1_row_fn l1_row, const lp_match_stream *A, const uint64_t *PA,
+                  int64_t first, const lp_match_stream *B, const uint64_t *PB, int64_t second, cand_t *cands) {
     pairs_t pairs[LP_MATCH_COARSE_SIZE];
+    int row[LP_MATCH_COARSE_SIZE];
     hcell_t hs[HOUGH_RATES][HOUGH_OFFSETS];
     int tail = p->include_last_frame ? 0 : 1; /* B8: upstream stops at the frame without a successor */
     int64_t ni = A->n - tail - first, nj = B->n - tail - second;
@@ -96,12 +135,11 @@ static int stage2(const lp_match_params *p, const lp_match_stream *A, const uint
     if (ni <= 0 || nj <= 0) return 0;
 
     for (int64_t i = 0; i < ni; i++) {
-        const uint64_t *pf = PA + (first + i) * LP_MATCH_PLANE_WORDS;
-        const uint64_t *ps = PB + second * LP_MATCH_PLANE_WORDS;
+        l1_row(PA + (first + i) * LP_MATCH_PLANE_WORDS, PB + second * LP_MATCH_PLANE_WORDS, nj, row);
         pairs[i].size = 0;
         pairs[i].dist = NO_DIST;
-        for (int64_t j = 0; j < nj; j++, ps += LP_MATCH_PLANE_WORDS) {
-            int d = lp_match_l1(pf, ps);
+        for (int64_t j = 0; j < nj; j++) {
+            int d = row[j];
             if (d < p->th_xh) { /* strict here, "<=" in stage 3: FFmpeg's own asymmetry */
                 if (d < pairs[i].dist) {
                     pairs[i].size = 1;
@@ -205,7 +243,7 @@ typedef struct {
 
 /* Stage 3 (§5.5). State is initialised once per call and leaks across candidates unless
  * reset_walk_state is set. */
-static void stage3(const lp_match_params *p, const lp_match_stream *A, const uint64_t *PA,
+static void stage3(const lp_match_params *p, l1_row_fn l1_row, const lp_match_stream *A, const uint64_t *PA,
                    const lp_match_stream *B, const uint64_t *PB, const cand_t *cands, int nc, best_t *best) {
     int distsum = 0, bcount = 1, dir = DIR_NEXT, fcount = 0, goodfcount = 0, gooda = 0, goodb = 0;
     int tolerancecount = 0, status = 0;
@@ -222,7 +260,8 @@ static void stage3(const lp_match_params *p, const lp_match_stream *A, const uin
         if (cd->a < 0 || cd->b < 0) continue;
         int64_t a = cd->a, b = cd->b;
         for (;;) {
-            int d = lp_match_l1(PA + a * LP_MATCH_PLANE_WORDS, PB + b * LP_MATCH_PLANE_WORDS);
+            int d;
+            l1_row(PA + a * LP_MATCH_PLANE_WORDS, PB + b * LP_MATCH_PLANE_WORDS, 1, &d);
             if (d > p->th_xh) {
                 /* a frame without information on both sides is never counted as bad */
                 if (A->confidence[a] >= 1 || B->confidence[b] >= 1) tolerancecount++;
@@ -285,6 +324,7 @@ void lp_match_lookup_planes(const lp_match_params *p, const lp_match_stream *A, 
                             const lp_match_stream *B, const uint64_t *PB, lp_match_result *out) {
     cand_t cands[MAX_CANDS];
     best_t best;
+    l1_row_fn l1_row = pick_l1_row();
     memset(&best, 0, sizeof best);
     best.meandist = NO_DIST;
     best.first_a = best.first_b = -1;
@@ -299,10 +339,10 @@ void lp_match_lookup_planes(const lp_match_params *p, const lp_match_stream *A, 
             int64_t f1 = A->seg_first[s1], f2 = B->seg_first[s2];
             /* a segment without a frame (possible after Livepeer's pts-based import) has no pairs */
             if (f1 < 0 || f1 >= A->n || f2 < 0 || f2 >= B->n) continue;
-            int nc = stage2(p, A, PA, f1, B, PB, f2, cands);
+            int nc = stage2(p, l1_row, A, PA, f1, B, PB, f2, cands);
             if (nc == 0) continue;
             out->candidates += nc;
-            stage3(p, A, PA, B, PB, cands, nc, &best);
+            stage3(p, l1_row, A, PA, B, PB, cands, nc, &best);
             if (p->model_b2_crash && !best.ever_set) {
                 /* B2: the stage-3 log dereferences bestmatch.first/second, never assigned yet */
                 out->reference_crash = 1;
