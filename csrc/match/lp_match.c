@@ -77,6 +77,50 @@ static l1_row_fn pick_l1_row(void) {
     return l1_row_generic;
 }
 
+/* Distance source of one lookup. Overlapping coarse segments make stage 2 see each frame pair up to
+ * four times, so when the full na x nb matrix is small enough each row keeps the interval of columns
+ * already computed [lo, hi) and only extends it. */
+typedef struct {
+    l1_row_fn l1_row;
+    const uint64_t *PA, *PB;
+    int64_t nb;
+    int *cache;       /* na x nb distances, or NULL: compute every time */
+    int64_t *lo, *hi; /* per row of a: computed column interval */
+} dist_ctx;
+
+/* Returns n distances of frame f of a to frames s0..s0+n-1 of b (buf is used without a cache). */
+static const int *dist_row(dist_ctx *c, int64_t f, int64_t s0, int64_t n, int *buf) {
+    const uint64_t *pf = c->PA + f * LP_MATCH_PLANE_WORDS;
+    if (!c->cache) {
+        c->l1_row(pf, c->PB + s0 * LP_MATCH_PLANE_WORDS, n, buf);
+        return buf;
+    }
+    int *row = c->cache + f * c->nb;
+    int64_t lo = c->lo[f], hi = c->hi[f], e = s0 + n;
+    if (lo >= hi) { /* empty */
+        c->l1_row(pf, c->PB + s0 * LP_MATCH_PLANE_WORDS, n, row + s0);
+        c->lo[f] = s0;
+        c->hi[f] = e;
+    } else {
+        if (s0 < lo) {
+            c->l1_row(pf, c->PB + s0 * LP_MATCH_PLANE_WORDS, lo - s0, row + s0);
+            c->lo[f] = s0;
+        }
+        if (e > hi) {
+            c->l1_row(pf, c->PB + hi * LP_MATCH_PLANE_WORDS, e - hi, row + hi);
+            c->hi[f] = e;
+        }
+    }
+    return row + s0;
+}
+
+static int dist_one(dist_ctx *c, int64_t a, int64_t b) {
+    int d;
+    if (c->cache && c->lo[a] <= b && b < c->hi[a]) return c->cache[a * c->nb + b];
+    c->l1_row(c->PA + a * LP_MATCH_PLANE_WORDS, c->PB + b * LP_MATCH_PLANE_WORDS, 1, &d);
+    return d;
+}
+
 /* Stage 1 pair test (§5.2). Returns 1 if the coarse pair is a candidate. */
 static int coarse_accept(const lp_match_params *p, const uint8_t *bag_a, const uint8_t *bag_b) {
     int composdist = 0, too_far = 0;
@@ -121,8 +165,8 @@ typedef struct {
 
 /* Stage 2 (§5.4): frame pairs under th_xh and Hough voting over (framerate, offset).
  * Returns the number of candidates written to cands (ordered by ratio, then offset). */
-static int stage2(const lp_match_params *p, l1_row_fn l1_row, const lp_match_stream *A, const uint64_t *PA,
-                  int64_t first, const lp_match_stream *B, const uint64_t *PB, int64_t second, cand_t *cands) {
+static int stage2(const lp_match_params *p, dist_ctx *dc, const lp_match_stream *A, int64_t first,
+                  const lp_match_stream *B, int64_t second, cand_t *cands) {
     pairs_t pairs[LP_MATCH_COARSE_SIZE];
     int row[LP_MATCH_COARSE_SIZE];
     hcell_t hs[HOUGH_RATES][HOUGH_OFFSETS];
@@ -135,11 +179,11 @@ static int stage2(const lp_match_params *p, l1_row_fn l1_row, const lp_match_str
     if (ni <= 0 || nj <= 0) return 0;
 
     for (int64_t i = 0; i < ni; i++) {
-        l1_row(PA + (first + i) * LP_MATCH_PLANE_WORDS, PB + second * LP_MATCH_PLANE_WORDS, nj, row);
+        const int *dist = dist_row(dc, first + i, second, nj, row);
         pairs[i].size = 0;
         pairs[i].dist = NO_DIST;
         for (int64_t j = 0; j < nj; j++) {
-            int d = row[j];
+            int d = dist[j];
             if (d < p->th_xh) { /* strict here, "<=" in stage 3: FFmpeg's own asymmetry */
                 if (d < pairs[i].dist) {
                     pairs[i].size = 1;
@@ -243,8 +287,8 @@ typedef struct {
 
 /* Stage 3 (§5.5). State is initialised once per call and leaks across candidates unless
  * reset_walk_state is set. */
-static void stage3(const lp_match_params *p, l1_row_fn l1_row, const lp_match_stream *A, const uint64_t *PA,
-                   const lp_match_stream *B, const uint64_t *PB, const cand_t *cands, int nc, best_t *best) {
+static void stage3(const lp_match_params *p, dist_ctx *dc, const lp_match_stream *A, const lp_match_stream *B,
+                   const cand_t *cands, int nc, best_t *best) {
     int distsum = 0, bcount = 1, dir = DIR_NEXT, fcount = 0, goodfcount = 0, gooda = 0, goodb = 0;
     int tolerancecount = 0, status = 0;
     double minmeandist = best->meandist;
@@ -260,8 +304,7 @@ static void stage3(const lp_match_params *p, l1_row_fn l1_row, const lp_match_st
         if (cd->a < 0 || cd->b < 0) continue;
         int64_t a = cd->a, b = cd->b;
         for (;;) {
-            int d;
-            l1_row(PA + a * LP_MATCH_PLANE_WORDS, PB + b * LP_MATCH_PLANE_WORDS, 1, &d);
+            int d = dist_one(dc, a, b);
             if (d > p->th_xh) {
                 /* a frame without information on both sides is never counted as bad */
                 if (A->confidence[a] >= 1 || B->confidence[b] >= 1) tolerancecount++;
@@ -320,11 +363,10 @@ static void stage3(const lp_match_params *p, l1_row_fn l1_row, const lp_match_st
     }
 }
 
-void lp_match_lookup_planes(const lp_match_params *p, const lp_match_stream *A, const uint64_t *PA,
-                            const lp_match_stream *B, const uint64_t *PB, lp_match_result *out) {
+static void lookup_impl(const lp_match_params *p, const lp_match_stream *A, const lp_match_stream *B, dist_ctx *dc,
+                        lp_match_result *out) {
     cand_t cands[MAX_CANDS];
     best_t best;
-    l1_row_fn l1_row = pick_l1_row();
     memset(&best, 0, sizeof best);
     best.meandist = NO_DIST;
     best.first_a = best.first_b = -1;
@@ -339,10 +381,10 @@ void lp_match_lookup_planes(const lp_match_params *p, const lp_match_stream *A, 
             int64_t f1 = A->seg_first[s1], f2 = B->seg_first[s2];
             /* a segment without a frame (possible after Livepeer's pts-based import) has no pairs */
             if (f1 < 0 || f1 >= A->n || f2 < 0 || f2 >= B->n) continue;
-            int nc = stage2(p, l1_row, A, PA, f1, B, PB, f2, cands);
+            int nc = stage2(p, dc, A, f1, B, f2, cands);
             if (nc == 0) continue;
             out->candidates += nc;
-            stage3(p, l1_row, A, PA, B, PB, cands, nc, &best);
+            stage3(p, dc, A, B, cands, nc, &best);
             if (p->model_b2_crash && !best.ever_set) {
                 /* B2: the stage-3 log dereferences bestmatch.first/second, never assigned yet */
                 out->reference_crash = 1;
@@ -368,14 +410,30 @@ done:
     }
 }
 
+void lp_match_lookup_planes(const lp_match_params *p, const lp_match_stream *a, const uint64_t *planes_a,
+                            const lp_match_stream *b, const uint64_t *planes_b, lp_match_result *out) {
+    dist_ctx dc = {pick_l1_row(), planes_a, planes_b, b->n, NULL, NULL, NULL};
+    lookup_impl(p, a, b, &dc, out);
+}
+
 int lp_match_lookup(const lp_match_params *p, const lp_match_stream *a, const lp_match_stream *b,
                     lp_match_result *out) {
     size_t na = (size_t)(a->n > 0 ? a->n : 0), nb = (size_t)(b->n > 0 ? b->n : 0);
-    uint64_t *planes = malloc((na + nb + 1) * LP_MATCH_PLANE_WORDS * sizeof(uint64_t));
+    int use_cache = (uint64_t)na * nb <= LP_MATCH_CACHE_MAX;
+    size_t words = (na + nb + 1) * LP_MATCH_PLANE_WORDS;
+    size_t bytes = words * sizeof(uint64_t) + (use_cache ? 2 * na * sizeof(int64_t) + na * nb * sizeof(int) : 0);
+    uint64_t *planes = malloc(bytes);
     if (!planes) return -1;
     lp_match_planes(a->framesig, (int64_t)na, planes);
     lp_match_planes(b->framesig, (int64_t)nb, planes + na * LP_MATCH_PLANE_WORDS);
-    lp_match_lookup_planes(p, a, planes, b, planes + na * LP_MATCH_PLANE_WORDS, out);
+    dist_ctx dc = {pick_l1_row(), planes, planes + na * LP_MATCH_PLANE_WORDS, (int64_t)nb, NULL, NULL, NULL};
+    if (use_cache) {
+        dc.lo = (int64_t *)(planes + words);
+        dc.hi = dc.lo + na;
+        dc.cache = (int *)(dc.hi + na);
+        memset(dc.lo, 0, 2 * na * sizeof(int64_t)); /* lo = hi = 0: nothing computed */
+    }
+    lookup_impl(p, a, b, &dc, out);
     free(planes);
     return 0;
 }

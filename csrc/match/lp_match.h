@@ -15,6 +15,7 @@
 #define LP_MATCH_WORDS 5
 #define LP_MATCH_COARSE_SIZE 90      /* frames per coarse segment = Hough window */
 #define LP_MATCH_PLANE_WORDS 12      /* 380 trits as two 6 x 64-bit planes */
+#define LP_MATCH_CACHE_MAX (4LL << 20) /* largest na*nb whose distance matrix is cached (16 MiB) */
 
 /* One signature, as columns (VideoSignature's arrays). */
 typedef struct lp_match_stream {
@@ -76,15 +77,18 @@ void lp_match_planes(const uint8_t *framesig, int64_t n, uint64_t *planes);
 /* Trit L1 distance of two frames from their planes (0..760). */
 int lp_match_l1(const uint64_t *pa, const uint64_t *pb);
 
-/* Runs the three-stage lookup of a against b.
- * Returns 0 on success, -1 if memory for the bit planes could not be allocated (out untouched).
+/* Runs the three-stage lookup of a against b. Allocates once per call: the bit planes and, when
+ * na*nb <= LP_MATCH_CACHE_MAX, a distance matrix filled lazily (overlapping coarse segments otherwise
+ * recompute each frame pair up to four times).
+ * Returns 0 on success, -1 if memory could not be allocated (out untouched).
  * In:  params  the preset flags and thresholds
  *      a, b    the two signatures (a is FFmpeg's input 0)
  * Out: out     the result (see lp_match_result) */
 int lp_match_lookup(const lp_match_params *params, const lp_match_stream *a, const lp_match_stream *b,
                     lp_match_result *out);
 
-/* Same as lp_match_lookup, with the bit planes precomputed by lp_match_planes (no allocation). */
+/* Same as lp_match_lookup, with the bit planes precomputed by lp_match_planes; allocates nothing and
+ * caches no distances. */
 void lp_match_lookup_planes(const lp_match_params *params, const lp_match_stream *a, const uint64_t *planes_a,
                             const lp_match_stream *b, const uint64_t *planes_b, lp_match_result *out);
 
