@@ -41,6 +41,26 @@ class DeviceUnavailable(LpcoreError):
     """A GPU code path was requested but no CUDA device (or CuPy) is available."""
 
 
+class VerificationError(LpcoreError):
+    """A transcoded result failed verification (lpcore.verify); ``orchestrator`` names who returned it."""
+
+    def __init__(self, message: str, orchestrator: str | None = None):
+        super().__init__(message)
+        self.orchestrator = orchestrator
+
+
+class SignatureMismatch(VerificationError):
+    """The untrusted rendition's perceptual hash does not match the trusted one (go-livepeer FVType1Error)."""
+
+
+class PixelMismatch(VerificationError):
+    """Decoded pixel count differs from the reported one (go-livepeer ErrPixelMismatch)."""
+
+
+class MissingHash(VerificationError):
+    """A result carries no (or an empty) perceptual hash for the rendition being checked."""
+
+
 __all__ = [
     "LpcoreError",
     "InvalidTicket",
@@ -49,4 +69,8 @@ __all__ = [
     "SignatureFormatError",
     "VideoDecodeError",
     "DeviceUnavailable",
+    "VerificationError",
+    "SignatureMismatch",
+    "PixelMismatch",
+    "MissingHash",
 ]
