@@ -257,3 +257,37 @@ def test_state_survives_reopen(tmp_path):
     assert b2.chain.last_seen_l1_block() == block and b2.chain.last_initialized_round() == rnd
     assert b2.get_sender_info(SENDER).deposit == 900 and b2.is_used_ticket(t.hash())
     assert b2.transcoder_pool_size() == 1
+
+
+def test_protocol_recipe_vectors_redeem_on_local_broker(tmp_path):
+    """spec/pm.md §8.6: the protocol-test recipe's signed tickets redeem on the embedded broker."""
+    import json
+
+    from conftest import VECTORS_PATH
+
+    rec = json.loads(VECTORS_PATH.read_text())["protocol_recipe"]
+    foo = bytes.fromhex(rec["creation_round_block_hash"])
+
+    class RecipeChain(Chain):
+        def block_hash_for_round(self, round_):
+            return foo if round_ == 10 else super().block_hash_for_round(round_)
+
+    chain = RecipeChain(tmp_path / "c.db", round_length=50, start_block=10 * 50 + 3)
+    b = LocalBroker(tmp_path / "b.db", chain=chain)
+    sender, recipient = bytes.fromhex(rec["sender"]), bytes.fromhex(rec["recipient"])
+    b.register_transcoder(recipient)
+    b.fund_deposit_and_reserve(sender, 10**6, 10**6)
+    for v in rec["vectors"]:
+        t = pm.Ticket(recipient=recipient, sender=sender, face_value=int(v["face_value"]), win_prob=int(rec["win_prob"]),
+                      sender_nonce=int(rec["sender_nonce"]), recipient_rand_hash=bytes.fromhex(rec["recipient_rand_hash"]),
+                      creation_round=int(rec["creation_round"]), creation_round_block_hash=foo)
+        assert t.hash().hex() == v["ticket_hash"] and t.aux_data().hex() == rec["aux_data"]
+        b.redeem_winning_ticket(t, bytes.fromhex(v["sig"]), int(rec["recipient_rand"]))
+    assert b.transcoder_fees(recipient) == 1000
+    assert [e.name for e in b.events()][-3:] == ["WinningTicketRedeemed", "WinningTicketTransfer", "WinningTicketRedeemed"]
+
+
+def test_ticket_validity_period_must_be_positive(tmp_path):
+    with pytest.raises(BrokerRevert) as ei:
+        LocalBroker(tmp_path / "b.db", ticket_validity_period=0)
+    assert ei.value.reason == "ticketValidityPeriod must be greater than 0"
