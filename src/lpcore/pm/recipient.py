@@ -231,7 +231,7 @@ class Recipient:
         if len(payment.sender) == 0:
             raise E.PaymentError(f"Could not find Sender for payment: {payment!r}")
         tp, ep = payment.ticket_params, payment.expiration_params
-        is_active = getattr(self.sender_monitor.broker, "is_active_transcoder", None)
+        is_active = getattr(getattr(self.sender_monitor, "broker", None), "is_active_transcoder", None)
         if is_active is not None and not is_active(tp.recipient):
             raise E.PaymentError(
                 f"orchestrator {_pm.to_checksum_address(tp.recipient)} is inactive in round "
