@@ -8,10 +8,10 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-import pyref
-from conftest import ORCH2_ADDR, ORCH_ADDR, OTHER_KEY, SECRET, SENDER_KEY, Node
+import roles_pyref as pyref
+from roles_helpers import ORCH2_ADDR, ORCH_ADDR, OTHER_KEY, SECRET, SENDER_KEY, Node
 from lpcore import pm
-from lpcore.broker import SenderInfo, StaticChainView
+from lpcore.broker import StaticChainView
 from lpcore.pm import errors as E
 from lpcore.pm.params import MAX_WIN_PROB
 
@@ -309,7 +309,7 @@ def test_validator_vectors():
     """pm/validator_test.go fixed inputs (spec/pm.md §8.5), including Go's hashing of a 3-byte signature."""
     import json
 
-    from conftest import VECTORS_PATH
+    from roles_helpers import VECTORS_PATH
 
     v = json.loads(VECTORS_PATH.read_text())["validator"]
     rand = int(v["recipient_rand"])

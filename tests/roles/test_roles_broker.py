@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import pytest
+from coincurve import PrivateKey
 
-import pyref
-from conftest import ORCH2_ADDR, ORCH_ADDR, OTHER_KEY, SENDER_KEY
+import roles_pyref as pyref
+from roles_helpers import ORCH2_ADDR, ORCH_ADDR, OTHER_KEY, SENDER_KEY
 from lpcore import BrokerRevert, pm
 from lpcore.broker import Chain, LocalBroker
 from lpcore.pm.params import MAX_WIN_PROB
 
-SENDER = pyref.address_of(__import__("coincurve").PrivateKey(SENDER_KEY).public_key)
-OTHER = pyref.address_of(__import__("coincurve").PrivateKey(OTHER_KEY).public_key)
+SENDER = pyref.address_of(PrivateKey(SENDER_KEY).public_key)
+OTHER = pyref.address_of(PrivateKey(OTHER_KEY).public_key)
 RAND = 5
 
 
@@ -263,7 +264,7 @@ def test_protocol_recipe_vectors_redeem_on_local_broker(tmp_path):
     """spec/pm.md §8.6: the protocol-test recipe's signed tickets redeem on the embedded broker."""
     import json
 
-    from conftest import VECTORS_PATH
+    from roles_helpers import VECTORS_PATH
 
     rec = json.loads(VECTORS_PATH.read_text())["protocol_recipe"]
     foo = bytes.fromhex(rec["creation_round_block_hash"])

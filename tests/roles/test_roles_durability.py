@@ -17,7 +17,7 @@ import pytest
 from lpcore import pm
 from lpcore.broker import LocalBroker
 
-WORKER = Path(__file__).with_name("durability_worker.py")
+WORKER = Path(__file__).with_name("roles_durability_worker.py")
 SRC = Path(pm.__file__).parents[2]
 
 
