@@ -267,6 +267,9 @@ def test_payment_fatal_aborts_and_other_errors(node):
     assert node.queue.queued() == [] and node.recipient.nonce_map_size() == (0, 0)
     with pytest.raises(E.PaymentError, match="^Could not find Sender for payment"):
         node.recipient.receive_payment(pm.Payment(p, b"", b.expiration_params, b.sender_nonces, b.sigs))
+    with pytest.raises(E.PaymentError) as ei:
+        node.recipient.receive_payment(pm.Payment(p, b.sender, b.expiration_params, b.sender_nonces, b.sigs))
+    assert str(ei.value) == 'invalid expected price sent with payment err="expected price is nil"'
     node.broker.register_transcoder(ORCH_ADDR, active=False)
     with pytest.raises(E.PaymentError) as ei:
         node.recipient.receive_payment(b)

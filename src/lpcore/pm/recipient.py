@@ -237,7 +237,9 @@ class Recipient:
                 f"orchestrator {_pm.to_checksum_address(tp.recipient)} is inactive in round "
                 f"{self.time_source.last_initialized_round()}, cannot process payments"
             )
-        price = payment.price
+        if payment.expected_price is None:  # the wire Payment carried no expected_price
+            raise E.PaymentError('invalid expected price sent with payment err="expected price is nil"')
+        price = Fraction(payment.expected_price)
         rand, results, check = self._receive(
             recipient=tp.recipient, sender=payment.sender, face_value=tp.face_value, win_prob=tp.win_prob,
             recipient_rand_hash=tp.recipient_rand_hash, expiration_block=tp.expiration_block, price=price,
