@@ -292,3 +292,28 @@ def test_ticket_validity_period_must_be_positive(tmp_path):
     with pytest.raises(BrokerRevert) as ei:
         LocalBroker(tmp_path / "b.db", ticket_validity_period=0)
     assert ei.value.reason == "ticketValidityPeriod must be greater than 0"
+
+
+def test_concurrent_redemptions_pay_each_ticket_once(broker):
+    import threading
+
+    tickets = [ticket(broker, sender_nonce=i) for i in range(1, 9)]
+    sigs = [sign(t) for t in tickets]
+    outcomes = []
+    lock = threading.Lock()
+
+    def work():
+        for t, s in zip(tickets, sigs):
+            try:
+                broker.redeem_winning_ticket(t, s, RAND)
+                r = "ok"
+            except BrokerRevert as err:
+                r = err.reason
+            with lock:
+                outcomes.append(r)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert outcomes.count("ok") == 8 and outcomes.count("ticket is used") == 24
+    assert broker.transcoder_fees(ORCH_ADDR) == 800 and broker.get_sender_info(SENDER).deposit == 200
