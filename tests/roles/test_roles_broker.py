@@ -317,3 +317,20 @@ def test_concurrent_redemptions_pay_each_ticket_once(broker):
     [t.join() for t in threads]
     assert outcomes.count("ok") == 8 and outcomes.count("ticket is used") == 24
     assert broker.transcoder_fees(ORCH_ADDR) == 800 and broker.get_sender_info(SENDER).deposit == 200
+
+
+def test_bad_arguments(broker):
+    t = ticket(broker)
+    with pytest.raises(TypeError, match="sigs"):
+        broker.redeem_winning_ticket(t, "00" * 65, RAND)
+    with pytest.raises(ValueError, match="recipient_rands"):
+        broker.redeem_winning_ticket(t, sign(t), -1)
+    with pytest.raises(TypeError, match="tickets"):
+        broker.redeem_winning_ticket({"face_value": 1}, sign(t), RAND)
+    with pytest.raises(ValueError, match="same length"):
+        broker.batch_redeem_winning_tickets([t], [], [RAND])
+    with pytest.raises(ValueError, match="sender"):
+        broker.fund_deposit(b"\0" * 19, 1)
+    with pytest.raises(TypeError, match="amount"):
+        broker.fund_reserve(SENDER, 1.5)
+    assert broker.get_sender_info(SENDER).deposit == 1000  # nothing changed
