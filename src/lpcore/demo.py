@@ -13,7 +13,9 @@ A summary table compares the expected value paid with the face value actually re
 from __future__ import annotations
 
 import argparse
+import hashlib
 import math
+import random
 import shutil
 import sys
 import tempfile
@@ -123,7 +125,10 @@ def run(*, segments: int = 24, frames_per_segment: int = 48, seed: int = 7, work
         broker.register_transcoder(addr)
         queue = pm.RedemptionQueue(tmp / f"{name}-queue.db")
         monitor = pm.SenderMonitor(addr, broker, chain, queue)
-        recipient = pm.Recipient(addr, monitor, chain, ev=ev)
+        # Deterministic secret and params seeds from --seed, so a run is reproducible.
+        secret = hashlib.sha256(b"lpcore-demo" + name.encode() + seed.to_bytes(8, "big")).digest()
+        recipient = pm.Recipient(addr, monitor, chain, ev=ev, secret=secret, rng=random.Random(f"{seed}-{name}"),
+                                 max_face_value=25 * ev)  # -maxFaceValue: win probability 4 %
         chain.subscribe_l1_blocks(monitor.on_new_l1_block)
         orchs[name] = (recipient, monitor, queue)
         stats[name] = OrchStats(name, addr)

@@ -4,7 +4,7 @@ go-livepeer ``pm/recipient.go`` and ``core/orchestrator.go`` ``ProcessPayment``)
 API::
 
     Recipient(address, sender_monitor, time_source, *, secret=None, ev=8_000_000_000, redeem_gas=1_200_000,
-              tx_cost_multiplier=100, gas_price=None, max_face_value=0, validator=None)
+              tx_cost_multiplier=100, gas_price=None, max_face_value=0, validator=None, rng=None)
     Recipient.ticket_params(sender: bytes, price: Fraction) -> TicketParams
     Recipient.receive_ticket(ticket, sig: bytes, seed: int) -> ReceiveResult(session_id, won, error)
     Recipient.receive_payment(payment: Payment) -> PaymentResult
@@ -98,6 +98,7 @@ class Recipient:
         gas_price=None,
         max_face_value: int = 0,
         validator: Validator | None = None,
+        rng=None,
     ):
         if secret is None:
             secret = secrets.token_bytes(32)
@@ -115,6 +116,9 @@ class Recipient:
         self._gas_price = gas_price
         self.max_face_value = max_face_value
         self.validator = validator or Validator()
+        # The seed is public (go-livepeer draws it from math/rand); secrecy comes from the HMAC key. An injected
+        # ``random.Random`` makes runs reproducible.
+        self._rng = rng
         self._nonces: dict[str, _NonceEntry] = {}
         self._lock = threading.Lock()
         self._unsubscribe = time_source.subscribe_l1_blocks(self.on_new_l1_block)
@@ -154,7 +158,7 @@ class Recipient:
         """``TicketParams(sender, price)`` (spec/pm.md §4.2): fresh seed, face value, win prob, commitment."""
         sender = bytes(sender)
         price = Fraction(price)
-        seed = int.from_bytes(secrets.token_bytes(32), "big")
+        seed = self._rng.getrandbits(256) if self._rng is not None else int.from_bytes(secrets.token_bytes(32), "big")
         face_value = self._face_value(sender) if price.numerator > 0 else 0
         expiration_block = self.time_source.last_seen_l1_block() + PARAMS_EXPIRATION_BLOCK
         win_prob = win_prob_for(face_value, self._ev)
