@@ -112,7 +112,7 @@ class Chain(TimeSource):
         """``RoundsManager.initializeRound()``: store ``blockhash(block - 1)`` for the current round."""
         with self._lock:
             cur = self.current_round()
-            if cur <= self._lir and cur in self._hashes:
+            if not self._lir < cur:
                 raise BrokerRevert("round already initialized")
             h = self.block_hash(self._block - 1)
             self._db.execute("BEGIN IMMEDIATE")
