@@ -21,6 +21,12 @@ once per payment; all signatures are verified with one ``verify_batch`` call and
 one ``is_winning_batch`` call; then the per-ticket protocol logic (nonce replay map, sticky errors, crediting,
 queueing winners) runs in order exactly as ``ProcessPayment`` does. Winners are stored in the durable queue
 in one transaction before the call returns. :meth:`receive_ticket` is the same path with one ticket.
+
+Differences from go-livepeer, on purpose: sender validation and the HMAC run once per payment instead of once
+per ticket (identical results unless the sender's on-chain state changes within one payment). The replay map is
+in memory, as in go-livepeer: an orchestrator restarted with the *same* secret would accept replays of
+still-unexpired params again (credit only - the signature-keyed queue and the broker's used-ticket set still
+stop a second redemption); with the default random secret old params simply stop validating.
 """
 
 from __future__ import annotations
