@@ -247,3 +247,10 @@ def test_ticket_params_argument_checks():
         pm.TicketParams(recipient=R, face_value="1", win_prob=1, recipient_rand_hash=b"\0" * 32, seed=0,
                         expiration_block=1)
     assert params().session_id == "0x" + "22" * 32
+
+
+def test_validate_expiry_buffer_uses_go_int64_of_the_difference():
+    # Go computes (expiration - lastSeen).Int64(): only the low 64 bits of the difference count.
+    raises(E.TicketParamsExpired, "TicketParams expired", params(exp=2**64 + 101), l1=100)  # diff 2^64+1 -> 1
+    check(params(exp=2**64 + 102), l1=100)  # diff 2^64+2 -> 2: not expired
+    raises(E.TicketParamsExpired, "TicketParams expired", params(exp=2**63 + 100), l1=100)  # diff 2^63 -> negative
