@@ -334,3 +334,15 @@ def test_bad_arguments(broker):
     with pytest.raises(TypeError, match="amount"):
         broker.fund_reserve(SENDER, 1.5)
     assert broker.get_sender_info(SENDER).deposit == 1000  # nothing changed
+
+
+def test_pool_growth_mid_round_underflows_like_the_contract(tmp_path):
+    b = LocalBroker(tmp_path / "b.db")
+    b.register_transcoder(ORCH_ADDR)
+    b.fund_reserve(SENDER, 1000)
+    t = ticket(b, face_value=600)
+    b.redeem_winning_ticket(t, sign(t), RAND)  # pool 1: claims 600 of 1000
+    for i in range(1, 4):
+        b.register_transcoder(bytes([i]) * 20)  # pool 4: share (400 + 600) / 4 = 250 < 600 already claimed
+    with pytest.raises(BrokerRevert, match="0x11"):
+        b.claimable_reserve(SENDER, ORCH_ADDR)

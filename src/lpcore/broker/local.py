@@ -214,8 +214,8 @@ class LocalBroker(Broker):
         cur = self.chain.current_round()
         total = self._sender_row(db, holder)[2] + self._claimed_for_round(db, holder, cur)
         share = total // pool - self._claimed_by(db, holder, cur, claimant)
-        if share < 0:  # SafeMath.sub underflow
-            raise BrokerRevert("SafeMath: subtraction overflow")
+        if share < 0:  # OZ 4.x SafeMath.sub is checked 0.8 arithmetic: Panic(0x11), no revert string
+            raise BrokerRevert("panic: arithmetic underflow or overflow (0x11)")
         return share
 
     def is_used_ticket(self, ticket_hash: bytes) -> bool:
