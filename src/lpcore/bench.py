@@ -219,3 +219,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--repeat", type=int, default=3, help="timed runs per measurement, best kept (default 3)")
     p.add_argument("--only", nargs="*", default=None, help="run only workloads whose name contains one of these")
     p.set_defaults(func=run)
+
+# Protocol roles (owner: roles): Recipient.receive_payment vs a pure-Python ReceiveTicket loop.
+from ._bench_roles import roles_rows  # noqa: E402
+
+ROWS.append(roles_rows)
