@@ -37,3 +37,13 @@ def test_demo_cli_registration():
     assert ns.segments == 2 and ns.tamper_every == 0 and ns.func is demo._main
     with pytest.raises(SystemExit):
         parser.parse_args(["demo", "--segments", "x"])
+
+
+def test_bench_rows_agree_with_their_peer():
+    """`lpcore bench`'s Recipient rows: lpcore and the pure-Python peer credit exactly the same EV."""
+    from lpcore import _bench_roles, bench
+
+    assert _bench_roles.roles_rows in bench.ROWS
+    world = _bench_roles.make_world(2, 30)
+    assert world.run_lpcore() == world.run_peer() == world.ev * 60
+    assert world.run_lpcore(1) == world.ev * 60
