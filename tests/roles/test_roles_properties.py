@@ -69,3 +69,22 @@ def test_face_value_never_exceeds_caps(ev, gas, redeem, mult, max_float, max_fv)
         assert fv <= max_fv
     tx = redeem * (gas or 0)
     assert fv >= tx or fv >= redeem * 3 * 10**9
+
+
+@settings(max_examples=60, deadline=None)
+@given(sigs=st.lists(st.binary(min_size=0, max_size=70), min_size=1, max_size=8),
+       nonces=st.lists(st.integers(0, 2**32 - 1), min_size=8, max_size=8))
+def test_garbage_signatures_are_non_fatal_invalid_signatures(tmp_path_factory, sigs, nonces):
+    """Random bytes as signatures (any length): each ticket fails alone as an invalid signature, nothing is
+    credited or queued, and nothing crashes. (A random 65-byte string recovering to the sender is a 2^-160 event.)"""
+    from roles_helpers import Node
+
+    node = _FUZZ_NODE.get("node") or _FUZZ_NODE.setdefault("node", Node(tmp_path_factory.mktemp("fuzz")))
+    p = node.params()
+    pay = pm.Payment(p, node.signer.address, p.expiration_params, nonces[: len(sigs)], sigs, p.price_per_pixel)
+    res = node.recipient.receive_payment(pay)
+    assert res.tickets == len(sigs) and res.credited_tickets == 0 and not res.winners
+    assert all(isinstance(e, pm.errors.InvalidTicketSignature) for _, e in res.errors) and len(res.errors) == len(sigs)
+
+
+_FUZZ_NODE: dict = {}
