@@ -75,47 +75,31 @@ class StaticChainState:
 
 
 class BrokerChainState:
-    """Chain view read from lpcore's embedded broker (``lpcore.broker``) for one sender address.
+    """Chain view read from lpcore's embedded chain model for one sender address.
 
-    ``chain`` must expose ``last_seen_l1_block``, ``last_initialized_round`` and
-    ``block_hash_for_round(round)``; ``broker.get_sender_info(sender)`` returns deposit, withdraw round and
-    reserve the way ``TicketBroker.getSenderInfo`` does.
+    ``time_source`` is a :class:`lpcore.broker.TimeSource` (e.g. ``lpcore.broker.Chain``) and
+    ``sender_info_source`` a :class:`lpcore.broker.SenderInfoSource` (e.g. ``lpcore.broker.LocalBroker``), so a
+    signer can run end to end against the embedded broker with no chain at all.
     """
 
-    def __init__(self, broker: Any, chain: Any, sender: bytes):
-        self._broker = broker
-        self._chain = chain
+    def __init__(self, time_source: Any, sender_info_source: Any, sender: bytes):
+        if len(sender) != 20:
+            raise ValueError("sender must be a 20-byte address")
+        self._time = time_source
+        self._info = sender_info_source
         self._sender = bytes(sender)
 
     def snapshot(self) -> ChainSnapshot:
-        info = self._broker.get_sender_info(self._sender)
-        round_ = int(_attr(self._chain, "last_initialized_round"))
+        info = self._info.get_sender_info(self._sender)
         return ChainSnapshot(
-            last_seen_l1_block=int(_attr(self._chain, "last_seen_l1_block")),
-            last_initialized_round=round_,
-            last_initialized_block_hash=bytes(self._chain.block_hash_for_round(round_)).rjust(32, b"\0"),
-            deposit=int(_field(info, "deposit")),
-            withdraw_round=int(_field(info, "withdraw_round")),
-            reserve_funds_remaining=int(_field(info, "funds_remaining", "reserve")),
-            reserve_claimed_in_current_round=int(_field(info, "claimed_in_current_round", default=0)),
+            last_seen_l1_block=int(self._time.last_seen_l1_block()),
+            last_initialized_round=int(self._time.last_initialized_round()),
+            last_initialized_block_hash=bytes(self._time.last_initialized_l1_block_hash()),
+            deposit=int(info.deposit),
+            withdraw_round=int(info.withdraw_round),
+            reserve_funds_remaining=int(info.funds_remaining),
+            reserve_claimed_in_current_round=int(info.claimed_in_current_round),
         )
-
-
-def _attr(obj: Any, name: str) -> Any:
-    value = getattr(obj, name)
-    return value() if callable(value) else value
-
-
-def _field(info: Any, *names: str, default: Any = None) -> Any:
-    for name in names:
-        if isinstance(info, dict) and name in info:
-            return info[name]
-        if hasattr(info, name):
-            value = getattr(info, name)
-            return getattr(value, "funds_remaining", value)
-    if default is not None:
-        return default
-    raise ValueError(f"sender info has none of {names}")
 
 
 def _word(data: bytes, index: int) -> int:

@@ -20,6 +20,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from .. import keccak256, pm
+from ..broker.base import SenderInfo, StaticChainView
 from ..errors import RemoteSignerError
 from . import gojson, proto
 from .chain import ChainSnapshot, ChainStateSource
@@ -44,13 +45,6 @@ HTTP_NO_TICKETS = 482
 _REFRESH_MESSAGE = "refresh session for remote signer"
 _VALIDATION_PREFIX = "remote signer could not check whether to refresh session: "
 _MAX_PRICE_UNITS = {"live": "seconds", "lv2v": "720p-pixel-seconds", "fixed": "fixed"}
-
-
-class TicketParamsExpired(RemoteSignerError):
-    """``pm.ErrTicketParamsExpired``: the orchestrator's ticket params expire within one L1 block."""
-
-    def __init__(self) -> None:
-        super().__init__(HTTP_REFRESH_SESSION, "TicketParams expired")
 
 
 @dataclass
@@ -173,34 +167,36 @@ def _minimal(value: int) -> bytes:
     return value.to_bytes((value.bit_length() + 7) // 8, "big")
 
 
-@dataclass(frozen=True)
-class _TicketParams:
-    recipient: bytes
-    face_value: int
-    win_prob: int
-    recipient_rand_hash: bytes
-    seed: int
-    expiration_block: int
-    creation_round: int
-    creation_round_block_hash: bytes
+def _ticket_params(tp: Any, price: Any) -> tuple[pm.TicketParams, bytes]:
+    """``pm.TicketParams`` from the wire message the way go-livepeer reads it (``BytesToAddress``,
+    ``BytesToHash``, ``big.Int.SetBytes``), plus the raw seed bytes to copy back (the seed is not hashed)."""
+    expiration = None
+    if tp.HasField("expiration_params"):
+        expiration = pm.TicketExpirationParams(tp.expiration_params.creation_round,
+                                               _bytes_to_hash(tp.expiration_params.creation_round_block_hash))
+    seed = int.from_bytes(tp.seed, "big")
+    params = pm.TicketParams(
+        recipient=_bytes_to_address(tp.recipient),
+        face_value=int.from_bytes(tp.face_value, "big"),
+        win_prob=int.from_bytes(tp.win_prob, "big"),
+        recipient_rand_hash=_bytes_to_hash(tp.recipient_rand_hash),
+        seed=seed if seed >> 256 == 0 else 0,
+        expiration_block=int.from_bytes(tp.expiration_block, "big"),
+        price_per_pixel=Fraction(price.pricePerUnit, price.pixelsPerUnit),
+        expiration_params=expiration,
+    )
+    return params, _minimal(seed)
 
-    @classmethod
-    def from_proto(cls, tp: Any) -> _TicketParams:
-        exp = tp.expiration_params if tp.HasField("expiration_params") else None
-        return cls(
-            recipient=_bytes_to_address(tp.recipient),
-            face_value=int.from_bytes(tp.face_value, "big"),
-            win_prob=int.from_bytes(tp.win_prob, "big"),
-            recipient_rand_hash=_bytes_to_hash(tp.recipient_rand_hash),
-            seed=int.from_bytes(tp.seed, "big"),
-            expiration_block=int.from_bytes(tp.expiration_block, "big"),
-            creation_round=exp.creation_round if exp is not None else 0,
-            creation_round_block_hash=_bytes_to_hash(exp.creation_round_block_hash) if exp is not None else b"\0" * 32,
-        )
 
-    @property
-    def ev(self) -> Fraction:
-        return Fraction(self.face_value * self.win_prob, MAX_WIN_PROB)
+def _chain_view(snapshot: ChainSnapshot, sender: bytes) -> StaticChainView:
+    """The request's consistent chain view in the interfaces ``pm.Sender`` reads."""
+    info = SenderInfo(deposit=snapshot.deposit, withdraw_round=snapshot.withdraw_round,
+                      funds_remaining=snapshot.reserve_funds_remaining,
+                      claimed_in_current_round=snapshot.reserve_claimed_in_current_round)
+    return StaticChainView(last_seen_l1_block=snapshot.last_seen_l1_block,
+                           last_initialized_round=snapshot.last_initialized_round,
+                           last_initialized_l1_block_hash=snapshot.last_initialized_block_hash,
+                           sender_info={sender: info})
 
 
 class RemoteSigner:
@@ -310,8 +306,7 @@ class RemoteSigner:
             except ValueError as exc:
                 raise RemoteSignerError(400, str(exc)) from None
 
-        params = _TicketParams.from_proto(info.ticket_params)
-        session_id = "0x" + params.recipient_rand_hash.hex()
+        session_id = "0x" + _bytes_to_hash(info.ticket_params.recipient_rand_hash).hex()
         first_nonce = state.sender_nonce if state.pm_session_id == session_id else 0
 
         # Refresh check: an expiring auth token or expired ticket params ask the caller for fresh info (480).
@@ -320,13 +315,18 @@ class RemoteSigner:
             raise RemoteSignerError(400, _VALIDATION_PREFIX + "missing auth token")
         if now > (info.auth_token.expiration - AUTH_TOKEN_REFRESH_MARGIN_S) * 1_000_000_000:
             raise RemoteSignerError(HTTP_REFRESH_SESSION, _REFRESH_MESSAGE, refresh)
-        chain = self._snapshot()
+        # One pm.Sender per request over one chain snapshot: no session outlives the request (§4.11) and
+        # concurrent requests for the same recipient_rand_hash cannot disturb each other's nonces.
+        view = _chain_view(self._snapshot(), self.address)
+        sender = pm.Sender(self._signer, view, view, max_ev=self.config.max_ticket_ev,
+                           max_total_ev=self.config.max_total_ev, deposit_multiplier=self.config.deposit_multiplier)
         try:
-            self._validate_ticket_params(params, 1, chain)
-        except TicketParamsExpired:
+            params, seed = _ticket_params(info.ticket_params, price)
+            sender.validate_ticket_params(params)
+        except pm.errors.TicketParamsExpired:
             raise RemoteSignerError(HTTP_REFRESH_SESSION, _REFRESH_MESSAGE, refresh) from None
-        except RemoteSignerError as exc:
-            raise RemoteSignerError(400, _VALIDATION_PREFIX + exc.message) from None
+        except (pm.errors.PMError, ValueError, TypeError) as exc:
+            raise RemoteSignerError(400, _VALIDATION_PREFIX + str(exc)) from None
 
         units = self._billable_units(req, state, now, has_state)
         request_ceiling = self._parse_max_price(req)
@@ -344,7 +344,7 @@ class RemoteSigner:
             if parsed is None:
                 raise RemoteSignerError(400, "invalid state")
             existing = parsed
-        ev = params.ev
+        ev = params.ev()
         min_credit = max(fee, ev)
         if existing >= min_credit or ev == 0:
             raise RemoteSignerError(HTTP_NO_TICKETS, "no tickets")
@@ -357,11 +357,14 @@ class RemoteSigner:
             raise RemoteSignerError(HTTP_PRICE_EXCEEDED, "Orchestrator price has more than doubled, "
                                     f"Orchestrator price: {format_rat(orch_price)}, "
                                     f"Orchestrator initial price: {format_rat(initial_price)}")
+        # Validation for n tickets (now with maxTotalEV) and signing: errors here are 500 (§4.3 step 16).
         try:
-            self._validate_ticket_params(params, num_tickets, chain)
-        except RemoteSignerError as exc:
-            raise RemoteSignerError(500, exc.message) from None
-        payment, last_nonce = self._payment(info, params, first_nonce, num_tickets, chain)
+            sender.start_session_with_nonce(params, first_nonce)
+            batch = sender.create_ticket_batch(session_id, num_tickets)
+        except (pm.errors.PMError, ValueError, TypeError) as exc:
+            raise RemoteSignerError(500, str(exc)) from None
+        payment = _payment_message(batch, seed, info.price_info)
+        last_nonce = int(batch.nonce_array()[-1])
         seg_creds = self._seg_creds(manifest_id, caps, info)
 
         balance = existing + num_tickets * ev - fee
@@ -403,37 +406,6 @@ class RemoteSigner:
             return PaymentState.from_json(state)
         except (ValueError, TypeError, OverflowError):
             raise RemoteSignerError(400, "invalid state") from None
-
-    def _validate_ticket_params(self, params: _TicketParams, num_tickets: int, chain: ChainSnapshot) -> None:
-        """Sender-side validation of ticket params for ``num_tickets`` tickets (spec/pm.md §5.3)."""
-        if params.expiration_block & 0xFFFFFFFFFFFFFFFF == 0:
-            raise RemoteSignerError(400, "ticketParams expiration block is 0")
-        if params.expiration_block - chain.last_seen_l1_block <= 1:
-            raise TicketParamsExpired()
-        ev = params.ev
-        if ev <= 0:
-            return
-        if ev >= params.face_value:
-            raise RemoteSignerError(400, f"ticket faceValue too low faceValue={params.face_value}")
-        cfg = self.config
-        if ev > cfg.max_ticket_ev:
-            raise RemoteSignerError(400, f"ticket EV {float_string(ev, 5)} > max ticket EV "
-                                         f"{float_string(cfg.max_ticket_ev, 5)}")
-        if chain.withdraw_round != 0 and chain.withdraw_round <= chain.last_initialized_round + 1:
-            raise RemoteSignerError(400, "unable to validate sender: deposit and reserve is set to unlock soon")
-        if chain.reserve_funds_remaining == 0:
-            raise RemoteSignerError(400, "no sender reserve")
-        if chain.deposit == 0:
-            raise RemoteSignerError(400, "no sender deposit")
-        if ev * num_tickets > cfg.max_total_ev:
-            raise RemoteSignerError(400, f"total ticket EV {float_string(ev * num_tickets, 5)} for {num_tickets} "
-                                         f"tickets > max total ticket EV {float_string(cfg.max_total_ev, 5)}")
-        max_face_value = chain.deposit // cfg.deposit_multiplier
-        if params.face_value > max_face_value:
-            raise RemoteSignerError(400, f"ticket faceValue {params.face_value} > max faceValue {max_face_value}")
-        if params.face_value >= 1 << 256 or params.win_prob >= 1 << 256:
-            # Go never bounds them, but a value wider than 32 bytes corrupts the ticket hash (spec/pm.md §1.4).
-            raise RemoteSignerError(400, "ticket faceValue or winProb exceeds 256 bits")
 
     def _billable_units(self, req: _Request, state: PaymentState, now: int, has_state: bool) -> int:
         elapsed = 0.0
@@ -481,40 +453,6 @@ class RemoteSigner:
         if best is not None and orch_price > best[1]:
             raise RemoteSignerError(HTTP_PRICE_EXCEEDED, f"orchestrator price {float_string(orch_price)} exceeds "
                                                          f"{best[0]} ceiling {float_string(best[1])}")
-
-    def _payment(self, info: Any, params: _TicketParams, first_nonce: int, num_tickets: int,
-                 chain: ChainSnapshot) -> tuple[bytes, int]:
-        """Build and sign the ``net.Payment`` for ``num_tickets`` tickets; one ``sign_batch`` call."""
-        if params.creation_round != 0 and params.creation_round_block_hash != b"\0" * 32:
-            creation_round, block_hash = params.creation_round, params.creation_round_block_hash
-        else:
-            creation_round, block_hash = chain.last_initialized_round, chain.last_initialized_block_hash
-        if not 0 <= creation_round < 1 << 63:
-            raise RemoteSignerError(500, "creation round out of range")
-        nonces = (first_nonce + 1 + np.arange(num_tickets, dtype=np.uint64)) & np.uint64(0xFFFFFFFF)
-        try:
-            hashes = pm.ticket_hashes_columns(params.recipient, self.address, params.face_value, params.win_prob,
-                                              nonces, params.recipient_rand_hash, creation_round, block_hash)
-            sigs = self._signer.sign_batch(hashes, threads=self.config.threads)
-        except (ValueError, TypeError) as exc:
-            raise RemoteSignerError(500, f"error signing ticket for session: {exc}") from None
-
-        payment = proto.Payment()
-        tp = payment.ticket_params
-        tp.recipient = params.recipient
-        tp.face_value = _minimal(params.face_value)
-        tp.win_prob = _minimal(params.win_prob)
-        tp.recipient_rand_hash = params.recipient_rand_hash
-        tp.seed = _minimal(params.seed)
-        tp.expiration_block = _minimal(params.expiration_block)
-        payment.sender = self.address
-        payment.expiration_params.creation_round = creation_round
-        payment.expiration_params.creation_round_block_hash = block_hash
-        sig_bytes = np.ascontiguousarray(sigs, dtype=np.uint8).tobytes()
-        for i, nonce in enumerate(nonces.tolist()):
-            payment.ticket_sender_params.add(sender_nonce=nonce, sig=sig_bytes[65 * i: 65 * i + 65])
-        payment.expected_price.CopyFrom(info.price_info)
-        return payment.SerializeToString(), int(nonces[-1])
 
     def _seg_creds(self, manifest_id: str, caps: Any, info: Any) -> bytes:
         """The signed ``net.SegData`` of an empty segment (§4.9)."""
@@ -566,6 +504,28 @@ class RemoteSigner:
                 raise RemoteSignerError(500, "remote signer auth ID changed")
             state = state.replace(auth_id=auth_id)
         return state
+
+
+def _payment_message(batch: Any, seed: bytes, price_info: Any) -> bytes:
+    """Serialize a ``pm.Payment`` as ``net.Payment`` (§4.8): minimal big-endian integers, no expiration
+    params inside ``ticket_params``, the request's price info copied whole as ``expected_price``."""
+    params = batch.ticket_params
+    payment = proto.Payment()
+    tp = payment.ticket_params
+    tp.recipient = params.recipient
+    tp.face_value = _minimal(params.face_value)
+    tp.win_prob = _minimal(params.win_prob)
+    tp.recipient_rand_hash = params.recipient_rand_hash
+    tp.seed = seed
+    tp.expiration_block = _minimal(params.expiration_block)
+    payment.sender = batch.sender
+    payment.expiration_params.creation_round = batch.expiration_params.creation_round
+    payment.expiration_params.creation_round_block_hash = batch.expiration_params.creation_round_block_hash
+    sigs = np.ascontiguousarray(batch.sigs, dtype=np.uint8).tobytes()
+    for i, nonce in enumerate(batch.nonce_array().tolist()):
+        payment.ticket_sender_params.add(sender_nonce=nonce, sig=sigs[65 * i: 65 * i + 65])
+    payment.expected_price.CopyFrom(price_info)
+    return payment.SerializeToString()
 
 
 def parse_max_price(max_price: Mapping[str, str], job_type: str) -> Fraction:
