@@ -26,6 +26,8 @@ from _signer_support import (
 from lpcore import keccak256, pm
 from lpcore.signer import PaymentState, SignerConfig, proto
 
+pytestmark = pytest.mark.filterwarnings("ignore:Using .httpx. with .starlette.testclient")
+
 ORCH_URL = "https://127.0.0.1:9/"
 
 
