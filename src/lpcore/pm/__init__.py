@@ -64,4 +64,5 @@ from .recipient import PaymentResult, ReceiveResult, Recipient
 
 __all__ = [*_CRYPTO_EXPORTS, "errors", "MAX_SENDER_NONCES", "TicketExpirationParams", "TicketParams", "face_value_for",
            "float_string", "recipient_rand", "ticket_ev", "validate_ticket_params", "win_prob_for", "Payment",
-           "TicketBatch", "Sender"]
+           "TicketBatch", "Sender", "RedemptionQueue", "SignedTicket", "SenderMonitor", "Validator", "PaymentResult",
+           "ReceiveResult", "Recipient"]
