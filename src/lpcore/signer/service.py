@@ -65,8 +65,9 @@ class SignerConfig:
     auth_hook: Callable[[dict[str, list[str]], dict[str, Any]], Mapping[str, Any]] | None = None
     #: Largest request body accepted (go-livepeer has none; an unbounded body is a memory hazard).
     max_body_bytes: int = 1 << 20
-    #: Threads for ticket signing; None = all cores.
-    threads: int | None = None
+    #: Threads per ``sign_batch`` call (None = all cores). A batch is at most 100 tickets (a few ms), and the
+    #: server already signs concurrent requests in parallel (the GIL is released), so 1 avoids oversubscribing.
+    threads: int | None = 1
 
     def __post_init__(self) -> None:
         self.max_ticket_ev = Fraction(self.max_ticket_ev)
@@ -188,6 +189,18 @@ def _ticket_params(tp: Any, price: Any) -> tuple[pm.TicketParams, bytes]:
     return params, _minimal(seed)
 
 
+class _BatchSigner:
+    """``pm.Signer`` as ``pm.Sender`` sees it, with the configured thread count applied to ``sign_batch``."""
+
+    def __init__(self, signer: Any, threads: int | None):
+        self.address = signer.address
+        self._signer = signer
+        self._threads = threads
+
+    def sign_batch(self, hashes: Any) -> Any:
+        return self._signer.sign_batch(hashes, threads=self._threads)
+
+
 def _chain_view(snapshot: ChainSnapshot, sender: bytes) -> StaticChainView:
     """The request's consistent chain view in the interfaces ``pm.Sender`` reads."""
     info = SenderInfo(deposit=snapshot.deposit, withdraw_round=snapshot.withdraw_round,
@@ -207,8 +220,9 @@ class RemoteSigner:
     """
 
     def __init__(self, private_key: bytes, chain: ChainStateSource, config: SignerConfig | None = None,
-                 *, clock: Callable[[], int] = time.time_ns):
-        self._signer = pm.Signer(private_key)
+                 *, clock: Callable[[], int] = time.time_ns, signer_factory: Callable[[bytes], Any] = pm.Signer):
+        # signer_factory exists for benchmarks (a per-ticket coincurve peer); it must behave like pm.Signer.
+        self._signer = signer_factory(private_key)
         self.address: bytes = bytes(self._signer.address)
         self.checksum_address: str = pm.to_checksum_address(self.address)
         self.chain = chain
@@ -318,7 +332,7 @@ class RemoteSigner:
         # One pm.Sender per request over one chain snapshot: no session outlives the request (§4.11) and
         # concurrent requests for the same recipient_rand_hash cannot disturb each other's nonces.
         view = _chain_view(self._snapshot(), self.address)
-        sender = pm.Sender(self._signer, view, view, max_ev=self.config.max_ticket_ev,
+        sender = pm.Sender(_BatchSigner(self._signer, self.config.threads), view, view, max_ev=self.config.max_ticket_ev,
                            max_total_ev=self.config.max_total_ev, deposit_multiplier=self.config.deposit_multiplier)
         try:
             params, seed = _ticket_params(info.ticket_params, price)

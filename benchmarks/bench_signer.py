@@ -1,0 +1,253 @@
+"""Remote signer throughput: ``/generate-live-payment`` with 100 tickets per request.
+
+Two implementations of the *same* handler (``lpcore.signer.RemoteSigner``) differ only in how tickets are
+signed: lpcore's ``pm.Signer.sign_batch`` (one C call, GIL released, threads) versus the peer a Python signer
+would otherwise write, a per-ticket ``coincurve.PrivateKey.sign_recoverable`` loop over the EIP-191 digests.
+
+- ``test_handler_*``: the handler in-process (pytest-benchmark), no HTTP.
+- ``test_http_load``: each handler served by uvicorn in its own process on 127.0.0.1, driven by a bounded
+  load generator (fixed request count, hard time cap, a few keep-alive connections); reports requests/s,
+  tickets/s and p50/p99 latency in ``extra_info`` and prints a table.
+
+Run: ``PYTHONPATH=src python3 -m pytest benchmarks/bench_signer.py -s`` (or ``python3 benchmarks/bench_signer.py``).
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from fractions import Fraction
+
+import numpy as np
+
+from lpcore import keccak256, pm
+from lpcore.signer import ChainSnapshot, RemoteSigner, SignerConfig, StaticChainState, proto
+
+KEY = bytes.fromhex("ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80")  # Hardhat #0 (public)
+ORCH = bytes.fromhex("70997970c51812dc3a010c7d01b50e0d17dc79c8")
+TICKETS = 100
+REQUESTS = int(os.environ.get("LPCORE_BENCH_SIGNER_REQUESTS", "200"))
+CONCURRENCY = int(os.environ.get("LPCORE_BENCH_SIGNER_CONCURRENCY", "4"))
+TIME_CAP_S = float(os.environ.get("LPCORE_BENCH_SIGNER_TIME_CAP", "30"))
+
+
+class CoincurveLoopSigner:
+    """The peer: ``pm.Signer``'s interface implemented with one coincurve call per ticket."""
+
+    def __init__(self, private_key: bytes):
+        import coincurve
+
+        self._key = coincurve.PrivateKey(private_key)
+        self.address = keccak256(self._key.public_key.format(compressed=False)[1:])[12:]
+
+    def _sign_digest(self, digest: bytes) -> bytes:
+        sig = self._key.sign_recoverable(digest, hasher=None)
+        return sig[:64] + bytes([sig[64] + 27])
+
+    def sign(self, ticket_hash: bytes) -> bytes:
+        return self._sign_digest(keccak256(b"\x19Ethereum Signed Message:\n32" + bytes(ticket_hash)))
+
+    def sign_message(self, message: bytes) -> bytes:
+        return self._sign_digest(keccak256(b"\x19Ethereum Signed Message:\n%d" % len(message) + bytes(message)))
+
+    def sign_batch(self, hashes, threads=None) -> np.ndarray:
+        rows = np.asarray(hashes, dtype=np.uint8).reshape(-1, 32)
+        out = np.empty((len(rows), 65), dtype=np.uint8)
+        for i, row in enumerate(rows):
+            out[i] = np.frombuffer(self.sign(row.tobytes()), dtype=np.uint8)
+        return out
+
+
+def make_signer(impl: str) -> RemoteSigner:
+    chain = StaticChainState(ChainSnapshot(last_seen_l1_block=1000, last_initialized_round=50,
+                                           last_initialized_block_hash=keccak256(b"round"), deposit=10**18,
+                                           withdraw_round=0, reserve_funds_remaining=10**18))
+    factory = pm.Signer if impl == "lpcore" else CoincurveLoopSigner
+    return RemoteSigner(KEY, chain, SignerConfig(), signer_factory=factory)
+
+
+def request_body() -> bytes:
+    """A first-call request (no state) for ``fixed`` billing at 100 x EV: exactly 100 tickets."""
+    info = proto.OrchestratorInfo(transcoder="https://127.0.0.1:9/", address=ORCH)
+    info.price_info.pricePerUnit, info.price_info.pixelsPerUnit = 35 * TICKETS, 1
+    tp = info.ticket_params
+    tp.recipient, tp.face_value, tp.win_prob = ORCH, (175).to_bytes(1, "big"), ((2**256 - 1) // 5).to_bytes(32, "big")
+    tp.recipient_rand_hash, tp.seed, tp.expiration_block = keccak256(b"rand"), b"\x01" * 32, (1040).to_bytes(2, "big")
+    info.auth_token.token, info.auth_token.expiration = b"tok", int(time.time()) + 3600
+    return json.dumps({"orchestrator": base64.b64encode(info.SerializeToString()).decode(), "type": "fixed",
+                       "ManifestID": "bench"}).encode()
+
+
+def _check(body: bytes) -> None:
+    payment = proto.Payment.FromString(base64.b64decode(json.loads(body)["payment"]))
+    assert len(payment.ticket_sender_params) == TICKETS
+
+
+# -- in-process handler -----------------------------------------------------------------------------------------
+
+def test_handler_lpcore(benchmark):
+    signer, body = make_signer("lpcore"), request_body()
+    _check(signer.generate_live_payment(body).body)
+    benchmark.extra_info["tickets_per_call"] = TICKETS
+    benchmark(signer.generate_live_payment, body)
+
+
+def test_handler_coincurve_loop(benchmark):
+    signer, body = make_signer("coincurve"), request_body()
+    reference = make_signer("lpcore").generate_live_payment(body).body
+    out = signer.generate_live_payment(body).body
+    _check(out)
+    # Same handler, same deterministic signatures: the payments are byte-identical.
+    assert json.loads(out)["payment"] == json.loads(reference)["payment"]
+    benchmark.extra_info["tickets_per_call"] = TICKETS
+    benchmark(signer.generate_live_payment, body)
+
+
+# -- HTTP under a bounded local load generator ----------------------------------------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(impl: str) -> tuple[subprocess.Popen, int]:
+    port = _free_port()
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--serve", str(port), impl], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return proc, port
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError(proc.stderr.read().decode(errors="replace"))
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError("signer server did not start")
+
+
+def run_load(port: int, body: bytes, requests: int = REQUESTS, concurrency: int = CONCURRENCY,
+             time_cap_s: float = TIME_CAP_S) -> dict:
+    """POST ``body`` ``requests`` times over ``concurrency`` keep-alive connections; stop early at the cap."""
+    latencies: list[float] = []
+    failures = [0]
+    lock = threading.Lock()
+    counter = iter(range(requests))
+    deadline = time.monotonic() + time_cap_s
+
+    def worker() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        try:
+            while time.monotonic() < deadline:
+                with lock:
+                    if next(counter, None) is None:
+                        return
+                t0 = time.perf_counter()
+                conn.request("POST", "/generate-live-payment", body, {"Content-Type": "application/json"})
+                reply = conn.getresponse()
+                data = reply.read()
+                dt = time.perf_counter() - t0
+                with lock:
+                    if reply.status == 200:
+                        latencies.append(dt)
+                    else:
+                        failures[0] += 1
+                if reply.status != 200:
+                    raise RuntimeError(data.decode(errors="replace"))
+        finally:
+            conn.close()
+
+    # Warm-up (imports, first signatures) outside the measurement.
+    warm = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    warm.request("POST", "/generate-live-payment", body, {"Content-Type": "application/json"})
+    _check(warm.getresponse().read())
+    warm.close()
+    t0 = time.perf_counter()
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - t0
+    lat = sorted(latencies)
+    n = len(lat)
+    return {
+        "requests": n,
+        "failures": failures[0],
+        "seconds": elapsed,
+        "requests_per_s": n / elapsed if elapsed else 0.0,
+        "tickets_per_s": n * TICKETS / elapsed if elapsed else 0.0,
+        "p50_ms": 1e3 * statistics.median(lat) if lat else float("nan"),
+        "p99_ms": 1e3 * lat[min(n - 1, int(0.99 * n))] if lat else float("nan"),
+    }
+
+
+def http_comparison() -> dict[str, dict]:
+    body = request_body()
+    results = {}
+    for impl in ("lpcore", "coincurve"):
+        proc, port = start_server(impl)
+        try:
+            results[impl] = run_load(port, body)
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+    return results
+
+
+def format_table(results: dict[str, dict]) -> str:
+    rows = [f"{'handler':<22}{'req/s':>9}{'tickets/s':>11}{'p50 ms':>9}{'p99 ms':>9}{'n':>6}"]
+    for impl, r in results.items():
+        name = "lpcore sign_batch" if impl == "lpcore" else "coincurve per-ticket"
+        rows.append(f"{name:<22}{r['requests_per_s']:>9.1f}{r['tickets_per_s']:>11.0f}{r['p50_ms']:>9.2f}"
+                    f"{r['p99_ms']:>9.2f}{r['requests']:>6}")
+    if results["coincurve"]["requests_per_s"]:
+        rows.append(f"ratio (req/s): {results['lpcore']['requests_per_s'] / results['coincurve']['requests_per_s']:.2f}x")
+    return "\n".join(rows)
+
+
+def test_http_load(benchmark):
+    results = benchmark.pedantic(http_comparison, rounds=1, iterations=1)
+    for impl, r in results.items():
+        for key, value in r.items():
+            benchmark.extra_info[f"{impl}_{key}"] = value
+    print("\n" + format_table(results))
+    assert all(r["failures"] == 0 and r["requests"] > 0 for r in results.values())
+
+
+def _serve(port: int, impl: str) -> None:
+    import uvicorn
+
+    from lpcore.signer.app import create_app
+
+    uvicorn.run(create_app(make_signer(impl)), host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "--serve":
+        _serve(int(sys.argv[2]), sys.argv[3])
+    else:
+        import timeit
+
+        body = request_body()
+        for impl in ("lpcore", "coincurve"):
+            s = make_signer(impl)
+            n = 50
+            t = timeit.timeit(lambda: s.generate_live_payment(body), number=n) / n
+            print(f"in-process {impl:<10} {1e3 * t:8.2f} ms/request ({TICKETS} tickets)")
+        print(format_table(http_comparison()))
