@@ -24,7 +24,6 @@ import subprocess
 import sys
 import threading
 import time
-from fractions import Fraction
 
 import numpy as np
 

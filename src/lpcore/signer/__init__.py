@@ -30,6 +30,7 @@ from .service import (
     RemoteSigner,
     SignerConfig,
     SignerResponse,
+    webhook,
 )
 from .state import PaymentState
 
@@ -52,5 +53,5 @@ __all__ = [
     "RemoteSigner", "SignerConfig", "SignerResponse", "PaymentState", "ChainSnapshot", "ChainStateSource",
     "ChainStateUnavailable", "StaticChainState", "BrokerChainState", "JsonRpcChainState", "create_app", "serve",
     "decrypt_keystore", "load_keystore", "key_from_env", "KeyLoadError", "HTTP_REFRESH_SESSION",
-    "HTTP_PRICE_EXCEEDED", "HTTP_NO_TICKETS",
+    "HTTP_PRICE_EXCEEDED", "HTTP_NO_TICKETS", "webhook",
 ]

@@ -44,6 +44,9 @@ def register(subparsers: Any) -> None:
     limits.add_argument("--max-price-per-capability", metavar="JSON",
                         help='per-(capability, model) ceilings: [{"capability": 35, "model": "m", "price": "1/2"}]')
     limits.add_argument("--max-body-bytes", type=int, default=1 << 20, help="largest request body (default 1 MiB)")
+    serve.add_argument("--auth-webhook-url", help="auth webhook (go-livepeer -remoteSignerWebhookUrl)")
+    serve.add_argument("--auth-webhook-headers", default="",
+                       help="extra webhook headers, 'Name:value,Name2:value2' (-remoteSignerWebhookHeaders)")
     serve.add_argument("--discovery", metavar="FILE",
                        help="JSON list of orchestrators served by GET /discover-orchestrators")
     serve.add_argument("--log-level", default="info")
@@ -71,7 +74,7 @@ def build_signer(args: argparse.Namespace):
     """The :class:`RemoteSigner` the parsed ``serve`` arguments describe."""
     from .. import pm
     from .chain import ARBITRUM_ONE_CONTROLLER, ChainSnapshot, JsonRpcChainState, StaticChainState
-    from .service import RemoteSigner, SignerConfig
+    from .service import RemoteSigner, SignerConfig, webhook
 
     key = _load_key(args)
     address = bytes(pm.Signer(key).address)
@@ -93,7 +96,11 @@ def build_signer(args: argparse.Namespace):
     if args.discovery:
         with open(args.discovery, encoding="utf-8") as f:
             discovery = json.load(f)
-    config = SignerConfig(max_ticket_ev=Fraction(args.max_ticket_ev), max_total_ev=Fraction(args.max_total_ev),
+    auth_hook = None
+    if args.auth_webhook_url:
+        headers = dict(item.split(":", 1) for item in args.auth_webhook_headers.split(",") if ":" in item)
+        auth_hook = webhook(args.auth_webhook_url, {k.strip(): v.strip() for k, v in headers.items()})
+    config = SignerConfig(auth_hook=auth_hook, max_ticket_ev=Fraction(args.max_ticket_ev), max_total_ev=Fraction(args.max_total_ev),
                           deposit_multiplier=args.deposit_multiplier, max_price=max_price if max_price > 0 else None,
                           max_price_per_capability=per_cap, discovery=discovery, max_body_bytes=args.max_body_bytes)
     return RemoteSigner(key, chain, config)

@@ -9,9 +9,10 @@ wraps it in an ASGI application; the benchmark calls it directly as well.
 from __future__ import annotations
 
 import base64
+import json
+import logging
 import math
 import secrets
-import threading
 import time
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -25,6 +26,8 @@ from ..errors import RemoteSignerError
 from . import gojson, proto
 from .chain import ChainSnapshot, ChainStateSource
 from .state import PaymentState, float_string, format_rat, parse_rat
+
+_LOG = logging.getLogger("lpcore.signer")
 
 MAX_WIN_PROB = 2**256 - 1
 #: go-livepeer caps one payment at 100 tickets (``server/remote_signer.go``).
@@ -232,7 +235,6 @@ class RemoteSigner:
         self.orchestrator_info_sig = self._signer.sign(keccak256(self.checksum_address.encode("ascii")))
         self._orch_info_body = _json_body(
             {"address": self.checksum_address, "signature": "0x" + self.orchestrator_info_sig.hex()})
-        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"RemoteSigner(address={self.checksum_address})"
@@ -272,6 +274,9 @@ class RemoteSigner:
             return self._generate_live_payment(body, headers or {})
         except RemoteSignerError as exc:
             return error_response(exc.status, exc.message, exc.headers)
+        except Exception as exc:  # a bug must not leak a traceback to the caller; the body is never logged
+            _LOG.error("generate-live-payment: unexpected %s: %s", type(exc).__name__, exc)
+            return error_response(500, "")
 
     def _generate_live_payment(self, body: bytes, headers: Mapping[str, Sequence[str]]) -> SignerResponse:
         # Steps follow spec/remote_signer.md §4.3; the first failing step decides the answer.
@@ -542,6 +547,32 @@ def _payment_message(batch: Any, seed: bytes, price_info: Any) -> bytes:
     return payment.SerializeToString()
 
 
+def webhook(url: str, headers: Mapping[str, str] | None = None, timeout_s: float = 5.0
+            ) -> Callable[[dict[str, list[str]], dict[str, Any]], Mapping[str, Any]]:
+    """An ``auth_hook`` that POSTs to go-livepeer's auth webhook protocol (§4.10).
+
+    Body ``{"headers": {name: [values]}, "state": {...}}`` with ``Content-Type: application/json`` and the
+    configured ``headers``; a transport error, a non-200 answer or a non-object body raises (→ 500).
+    """
+    import urllib.request
+
+    extra = dict(headers or {})
+
+    def hook(request_headers: dict[str, list[str]], state: dict[str, Any]) -> Mapping[str, Any]:
+        body = json.dumps({"headers": request_headers, "state": state}).encode()
+        req = urllib.request.Request(url, data=body, method="POST",
+                                     headers={"Content-Type": "application/json", **extra})
+        with urllib.request.urlopen(req, timeout=timeout_s) as reply:  # noqa: S310 (operator-configured URL)
+            if reply.status != 200:
+                raise ValueError(f"auth webhook answered {reply.status}")
+            data = json.loads(reply.read())
+        if not isinstance(data, dict):
+            raise ValueError("auth webhook reply is not an object")
+        return data
+
+    return hook
+
+
 def parse_max_price(max_price: Mapping[str, str], job_type: str) -> Fraction:
     """Validate a ``maxPrice`` object for ``job_type`` (§4.6); raises ``RemoteSignerError(400)``."""
     price = parse_rat(max_price.get("price", ""))
@@ -584,6 +615,6 @@ def normalize_capabilities(caps: Any) -> Any:
     return out
 
 
-__all__ = ["RemoteSigner", "SignerConfig", "SignerResponse", "error_response", "parse_max_price",
+__all__ = ["RemoteSigner", "SignerConfig", "webhook", "SignerResponse", "error_response", "parse_max_price",
            "normalize_capabilities", "HTTP_REFRESH_SESSION", "HTTP_PRICE_EXCEEDED", "HTTP_NO_TICKETS",
            "MAX_TICKETS_PER_PAYMENT"]
