@@ -136,8 +136,18 @@ def start_server(impl: str) -> tuple[subprocess.Popen, int]:
     raise RuntimeError("signer server did not start")
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc), a load-independent cost measure on a shared machine."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
 def run_load(port: int, body: bytes, requests: int = REQUESTS, concurrency: int = CONCURRENCY,
-             time_cap_s: float = TIME_CAP_S) -> dict:
+             time_cap_s: float = TIME_CAP_S, server_pid: int | None = None) -> dict:
     """POST ``body`` ``requests`` times over ``concurrency`` keep-alive connections; stop early at the cap."""
     latencies: list[float] = []
     failures = [0]
@@ -172,6 +182,7 @@ def run_load(port: int, body: bytes, requests: int = REQUESTS, concurrency: int 
     warm.request("POST", "/generate-live-payment", body, {"Content-Type": "application/json"})
     _check(warm.getresponse().read())
     warm.close()
+    cpu0 = _cpu_seconds(server_pid) if server_pid else float("nan")
     t0 = time.perf_counter()
     threads = [threading.Thread(target=worker) for _ in range(concurrency)]
     for t in threads:
@@ -179,6 +190,7 @@ def run_load(port: int, body: bytes, requests: int = REQUESTS, concurrency: int 
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - t0
+    cpu = _cpu_seconds(server_pid) - cpu0 if server_pid else float("nan")
     lat = sorted(latencies)
     n = len(lat)
     return {
@@ -189,32 +201,43 @@ def run_load(port: int, body: bytes, requests: int = REQUESTS, concurrency: int 
         "tickets_per_s": n * TICKETS / elapsed if elapsed else 0.0,
         "p50_ms": 1e3 * statistics.median(lat) if lat else float("nan"),
         "p99_ms": 1e3 * lat[min(n - 1, int(0.99 * n))] if lat else float("nan"),
+        "server_cpu_ms_per_request": 1e3 * cpu / n if n else float("nan"),
     }
 
 
-def http_comparison() -> dict[str, dict]:
+def http_comparison(rounds: int = 2) -> dict[str, dict]:
+    """Serve each implementation in its own process and load it; rounds alternate the order (shared machine),
+    and the best round by requests/s is kept."""
     body = request_body()
-    results = {}
-    for impl in ("lpcore", "coincurve"):
-        proc, port = start_server(impl)
+    results: dict[str, dict] = {}
+    order = ["lpcore", "coincurve"]
+    for r in range(rounds):
+        for impl in order if r % 2 == 0 else order[::-1]:
+            result = _load_one(impl, body)
+            if impl not in results or result["requests_per_s"] > results[impl]["requests_per_s"]:
+                results[impl] = result
+    return {impl: results[impl] for impl in order}
+
+
+def _load_one(impl: str, body: bytes) -> dict:
+    proc, port = start_server(impl)
+    try:
+        return run_load(port, body, server_pid=proc.pid)
+    finally:
+        proc.terminate()
         try:
-            results[impl] = run_load(port, body)
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-    return results
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def format_table(results: dict[str, dict]) -> str:
-    rows = [f"{'handler':<22}{'req/s':>9}{'tickets/s':>11}{'p50 ms':>9}{'p99 ms':>9}{'n':>6}"]
+    rows = [f"{'handler':<22}{'req/s':>9}{'tickets/s':>11}{'p50 ms':>9}{'p99 ms':>9}{'cpu ms/req':>11}{'n':>6}"]
     for impl, r in results.items():
         name = "lpcore sign_batch" if impl == "lpcore" else "coincurve per-ticket"
         rows.append(f"{name:<22}{r['requests_per_s']:>9.1f}{r['tickets_per_s']:>11.0f}{r['p50_ms']:>9.2f}"
-                    f"{r['p99_ms']:>9.2f}{r['requests']:>6}")
+                    f"{r['p99_ms']:>9.2f}{r['server_cpu_ms_per_request']:>11.2f}{r['requests']:>6}")
     if results["coincurve"]["requests_per_s"]:
         rows.append(f"ratio (req/s): {results['lpcore']['requests_per_s'] / results['coincurve']['requests_per_s']:.2f}x")
     return "\n".join(rows)

@@ -43,6 +43,8 @@ def register(subparsers: Any) -> None:
     limits.add_argument("--pixels-per-unit", default="1", help="price ceiling denominator")
     limits.add_argument("--max-price-per-capability", metavar="JSON",
                         help='per-(capability, model) ceilings: [{"capability": 35, "model": "m", "price": "1/2"}]')
+    limits.add_argument("--sign-threads", type=int, default=1,
+                        help="threads per ticket batch (0 = all cores; default 1: requests already run in parallel)")
     limits.add_argument("--max-body-bytes", type=int, default=1 << 20, help="largest request body (default 1 MiB)")
     serve.add_argument("--auth-webhook-url", help="auth webhook (go-livepeer -remoteSignerWebhookUrl)")
     serve.add_argument("--auth-webhook-headers", default="",
@@ -102,7 +104,8 @@ def build_signer(args: argparse.Namespace):
         auth_hook = webhook(args.auth_webhook_url, {k.strip(): v.strip() for k, v in headers.items()})
     config = SignerConfig(auth_hook=auth_hook, max_ticket_ev=Fraction(args.max_ticket_ev), max_total_ev=Fraction(args.max_total_ev),
                           deposit_multiplier=args.deposit_multiplier, max_price=max_price if max_price > 0 else None,
-                          max_price_per_capability=per_cap, discovery=discovery, max_body_bytes=args.max_body_bytes)
+                          max_price_per_capability=per_cap, discovery=discovery, max_body_bytes=args.max_body_bytes,
+                          threads=args.sign_threads or None)
     return RemoteSigner(key, chain, config)
 
 
