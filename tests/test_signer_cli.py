@@ -8,6 +8,8 @@ from fractions import Fraction
 
 import pytest
 
+pytest.importorskip("google.protobuf")  # the signer extra
+
 from _signer_support import SIGNER_KEY
 from lpcore.signer import JsonRpcChainState, StaticChainState, cli
 

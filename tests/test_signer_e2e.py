@@ -14,6 +14,8 @@ from fractions import Fraction
 
 import pytest
 
+pytest.importorskip("google.protobuf")  # the signer extra
+
 from _signer_support import SIGNER_KEY, Clock, b64
 from lpcore import pm
 from lpcore.broker import LocalBroker

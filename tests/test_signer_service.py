@@ -12,6 +12,8 @@ from fractions import Fraction
 
 import pytest
 
+pytest.importorskip("google.protobuf")  # the signer extra
+
 from _signer_support import (
     MAX_WIN_PROB,
     ORCH_ADDRESS,
@@ -411,6 +413,7 @@ def test_auth_hook(clock):
 # -- HTTP layer -----------------------------------------------------------------------------------------------
 
 def test_http_layer(clock):
+    pytest.importorskip("starlette")
     from starlette.testclient import TestClient
 
     from lpcore.signer import create_app
@@ -452,6 +455,7 @@ def test_discovery_filter(clock):
         "https://a", "https://c"]
     assert json.loads(signer.discover_orchestrators(["none"]).body) == []
     # Without a discovery list the route does not exist.
+    pytest.importorskip("starlette")
     from starlette.testclient import TestClient
 
     from lpcore.signer import create_app
@@ -520,3 +524,18 @@ def test_unexpected_errors_are_masked(clock, caplog):
     signer._seg_creds = lambda *a: 1 / 0  # a bug deep in the handler
     status, message = err(signer, orch_info(), type="fixed")
     assert (status, message) == (500, "Internal Server Error")
+
+
+def test_one_sign_batch_call_per_request(clock):
+    calls = []
+
+    class Counting(pm.Signer):
+        def sign_batch(self, hashes, threads=None):
+            calls.append(len(hashes))
+            return super().sign_batch(hashes, threads=threads)
+
+    signer = make_signer(clock=clock)
+    counted = type(signer)(SIGNER_KEY, signer.chain, SignerConfig(), clock=clock, signer_factory=Counting)
+    body = ok(counted, orch_info(price=(3500, 1)), type="fixed")
+    assert calls == [100]
+    assert len(check_payment(body["payment"], body["segCreds"]).nonces) == 100

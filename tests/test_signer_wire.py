@@ -12,6 +12,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+pytest.importorskip("google.protobuf")  # the signer extra
+
 from _signer_support import SIGNER_ADDRESS, SIGNER_KEY, Clock, make_signer, orch_info
 from lpcore import keccak256, pm
 from lpcore.signer import (
@@ -335,3 +337,21 @@ def test_json_rpc_chain_state_polls_fake_node():
             JsonRpcChainState(node.url, SIGNER_ADDRESS, controller=FakeNode.CONTROLLER)
     finally:
         node.close()
+
+
+def test_embedded_descriptor_matches_proto_source():
+    """``_lp_rpc_desc.py`` is generated from ``lp_rpc.proto``: every field line of the source is in it."""
+    import re
+    from pathlib import Path
+
+    import lpcore.signer
+
+    text = (Path(lpcore.signer.__file__).parent / "lp_rpc.proto").read_text()
+    text = re.sub(r"//[^\n]*", "", text)
+    source = set(re.findall(r"^\s*(?:repeated\s+)?[\w.]+(?:<[\w, .]+>)?\s+(\w+)\s*=\s*(\d+)\s*;", text, re.M))
+    embedded = set()
+    for name in proto.MESSAGE_NAMES:
+        for _, desc in _walk(proto.descriptor(name)):
+            if not desc.GetOptions().map_entry:
+                embedded |= {(f.name, str(f.number)) for f in desc.fields}
+    assert source == embedded

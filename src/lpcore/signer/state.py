@@ -9,6 +9,7 @@ types follow go-livepeer's ``RemotePaymentState`` exactly.
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import re
 import secrets
 from dataclasses import dataclass, replace
@@ -156,8 +157,6 @@ class PaymentState:
 
     def to_object(self) -> dict[str, object]:
         """The state as a JSON-ready mapping (for the auth webhook body)."""
-        import json
-
         return json.loads(self.to_json())
 
     @classmethod
