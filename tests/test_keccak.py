@@ -102,3 +102,16 @@ def test_bad_arguments() -> None:
         _native_pm.keccak256_rows(np.zeros(3, dtype=np.uint8))
     with pytest.raises(ValueError, match="contiguous"):
         _native_pm.keccak256_rows(np.zeros((4, 6), dtype=np.uint8)[:, ::2])
+
+
+def test_portable_and_bmi_permutations_agree() -> None:
+    """Both compiled variants of the permutation (run-time dispatch) against the oracle."""
+    rng = np.random.default_rng(8)
+    data = rng.integers(0, 256, 5000, dtype=np.uint8).tobytes()
+    try:
+        _native_pm._keccak_force_portable(True)
+        portable = [lpcore.keccak256(data[:n]) for n in range(0, 5000, 97)]
+    finally:
+        _native_pm._keccak_force_portable(False)
+    fast = [lpcore.keccak256(data[:n]) for n in range(0, 5000, 97)]
+    assert portable == fast == [oracle(data[:n]) for n in range(0, 5000, 97)]

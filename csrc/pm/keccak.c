@@ -10,7 +10,7 @@
 
 #include <string.h>
 
-#include "common/lp_threads.h"
+#include "pm/batch.h"
 
 #if defined(__BYTE_ORDER__) && (__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__)
 #define LP_BIG_ENDIAN 1
@@ -121,23 +121,51 @@ void lp_keccakf1600(uint64_t lanes[25]) {
 }
 
 /* XORs `nblocks` full rate-sized blocks into the state, permuting after each; the lanes stay in registers
- * across blocks, which is what makes multi-megabyte inputs fast. */
-static void absorb_blocks(uint64_t lanes[25], const uint8_t *data, size_t nblocks) {
-    LP_DECLARE_LANES(a);
-    LP_DECLARE_LANES(e);
-    uint64_t b0, b1, b2, b3, b4, c0, c1, c2, c3, c4, d0, d1, d2, d3, d4;
-    LP_LOAD_LANES(a, lanes);
-    for (; nblocks; nblocks--, data += LP_KECCAK256_RATE) {
-        a00 ^= load64le(data + 0);   a10 ^= load64le(data + 8);   a20 ^= load64le(data + 16);
-        a30 ^= load64le(data + 24);  a40 ^= load64le(data + 32);  a01 ^= load64le(data + 40);
-        a11 ^= load64le(data + 48);  a21 ^= load64le(data + 56);  a31 ^= load64le(data + 64);
-        a41 ^= load64le(data + 72);  a02 ^= load64le(data + 80);  a12 ^= load64le(data + 88);
-        a22 ^= load64le(data + 96);  a32 ^= load64le(data + 104); a42 ^= load64le(data + 112);
-        a03 ^= load64le(data + 120); a13 ^= load64le(data + 128);
-        LP_KECCAK_24_ROUNDS();
+ * across blocks, which is what makes multi-megabyte inputs fast. Instantiated twice below. */
+#define LP_DEFINE_ABSORB_BLOCKS(fname, attrs) \
+    attrs static void fname(uint64_t lanes[25], const uint8_t *data, size_t nblocks) { \
+        LP_DECLARE_LANES(a); \
+        LP_DECLARE_LANES(e); \
+        uint64_t b0, b1, b2, b3, b4, c0, c1, c2, c3, c4, d0, d1, d2, d3, d4; \
+        LP_LOAD_LANES(a, lanes); \
+        for (; nblocks; nblocks--, data += LP_KECCAK256_RATE) { \
+            a00 ^= load64le(data + 0);   a10 ^= load64le(data + 8);   a20 ^= load64le(data + 16); \
+            a30 ^= load64le(data + 24);  a40 ^= load64le(data + 32);  a01 ^= load64le(data + 40); \
+            a11 ^= load64le(data + 48);  a21 ^= load64le(data + 56);  a31 ^= load64le(data + 64); \
+            a41 ^= load64le(data + 72);  a02 ^= load64le(data + 80);  a12 ^= load64le(data + 88); \
+            a22 ^= load64le(data + 96);  a32 ^= load64le(data + 104); a42 ^= load64le(data + 112); \
+            a03 ^= load64le(data + 120); a13 ^= load64le(data + 128); \
+            LP_KECCAK_24_ROUNDS(); \
+        } \
+        LP_STORE_LANES(a, lanes); \
     }
-    LP_STORE_LANES(a, lanes);
+
+LP_DEFINE_ABSORB_BLOCKS(absorb_blocks_generic, )
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+/* chi's (~b & c) is one ANDN and the rotations are RORX with BMI1/BMI2 (every x86-64 CPU since 2013-2015);
+ * measured ~15% faster. The wheel targets baseline x86-64, so pick the variant at run time. */
+LP_DEFINE_ABSORB_BLOCKS(absorb_blocks_bmi, __attribute__((target("bmi,bmi2"))))
+
+static int force_portable = 0;
+
+void lp_keccak_force_portable(int on) {
+    force_portable = on;
 }
+
+static void absorb_blocks(uint64_t lanes[25], const uint8_t *data, size_t nblocks) {
+    if (!force_portable && __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2"))
+        absorb_blocks_bmi(lanes, data, nblocks);
+    else
+        absorb_blocks_generic(lanes, data, nblocks);
+}
+#else
+#define absorb_blocks absorb_blocks_generic
+
+void lp_keccak_force_portable(int on) {
+    (void)on;
+}
+#endif
 
 /* Pads the final partial block (Keccak pad10*1 with Ethereum's domain byte 0x01), absorbs it and squeezes the
  * first 32 bytes. `tail` holds tail_len < 136 bytes. */
@@ -204,7 +232,7 @@ static int rows_threads(int threads, size_t n, size_t blocks_per_row) {
 void lp_keccak256_rows(uint8_t *out, const uint8_t *data, size_t n, size_t width, size_t stride, int threads) {
     int nt = rows_threads(threads, n, width / LP_KECCAK256_RATE + 1);
     long long count = (long long)n;
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+#pragma omp parallel for num_threads(nt) schedule(dynamic, LP_HASH_CHUNK) if (nt > 1)
     for (long long i = 0; i < count; i++) lp_keccak256(out + 32 * (size_t)i, data + (size_t)i * stride, width);
 }
 
@@ -217,7 +245,7 @@ int lp_keccak256_ragged(uint8_t *out, const uint8_t *data, size_t data_len, cons
     if ((uint64_t)offsets[n] > (uint64_t)data_len) return 0;
     int nt = rows_threads(threads, n, data_len / (n ? n : 1) / LP_KECCAK256_RATE + 1);
     long long count = (long long)n;
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+#pragma omp parallel for num_threads(nt) schedule(dynamic, LP_HASH_CHUNK) if (nt > 1)
     for (long long i = 0; i < count; i++)
         lp_keccak256(out + 32 * (size_t)i, data + offsets[i], (size_t)(offsets[i + 1] - offsets[i]));
     return 1;

@@ -58,4 +58,9 @@ void lp_keccak256_rows(uint8_t *out, const uint8_t *data, size_t n, size_t width
 int lp_keccak256_ragged(uint8_t *out, const uint8_t *data, size_t data_len, const int64_t *offsets, size_t n,
                         int threads);
 
+/* Testing hook: on != 0 makes every later call use the portable permutation even where the CPU offers the
+ * faster BMI1/BMI2 variant, so tests cover both (the two must agree bit for bit). Not thread-safe to flip
+ * while other threads hash. */
+void lp_keccak_force_portable(int on);
+
 #endif

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "common/lp_threads.h"
+#include "pm/batch.h"
 #include "pm/keccak.h"
 
 /* secp256k1 group order N and N/2 (rounded down), big-endian. */
@@ -50,7 +50,7 @@ void lp_pm_personal_message_digest(uint8_t out32[32], const uint8_t *msg, size_t
 void lp_pm_personal_hashes(uint8_t *out, const uint8_t *hashes, size_t n, int threads) {
     int nt = n < LP_WIN_PARALLEL_MIN ? 1 : lp_resolve_threads(threads, (long long)n);
     long long count = (long long)n;
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+#pragma omp parallel for num_threads(nt) schedule(dynamic, LP_HASH_CHUNK) if (nt > 1)
     for (long long i = 0; i < count; i++) personal_hash(out + 32 * (size_t)i, hashes + 32 * (size_t)i);
 }
 
@@ -101,7 +101,7 @@ size_t lp_pm_sign_batch(const lp_secp *s, uint8_t *sigs, const uint8_t seckey[32
                         int personal, int threads) {
     int nt = lp_resolve_threads(threads, (long long)n);
     long long count = (long long)n, failed = 0;
-#pragma omp parallel for num_threads(nt) schedule(static) reduction(+ : failed) if (nt > 1)
+#pragma omp parallel for num_threads(nt) schedule(dynamic, LP_SECP_CHUNK) reduction(+ : failed) if (nt > 1)
     for (long long i = 0; i < count; i++)
         failed += !sign_row(s, sigs + 65 * (size_t)i, seckey, msgs + 32 * (size_t)i, personal);
     return (size_t)failed;
@@ -139,7 +139,7 @@ void lp_pm_recover_batch(const lp_secp *s, uint8_t *addrs, uint8_t *status, cons
                          const uint8_t *sigs, size_t n, int personal, int threads) {
     int nt = lp_resolve_threads(threads, (long long)n);
     long long count = (long long)n;
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+#pragma omp parallel for num_threads(nt) schedule(dynamic, LP_SECP_CHUNK) if (nt > 1)
     for (long long i = 0; i < count; i++) {
         size_t k = (size_t)i;
         status[k] = recover_row(s, addrs + 20 * k, msgs + 32 * k, sigs + 65 * k, personal);
@@ -150,7 +150,7 @@ void lp_pm_verify_batch(const lp_secp *s, uint8_t *valid, uint8_t *status, const
                         const uint8_t *sigs, lp_column senders, size_t n, int personal, int threads) {
     int nt = lp_resolve_threads(threads, (long long)n);
     long long count = (long long)n;
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+#pragma omp parallel for num_threads(nt) schedule(dynamic, LP_SECP_CHUNK) if (nt > 1)
     for (long long i = 0; i < count; i++) {
         size_t k = (size_t)i;
         uint8_t addr[20];
@@ -192,7 +192,7 @@ int lp_pm_is_winning_batch(uint8_t *wins, const uint8_t *sigs, size_t sigs_len, 
     }
     int nt = n < LP_WIN_PARALLEL_MIN ? 1 : lp_resolve_threads(threads, (long long)n);
     long long count = (long long)n;
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+#pragma omp parallel for num_threads(nt) schedule(dynamic, LP_HASH_CHUNK) if (nt > 1)
     for (long long i = 0; i < count; i++) {
         size_t k = (size_t)i;
         const uint8_t *sig = sig_offsets ? sigs + sig_offsets[k] : sigs + 65 * k;

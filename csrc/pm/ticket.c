@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "common/lp_threads.h"
+#include "pm/batch.h"
 #include "pm/keccak.h"
 
 static inline const uint8_t *col(const lp_column *c, size_t i) {
@@ -40,7 +40,7 @@ size_t lp_ticket_preimage(uint8_t out[LP_TICKET_PREIMAGE_MAX], const lp_ticket_c
 void lp_ticket_hashes(uint8_t *out, const lp_ticket_columns *cols, size_t n, int threads) {
     int nt = n < LP_TICKET_PARALLEL_MIN ? 1 : lp_resolve_threads(threads, (long long)n);
     long long count = (long long)n;
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+#pragma omp parallel for num_threads(nt) schedule(dynamic, LP_HASH_CHUNK) if (nt > 1)
     for (long long i = 0; i < count; i++) {
         uint8_t pre[LP_TICKET_PREIMAGE_MAX];
         size_t len = lp_ticket_preimage(pre, cols, (size_t)i);

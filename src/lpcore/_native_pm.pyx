@@ -21,6 +21,7 @@ cnp.import_array()
 
 cdef extern from "pm/keccak.h" nogil:
     void lp_keccak256(uint8_t *out32, const uint8_t *data, size_t length)
+    void lp_keccak_force_portable(int on)
     void lp_keccak256_rows(uint8_t *out, const uint8_t *data, size_t n, size_t width, size_t stride, int threads)
     int lp_keccak256_ragged(uint8_t *out, const uint8_t *data, size_t data_len, const int64_t *offsets, size_t n,
                             int threads)
@@ -192,6 +193,11 @@ def keccak256(data):
     finally:
         PyBuffer_Release(&view)
     return PyBytes_FromStringAndSize(<char *>out, 32)
+
+
+def _keccak_force_portable(bint on):
+    """Testing hook: use the portable keccak permutation even where BMI1/BMI2 are available."""
+    lp_keccak_force_portable(on)
 
 
 def keccak256_rows(rows, int threads=0):
