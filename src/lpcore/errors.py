@@ -55,6 +55,26 @@ class RemoteSignerError(LpcoreError):
         self.headers = dict(headers or {})
 
 
+class VerificationError(LpcoreError):
+    """A transcoded result failed verification (lpcore.verify); ``orchestrator`` names who returned it."""
+
+    def __init__(self, message: str, orchestrator: str | None = None):
+        super().__init__(message)
+        self.orchestrator = orchestrator
+
+
+class SignatureMismatch(VerificationError):
+    """The untrusted rendition's perceptual hash does not match the trusted one (go-livepeer FVType1Error)."""
+
+
+class PixelMismatch(VerificationError):
+    """Decoded pixel count differs from the reported one (go-livepeer ErrPixelMismatch)."""
+
+
+class MissingHash(VerificationError):
+    """A result carries no (or an empty) perceptual hash for the rendition being checked."""
+
+
 __all__ = [
     "LpcoreError",
     "InvalidTicket",
@@ -64,4 +84,8 @@ __all__ = [
     "VideoDecodeError",
     "DeviceUnavailable",
     "RemoteSignerError",
+    "VerificationError",
+    "SignatureMismatch",
+    "PixelMismatch",
+    "MissingHash",
 ]

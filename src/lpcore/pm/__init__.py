@@ -42,9 +42,9 @@ _CRYPTO_EXPORTS = [
 ]
 # --- end of crypto exports ---------------------------------------------------------------------------------------
 
-# Protocol roles (owner: roles).
-from . import errors
-from .params import (
+# --- Protocol roles (owner: roles; spec/pm.md §4-§7) ---------------------------------------------------------------
+from . import errors  # noqa: E402
+from .params import (  # noqa: E402
     MAX_SENDER_NONCES,
     TicketExpirationParams,
     TicketParams,
@@ -55,14 +55,18 @@ from .params import (
     validate_ticket_params,
     win_prob_for,
 )
-from .payment import Payment, TicketBatch
-from .sender import Sender
-from .queue import RedemptionQueue, SignedTicket
-from .monitor import SenderMonitor
-from .validator import Validator
-from .recipient import PaymentResult, ReceiveResult, Recipient
+from .payment import Payment, TicketBatch  # noqa: E402
+from .sender import Sender  # noqa: E402
+from .queue import RedemptionQueue, SignedTicket  # noqa: E402
+from .monitor import SenderMonitor  # noqa: E402
+from .validator import Validator  # noqa: E402
+from .recipient import PaymentResult, ReceiveResult, Recipient  # noqa: E402
 
-__all__ = [*_CRYPTO_EXPORTS, "errors", "MAX_SENDER_NONCES", "TicketExpirationParams", "TicketParams", "face_value_for",
-           "float_string", "recipient_rand", "ticket_ev", "validate_ticket_params", "win_prob_for", "Payment",
-           "TicketBatch", "Sender", "RedemptionQueue", "SignedTicket", "SenderMonitor", "Validator", "PaymentResult",
-           "ReceiveResult", "Recipient"]
+_ROLES_EXPORTS = [
+    "errors", "MAX_SENDER_NONCES", "TicketExpirationParams", "TicketParams", "face_value_for", "float_string",
+    "recipient_rand", "ticket_ev", "validate_ticket_params", "win_prob_for", "Payment", "TicketBatch", "Sender",
+    "RedemptionQueue", "SignedTicket", "SenderMonitor", "Validator", "PaymentResult", "ReceiveResult", "Recipient",
+]
+# --- end of roles exports ------------------------------------------------------------------------------------------
+
+__all__ = [*_CRYPTO_EXPORTS, *_ROLES_EXPORTS]
