@@ -327,3 +327,71 @@ def test_sdk_against_cli_subprocess(tmp_path):
             proc.kill()
             _, err = proc.communicate()
     assert SIGNER_KEY.hex() not in err.decode(errors="replace")
+
+
+def _self_signed_cert() -> tuple[bytes, bytes]:
+    """A throwaway TLS certificate for 127.0.0.1 (the SDK pins it on first use, like a real orchestrator's)."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False)
+            .sign(key, hashes.SHA256()))
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    return key_pem, cert.public_bytes(serialization.Encoding.PEM)
+
+
+def test_payment_session_480_refreshes_over_grpc(server, signer):
+    """PaymentSession's refresh: 480 -> GetOrchestrator (gRPC/TLS on 127.0.0.1) -> retry with fresh params.
+
+    The stub orchestrator also checks the OrchestratorRequest like go-livepeer's ``verifyOrchestratorReq``:
+    the signature recovers, over keccak256(EIP-55 address string), to the 20-byte request address.
+    """
+    grpc = pytest.importorskip("grpc")
+    pytest.importorskip("cryptography")
+    from concurrent import futures
+
+    from livepeer_gateway import lp_rpc_pb2_grpc
+
+    requests = []
+    fresh = orch_info(sdk_pb.OrchestratorInfo, rand=b"fresh", expiration_block=1100)
+
+    class Orchestrator(lp_rpc_pb2_grpc.OrchestratorServicer):
+        def GetOrchestrator(self, request, context):  # noqa: N802
+            requests.append(request)
+            return fresh
+
+    grpc_server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    lp_rpc_pb2_grpc.add_OrchestratorServicer_to_server(Orchestrator(), grpc_server)
+    port = grpc_server.add_secure_port("127.0.0.1:0", grpc.ssl_server_credentials([_self_signed_cert()]))
+    grpc_server.start()
+    try:
+        url = f"https://127.0.0.1:{port}"
+        fresh.transcoder = url
+        stale = orch_info(sdk_pb.OrchestratorInfo, transcoder=url)
+        signer.chain.update(last_seen_l1_block=1039)  # the stale params expire: 480
+        session = rs.PaymentSession(server.url, stale, type="fixed")
+        got = session.get_payment()
+        checked = check_payment(got.payment, got.seg_creds)
+        assert checked.payment.ticket_params.recipient_rand_hash == keccak256(b"fresh")
+        assert checked.nonces[0] == 1
+        (req,) = requests
+        assert req.address == SIGNER_ADDRESS and req.ignoreCapacityCheck
+        digest = keccak256(pm.to_checksum_address(req.address).encode("ascii"))
+        rec = pm.recover_batch(np.frombuffer(digest, np.uint8).reshape(1, 32),
+                               np.frombuffer(req.sig, np.uint8).reshape(1, 65))
+        assert bytes(rec[0]) == req.address
+    finally:
+        grpc_server.stop(grace=None).wait(5)
