@@ -8,13 +8,13 @@ and types travel on the wire, so the two sets of classes interoperate byte for b
 
 from __future__ import annotations
 
-from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+from google.protobuf import descriptor_pool, message_factory
 from google.protobuf.message import DecodeError
 
 from ._lp_rpc_desc import SERIALIZED_FILE_DESCRIPTOR
 
 _POOL = descriptor_pool.DescriptorPool()
-_POOL.Add(descriptor_pb2.FileDescriptorProto.FromString(SERIALIZED_FILE_DESCRIPTOR))
+_POOL.AddSerializedFile(SERIALIZED_FILE_DESCRIPTOR)
 
 
 def _message(name: str) -> type:
