@@ -399,7 +399,7 @@ def test_auth_hook(clock):
     now_s = clock.now_ns // 10**9
     replies = [{"status": 200, "expiry": now_s + 60, "auth_id": "user-1"}]
     body = ok(signer, info, type="fixed", headers={"x-tenant": ["t"]})
-    assert calls[-1][0] == {"x-tenant": ["t"]} and calls[-1][1]["Type"] == "fixed"
+    assert calls[-1][0] == {"X-Tenant": ["t"]} and calls[-1][1]["Type"] == "fixed"
     st = state_of(body)
     assert (st.auth_expiry, st.auth_id) == (now_s + 60, "user-1")
     n = len(calls)
@@ -509,7 +509,7 @@ def test_auth_webhook_over_http(clock):
         body = ok(signer, orch_info(), type="fixed", headers={"authorization": ["Bearer t"]})
         headers, sent = seen[0]
         assert headers["X-Key"] == "k" and headers["Content-Type"] == "application/json"
-        assert sent["headers"] == {"authorization": ["Bearer t"]} and sent["state"]["Type"] == "fixed"
+        assert sent["headers"] == {"Authorization": ["Bearer t"]} and sent["state"]["Type"] == "fixed"
         assert (state_of(body).auth_expiry, state_of(body).auth_id) == (5, "u")
         assert err(signer, orch_info(), type="fixed") == (500, "Internal Server Error")  # webhook answered 503
         assert err(signer, orch_info(), type="fixed") == (500, "Internal Server Error")  # reply not an object
@@ -539,3 +539,15 @@ def test_one_sign_batch_call_per_request(clock):
     body = ok(counted, orch_info(price=(3500, 1)), type="fixed")
     assert calls == [100]
     assert len(check_payment(body["payment"], body["segCreds"]).nonces) == 100
+
+
+def test_auth_id_header_binds_without_webhook(signer):
+    # Step 20 runs without a webhook too: a trusted proxy's Signer-Auth-Id binds the session to its user.
+    info = orch_info(face_value=15)
+    body = ok(signer, info, type="fixed", headers={"signer-auth-id": ["alice"]})
+    assert state_of(body).auth_id == "alice"
+    assert call(signer, info, type="fixed", ManifestID="m", state=body["state"],
+                headers={"signer-auth-id": ["alice"]})[0] == 200
+    assert call(signer, info, type="fixed", ManifestID="m", state=body["state"])[0] == 200  # header absent: kept
+    assert err(signer, info, type="fixed", ManifestID="m", state=body["state"],
+               headers={"Signer-Auth-Id": ["mallory"]}) == (500, "Internal Server Error")

@@ -156,6 +156,11 @@ def error_response(status: int, message: str, headers: Mapping[str, str] | None 
     return SignerResponse(status, _json_body({"error": {"message": message}}), dict(headers or {}))
 
 
+def _canonical_header(name: str) -> str:
+    """Go's ``http.CanonicalHeaderKey`` (``x-tenant`` -> ``X-Tenant``), as go-livepeer forwards header names."""
+    return "-".join(part[:1].upper() + part[1:].lower() for part in name.split("-"))
+
+
 def _bytes_to_address(data: bytes) -> bytes:
     """go-ethereum ``BytesToAddress``: the last 20 bytes, left-padded with zeros."""
     return data[-20:].rjust(20, b"\0")
@@ -389,8 +394,7 @@ class RemoteSigner:
         balance = existing + num_tickets * ev - fee
         state = state.replace(balance=format_rat(balance), last_update=now, pm_session_id=session_id,
                               sender_nonce=last_nonce)
-        if self.config.auth_hook is not None:
-            state = self._authorize(state, headers, orch_price, now)
+        state = self._authorize(state, headers, orch_price, now)
 
         state_json = state.to_json()
         state_sig = self._signer.sign_message(state_json)
@@ -487,11 +491,13 @@ class RemoteSigner:
 
     def _authorize(self, state: PaymentState, headers: Mapping[str, Sequence[str]], orch_price: Fraction,
                    now: int) -> PaymentState:
-        """The auth hook and auth-id bookkeeping of §4.10 (steps 19–20)."""
+        """The auth hook (step 19, when configured) and auth-id bookkeeping (step 20) of §4.10."""
         now_s = now // 1_000_000_000
-        if not (state.auth_expiry != 0 and now_s <= state.auth_expiry):
+        auth_id = ""
+        if self.config.auth_hook is not None and not (state.auth_expiry != 0 and now_s <= state.auth_expiry):
             try:
-                reply = self.config.auth_hook({k: list(v) for k, v in headers.items()}, state.to_object())
+                reply = self.config.auth_hook({_canonical_header(k): list(v) for k, v in headers.items()},
+                                              state.to_object())
                 status = reply["status"]
                 if not isinstance(status, int) or isinstance(status, bool) or status <= 0:
                     raise ValueError("status")
@@ -514,8 +520,6 @@ class RemoteSigner:
                                                                  f"exceeds auth webhook maxPrice ceiling "
                                                                  f"{float_string(ceiling)}")
             auth_id = str(reply.get("auth_id") or "")
-        else:
-            auth_id = ""
         if not auth_id:
             auth_id = next((v[0] for k, v in headers.items() if k.lower() == "signer-auth-id" and v), "")
         if auth_id and auth_id != state.auth_id:
