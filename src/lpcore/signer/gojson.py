@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+_B64_RE = re.compile(r"[A-Za-z0-9+/=]*")
 _NUMBER_RE = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?\Z")
 
 
@@ -150,8 +151,8 @@ def as_bytes(value: Any, struct: str, field: str) -> bytes:
     if not isinstance(value, str):
         raise _type_error(value, "[]uint8", struct, field)
     cleaned = value.replace("\r", "").replace("\n", "")
-    bad = next((i for i, ch in enumerate(cleaned) if not (ch.isascii() and (ch.isalnum() or ch in "+/="))), None)
-    if bad is not None:
+    if not _B64_RE.fullmatch(cleaned):
+        bad = next(i for i, ch in enumerate(cleaned) if not _B64_RE.fullmatch(ch))
         raise GoJSONError(f"illegal base64 data at input byte {bad}")
     if len(cleaned) % 4:
         raise GoJSONError(f"illegal base64 data at input byte {len(cleaned) - len(cleaned) % 4}")
