@@ -395,3 +395,23 @@ def test_payment_session_480_refreshes_over_grpc(server, signer):
         assert bytes(rec[0]) == req.address
     finally:
         grpc_server.stop(grace=None).wait(5)
+
+
+def test_concurrent_sessions_over_http(server):
+    """Several sessions in parallel threads: every payment verifies and each session's nonces stay contiguous."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def session(i: int) -> list[int]:
+        info = orch_info(sdk_pb.OrchestratorInfo, rand=b"rand-%d" % i, face_value=15)  # EV 3 = fixed price
+        s = rs.PaymentSession(server.url, info, type="fixed")
+        nonces = []
+        for k in range(3):
+            if k:
+                s.set_manifest_id(f"m{i}")
+            got = s.get_payment()
+            nonces += check_payment(got.payment, got.seg_creds).nonces
+        return nonces
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(session, range(6)))
+    assert results == [[1, 2, 3]] * 6
