@@ -239,7 +239,8 @@ def format_table(results: dict[str, dict]) -> str:
         rows.append(f"{name:<22}{r['requests_per_s']:>9.1f}{r['tickets_per_s']:>11.0f}{r['p50_ms']:>9.2f}"
                     f"{r['p99_ms']:>9.2f}{r['server_cpu_ms_per_request']:>11.2f}{r['requests']:>6}")
     if results["coincurve"]["requests_per_s"]:
-        rows.append(f"ratio (req/s): {results['lpcore']['requests_per_s'] / results['coincurve']['requests_per_s']:.2f}x")
+        ratio = results["lpcore"]["requests_per_s"] / results["coincurve"]["requests_per_s"]
+        rows.append(f"ratio (req/s): {ratio:.2f}x")
     return "\n".join(rows)
 
 

@@ -245,7 +245,8 @@ def test_step13_max_price_parsing(signer, max_price, job, message):
 def test_step13_price_ceilings_481(clock):
     info = orch_info(price=(7, 2))  # 3.5 wei per unit
     cfg = make_signer(SignerConfig(max_price=Fraction(3)), clock)
-    assert err(cfg, info, type="live") == (481, "orchestrator price 3.500 exceeds configured maximum price ceiling 3.000")
+    assert err(cfg, info, type="live") == (
+        481, "orchestrator price 3.500 exceeds configured maximum price ceiling 3.000")
     signer = make_signer(SignerConfig(max_price=Fraction(10)), clock)
     # The request ceiling (as a string json.Number, trimmed/case-insensitive unit) is lower than the configured.
     assert err(signer, info, type="live", maxPrice={"price": "3.4999", "currency": "Wei", "unit": " Seconds"}) == (
@@ -395,7 +396,8 @@ def test_auth_hook(clock):
     status, message = err(signer, info, type="fixed")
     assert status == 502 and message.startswith("signer auth invalid maxPrice: ")
     replies = [{"status": 200, "maxPrice": {"price": 2, "currency": "wei", "unit": "fixed"}}]
-    assert err(signer, info, type="fixed") == (481, "orchestrator price 3.000 exceeds auth webhook maxPrice ceiling 2.000")
+    assert err(signer, info, type="fixed") == (
+        481, "orchestrator price 3.000 exceeds auth webhook maxPrice ceiling 2.000")
     now_s = clock.now_ns // 10**9
     replies = [{"status": 200, "expiry": now_s + 60, "auth_id": "user-1"}]
     body = ok(signer, info, type="fixed", headers={"x-tenant": ["t"]})

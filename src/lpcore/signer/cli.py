@@ -102,7 +102,8 @@ def build_signer(args: argparse.Namespace):
     if args.auth_webhook_url:
         headers = dict(item.split(":", 1) for item in args.auth_webhook_headers.split(",") if ":" in item)
         auth_hook = webhook(args.auth_webhook_url, {k.strip(): v.strip() for k, v in headers.items()})
-    config = SignerConfig(auth_hook=auth_hook, max_ticket_ev=Fraction(args.max_ticket_ev), max_total_ev=Fraction(args.max_total_ev),
+    config = SignerConfig(auth_hook=auth_hook, max_ticket_ev=Fraction(args.max_ticket_ev),
+                          max_total_ev=Fraction(args.max_total_ev),
                           deposit_multiplier=args.deposit_multiplier, max_price=max_price if max_price > 0 else None,
                           max_price_per_capability=per_cap, discovery=discovery, max_body_bytes=args.max_body_bytes,
                           threads=args.sign_threads or None)

@@ -342,8 +342,9 @@ class RemoteSigner:
         # One pm.Sender per request over one chain snapshot: no session outlives the request (§4.11) and
         # concurrent requests for the same recipient_rand_hash cannot disturb each other's nonces.
         view = _chain_view(self._snapshot(), self.address)
-        sender = pm.Sender(_BatchSigner(self._signer, self.config.threads), view, view, max_ev=self.config.max_ticket_ev,
-                           max_total_ev=self.config.max_total_ev, deposit_multiplier=self.config.deposit_multiplier)
+        sender = pm.Sender(_BatchSigner(self._signer, self.config.threads), view, view,
+                           max_ev=self.config.max_ticket_ev, max_total_ev=self.config.max_total_ev,
+                           deposit_multiplier=self.config.deposit_multiplier)
         try:
             params, seed = _ticket_params(info.ticket_params, price)
             sender.validate_ticket_params(params)
