@@ -23,13 +23,13 @@ import numpy as np
 from .. import keccak256, pm
 from ..broker.base import SenderInfo, StaticChainView
 from ..errors import RemoteSignerError
+from ..pm.params import float_string, minimal_be
 from . import gojson, proto
 from .chain import ChainSnapshot, ChainStateSource
-from .state import PaymentState, float_string, format_rat, parse_rat
+from .state import PaymentState, format_rat, parse_rat
 
 _LOG = logging.getLogger("lpcore.signer")
 
-MAX_WIN_PROB = 2**256 - 1
 #: go-livepeer caps one payment at 100 tickets (``server/remote_signer.go``).
 MAX_TICKETS_PER_PAYMENT = 100
 #: Refresh the session when the orchestrator's auth token expires within this many seconds (10 % of 30 min).
@@ -171,11 +171,6 @@ def _bytes_to_hash(data: bytes) -> bytes:
     return data[-32:].rjust(32, b"\0")
 
 
-def _minimal(value: int) -> bytes:
-    """``big.Int.Bytes()``: minimal big-endian magnitude, zero is empty."""
-    return value.to_bytes((value.bit_length() + 7) // 8, "big")
-
-
 def _ticket_params(tp: Any, price: Any) -> tuple[pm.TicketParams, bytes]:
     """``pm.TicketParams`` from the wire message the way go-livepeer reads it (``BytesToAddress``,
     ``BytesToHash``, ``big.Int.SetBytes``), plus the raw seed bytes to copy back (the seed is not hashed)."""
@@ -194,7 +189,7 @@ def _ticket_params(tp: Any, price: Any) -> tuple[pm.TicketParams, bytes]:
         price_per_pixel=Fraction(price.pricePerUnit, price.pixelsPerUnit),
         expiration_params=expiration,
     )
-    return params, _minimal(seed)
+    return params, minimal_be(seed)
 
 
 class _BatchSigner:
@@ -475,8 +470,8 @@ class RemoteSigner:
             if ceiling is not None and (best is None or ceiling < best[1]):
                 best = (source, ceiling)
         if best is not None and orch_price > best[1]:
-            raise RemoteSignerError(HTTP_PRICE_EXCEEDED, f"orchestrator price {float_string(orch_price)} exceeds "
-                                                         f"{best[0]} ceiling {float_string(best[1])}")
+            raise RemoteSignerError(HTTP_PRICE_EXCEEDED, f"orchestrator price {float_string(orch_price, 3)} exceeds "
+                                                         f"{best[0]} ceiling {float_string(best[1], 3)}")
 
     def _seg_creds(self, manifest_id: str, caps: Any, info: Any) -> bytes:
         """The signed ``net.SegData`` of an empty segment (§4.9)."""
@@ -517,9 +512,9 @@ class RemoteSigner:
                     raise RemoteSignerError(502, f"signer auth invalid maxPrice: {getattr(exc, 'message', exc)}") \
                         from None
                 if orch_price > ceiling:
-                    raise RemoteSignerError(HTTP_PRICE_EXCEEDED, f"orchestrator price {float_string(orch_price)} "
+                    raise RemoteSignerError(HTTP_PRICE_EXCEEDED, f"orchestrator price {float_string(orch_price, 3)} "
                                                                  f"exceeds auth webhook maxPrice ceiling "
-                                                                 f"{float_string(ceiling)}")
+                                                                 f"{float_string(ceiling, 3)}")
             auth_id = str(reply.get("auth_id") or "")
         if not auth_id:
             auth_id = next((v[0] for k, v in headers.items() if k.lower() == "signer-auth-id" and v), "")
@@ -537,11 +532,11 @@ def _payment_message(batch: Any, seed: bytes, price_info: Any) -> bytes:
     payment = proto.Payment()
     tp = payment.ticket_params
     tp.recipient = params.recipient
-    tp.face_value = _minimal(params.face_value)
-    tp.win_prob = _minimal(params.win_prob)
+    tp.face_value = minimal_be(params.face_value)
+    tp.win_prob = minimal_be(params.win_prob)
     tp.recipient_rand_hash = params.recipient_rand_hash
     tp.seed = seed
-    tp.expiration_block = _minimal(params.expiration_block)
+    tp.expiration_block = minimal_be(params.expiration_block)
     payment.sender = batch.sender
     payment.expiration_params.creation_round = batch.expiration_params.creation_round
     payment.expiration_params.creation_round_block_hash = batch.expiration_params.creation_round_block_hash

@@ -109,17 +109,6 @@ def parse_rat(text: str) -> Fraction | None:
     return -value if sign == "-" else value
 
 
-def float_string(value: Fraction, places: int = 3) -> str:
-    """Go's ``big.Rat.FloatString(places)``: fixed point, last digit rounded half away from zero."""
-    scaled = abs(value) * 10**places
-    q, r = divmod(scaled.numerator, scaled.denominator)
-    if 2 * r >= scaled.denominator:
-        q += 1
-    digits = str(q).rjust(places + 1, "0")
-    text = digits[:-places] + "." + digits[-places:] if places else digits
-    return ("-" if value < 0 else "") + text
-
-
 @dataclass(frozen=True)
 class PaymentState:
     """go-livepeer's ``RemotePaymentState``: one remote payment session between calls."""
@@ -193,5 +182,4 @@ class PaymentState:
         return replace(self, **changes)  # type: ignore[arg-type]
 
 
-__all__ = ["PaymentState", "ZERO_TIME", "format_time_ns", "parse_time_ns", "format_rat", "parse_rat",
-           "float_string"]
+__all__ = ["PaymentState", "ZERO_TIME", "format_time_ns", "parse_time_ns", "format_rat", "parse_rat"]
