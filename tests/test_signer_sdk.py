@@ -92,7 +92,11 @@ def test_get_orch_info_sig_is_the_vector_and_recovers(server):
 def test_payment_session_lv2v_nonces_continue(server, clock):
     # lv2v bills 1280x720x30 pixels per second at the *initial* price; 60 s opening charge.
     info = orch_info(sdk_pb.OrchestratorInfo, price=(1, 1000), face_value=500_000, win_prob=MAX_WIN_PROB // 5)
-    session = rs.PaymentSession(server.url, info, type="lv2v")
+    # Capabilities as lv2v.start_lv2v builds them: capacity {35: 1} and a model constraint, no bitstring.
+    caps = sdk_pb.Capabilities()
+    caps.capacities[35] = 1
+    caps.constraints.PerCapability[35].models["streamdiffusion"].warm = True
+    session = rs.PaymentSession(server.url, info, type="lv2v", capabilities=caps)
     first = session.get_payment()
     checked = check_payment(first.payment, first.seg_creds)
     # fee = 1_658_880_000 px / 1000 = 1_658_880 wei, EV 100_000 -> 17 tickets, nonces 1..17.
@@ -100,6 +104,9 @@ def test_payment_session_lv2v_nonces_continue(server, clock):
     st = state_of(session)
     assert (st.sender_nonce, st.sequence_number, st.balance) == (17, 0, str(17 * 100_000 - 1_658_880))
     assert st.pm_session_id == "0x" + keccak256(b"rand").hex()
+    seg_caps = checked.seg.capabilities
+    assert dict(seg_caps.capacities) == {35: 1}
+    assert seg_caps.constraints.PerCapability[35].models["streamdiffusion"].warm
     manifest = checked.seg.manifestId.decode()
     assert len(manifest) == 8  # random id when the first call has none
 
