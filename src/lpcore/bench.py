@@ -27,6 +27,9 @@ class Case:
     ours: Callable[[], Any]
     peers: dict[str, Callable[[], Any]] = field(default_factory=dict)
     note: str = ""
+    # "wall": elapsed time (what a caller waits; multi-threaded calls need it). "thread": CPU time of the calling
+    # thread, for single-threaded comparisons: on a busy machine it measures the code, not the scheduler.
+    timer: str = "wall"
 
 
 RowFunction = Callable[[int], list[Case]]
@@ -135,9 +138,11 @@ def pm_rows(n: int) -> list[Case]:
         Case("keccak256 8 MB", len(segment) / 1e6, "MB", lambda: keccak256(segment),
              {name: (lambda fn=fn: fn(segment)) for name, fn in keccaks.items()}, "bulk, one call"),
         Case("sign_batch 1 thread", n, "sig", lambda: signer.sign_batch(hashes, threads=1),
-             {"bare libsecp256k1 (C loop)": _raw_sign(key, hashes)}, "lpcore overhead over the library"),
+             {"bare libsecp256k1 (C loop)": _raw_sign(key, hashes)}, "lpcore overhead over the library",
+             timer="thread"),
         Case("recover_batch 1 thread", n, "sig", lambda: pm.recover_batch(hashes, sigs, threads=1),
-             {"bare libsecp256k1 (C loop)": _raw_recover(hashes, sigs)}, "lpcore overhead over the library"),
+             {"bare libsecp256k1 (C loop)": _raw_recover(hashes, sigs)}, "lpcore overhead over the library",
+             timer="thread"),
     ]
     return cases
 
@@ -162,14 +167,21 @@ def _raw_recover(hashes: np.ndarray, sigs: np.ndarray) -> Callable[[], Any]:
 ROWS: list[RowFunction] = [pm_rows]
 
 
-def best_time(fn: Callable[[], Any], repeat: int) -> float:
-    """Best wall time of `repeat` calls (after one warm-up call)."""
-    fn()
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
+TIMERS: dict[str, Callable[[], float]] = {"wall": time.perf_counter, "thread": time.thread_time}
+
+
+def best_times(fns: list[Callable[[], Any]], repeat: int, timer: str = "wall") -> list[float]:
+    """Best time of `repeat` calls of each function, interleaved round by round so that a burst of load on a
+    shared machine hits every contender alike (after one warm-up call each)."""
+    clock = TIMERS[timer]
+    for fn in fns:
         fn()
-        best = min(best, time.perf_counter() - t0)
+    best = [float("inf")] * len(fns)
+    for _ in range(repeat):
+        for i, fn in enumerate(fns):
+            t0 = clock()
+            fn()
+            best[i] = min(best[i], clock() - t0)
     return best
 
 
@@ -179,22 +191,24 @@ def _rate(items: float, seconds: float, unit: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    print(f"lpcore bench: n={args.n}, best of {args.repeat}, {os.cpu_count()} cores")
-    header = f"{'workload':<24} {'lpcore':>18}  {'peer':<28} {'peer rate':>18} {'ratio':>8}"
+    if args.n < 1 or args.repeat < 1:
+        raise SystemExit("lpcore bench: -n and --repeat must be >= 1")
+    print(f"lpcore bench: n={args.n}, best of {args.repeat} (interleaved), {os.cpu_count()} cores; "
+          "ratio = peer time / lpcore time; (cpu) = calling-thread CPU time")
+    header = f"{'workload':<30} {'lpcore':>18}  {'peer':<28} {'peer rate':>18} {'ratio':>8}"
     print(header)
     print("-" * len(header))
     for row_fn in ROWS:
         for case in row_fn(args.n):
             if args.only and not any(sel in case.name for sel in args.only):
                 continue
-            ours = best_time(case.ours, args.repeat)
+            ours, *peer_times = best_times([case.ours, *case.peers.values()], args.repeat, case.timer)
             first = True
-            for peer_name, peer in case.peers.items():
-                theirs = best_time(peer, args.repeat)
-                label = case.name if first else ""
+            for peer_name, theirs in zip(case.peers, peer_times):
+                label = case.name + (" (cpu)" if case.timer == "thread" else "") if first else ""
                 ours_s = _rate(case.items, ours, case.unit) if first else ""
-                print(f"{label:<24} {ours_s:>18}  {peer_name:<28} {_rate(case.items, theirs, case.unit):>18} "
-                      f"{theirs / ours:>7.1f}x", flush=True)
+                print(f"{label:<30} {ours_s:>18}  {peer_name:<28} {_rate(case.items, theirs, case.unit):>18} "
+                      f"{theirs / ours:>7.2f}x", flush=True)
                 first = False
     return 0
 
