@@ -6,6 +6,10 @@ the call: a ticket is marked used in the same transaction that pays it, and ever
 an event in that transaction. Checks run in the contract's order and fail with
 :class:`lpcore.BrokerRevert` carrying the contract's revert string.
 
+Events are rows of the ``events`` table named and keyed as the contract's events (``DepositFunded``,
+``ReserveFunded``, ``ReserveClaimed``, ``WinningTicketTransfer``, ``WinningTicketRedeemed``, ``Unlock``,
+``UnlockCancelled``, ``Withdrawal``); ``WinningTicketRedeemed`` also records ``ticketHash`` for indexing.
+
 Addresses are 20-byte ``bytes``; amounts are ints (wei), stored as decimal text (SQLite integers are 64-bit).
 ``caller`` arguments play ``msg.sender``; ``value`` plays ``msg.value``. Rounds and blocks come from a
 :class:`lpcore.broker.Chain` (by default one kept in the same database file).
@@ -388,6 +392,14 @@ class LocalBroker(Broker):
     def _precompute(self, tickets, sigs, rands):
         """Hash, recover and lottery-check all tickets with one batch call each (C engine)."""
         n = len(tickets)
+        for i, t in enumerate(tickets):
+            if not isinstance(t, _pm.Ticket):
+                raise TypeError(f"tickets[{i}] must be an lpcore.pm.Ticket, got {type(t).__name__}")
+            if not isinstance(sigs[i], (bytes, bytearray, memoryview)):
+                raise TypeError(f"sigs[{i}] must be bytes, got {type(sigs[i]).__name__}")
+            r = rands[i]
+            if isinstance(r, bool) or not isinstance(r, int) or not 0 <= r < 2**256:
+                raise ValueError(f"recipient_rands[{i}] must be a uint256 int, got {r!r}")
         hashes = _pm.ticket_hashes(list(tickets)) if n else np.zeros((0, 32), np.uint8)
         sig_arr = np.zeros((n, 65), dtype=np.uint8)
         ok = np.zeros(n, dtype=bool)
@@ -396,7 +408,7 @@ class LocalBroker(Broker):
                 sig_arr[i] = np.frombuffer(bytes(s), dtype=np.uint8)
                 ok[i] = True
         recovered = _pm.recover_batch(hashes, sig_arr) if n else np.zeros((0, 20), np.uint8)
-        rr = [int(r) % 2**256 for r in rands]
+        rr = list(rands)
         wins = _pm.is_winning_batch(sig_arr, _pm.to_u256(rr), _pm.to_u256([t.win_prob for t in tickets])) if n else []
         return hashes, ok, recovered, wins
 

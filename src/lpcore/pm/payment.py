@@ -42,7 +42,8 @@ class Payment:
     """Tickets sharing params: ``sender_nonces`` (N,) and ``sigs`` (N,65 uint8, or N byte strings).
 
     ``expected_price`` is the price the gateway claims to pay (wire ``expected_price``); the recipient binds
-    it into the HMAC (spec/pm.md §4.5). ``None`` means "use ``ticket_params.price_per_pixel``".
+    it into the HMAC (spec/pm.md §4.5) and rejects a payment without one, as go-livepeer does.
+    :meth:`lpcore.pm.Sender.create_ticket_batch` sets it to the params' price.
     """
 
     ticket_params: TicketParams

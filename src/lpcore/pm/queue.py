@@ -81,6 +81,7 @@ class RedemptionQueue:
     def __init__(self, path):
         self.path = path
         self._lock = threading.RLock()
+        self._process_lock = threading.Lock()  # one redemption pass at a time
         self._db = connect(path)
         self._db.executescript(_SCHEMA)
 
@@ -168,7 +169,8 @@ class RedemptionQueue:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 self._db.execute(
-                    "UPDATE ticket_queue SET status = ?, tx_hash = ?, error = ?, attempts = attempts + 1 WHERE sig = ?",
+                    "UPDATE ticket_queue SET status = ?, tx_hash = ?, error = ?, attempts = attempts + 1 "
+                    "WHERE sig = ? AND status = 'queued'",
                     (status, tx_hash, error, sig),
                 )
                 self._db.execute("COMMIT")
@@ -184,6 +186,10 @@ class RedemptionQueue:
         is_recipient_active: Callable[[bytes], bool] | None = None,
     ) -> QueueRun:
         """One block's pass (see module docstring). ``redeem`` returns a tx hash or raises."""
+        with self._process_lock:
+            return self._process(latest_l1_block, last_initialized_round, redeem, is_recipient_active)
+
+    def _process(self, latest_l1_block, last_initialized_round, redeem, is_recipient_active) -> QueueRun:
         run = QueueRun()
         for st in self.queued(min_creation_round=last_initialized_round - TICKET_VALIDITY_PERIOD):
             if is_recipient_active is not None and not is_recipient_active(st.ticket.recipient):

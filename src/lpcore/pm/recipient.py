@@ -231,13 +231,15 @@ class Recipient:
         if len(payment.sender) == 0:
             raise E.PaymentError(f"Could not find Sender for payment: {payment!r}")
         tp, ep = payment.ticket_params, payment.expiration_params
-        is_active = getattr(self.sender_monitor.broker, "is_active_transcoder", None)
+        is_active = getattr(getattr(self.sender_monitor, "broker", None), "is_active_transcoder", None)
         if is_active is not None and not is_active(tp.recipient):
             raise E.PaymentError(
                 f"orchestrator {_pm.to_checksum_address(tp.recipient)} is inactive in round "
                 f"{self.time_source.last_initialized_round()}, cannot process payments"
             )
-        price = payment.price
+        if payment.expected_price is None:  # the wire Payment carried no expected_price
+            raise E.PaymentError('invalid expected price sent with payment err="expected price is nil"')
+        price = Fraction(payment.expected_price)
         rand, results, check = self._receive(
             recipient=tp.recipient, sender=payment.sender, face_value=tp.face_value, win_prob=tp.win_prob,
             recipient_rand_hash=tp.recipient_rand_hash, expiration_block=tp.expiration_block, price=price,

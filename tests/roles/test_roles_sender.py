@@ -8,8 +8,8 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-import pyref
-from conftest import ORCH_ADDR, SENDER_KEY
+import roles_pyref as pyref
+from roles_helpers import ORCH_ADDR, SENDER_KEY
 from lpcore import pm
 from lpcore.broker import SenderInfo, StaticChainView
 from lpcore.pm import errors as E

@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
-import pyref
-from conftest import ORCH_ADDR, SECRET, Node
+import roles_pyref as pyref
+from roles_helpers import ORCH_ADDR, SECRET, Node
 from lpcore import pm
 from lpcore.pm.params import MAX_WIN_PROB
 

@@ -6,7 +6,6 @@ import hashlib
 import hmac
 import json
 from fractions import Fraction
-from pathlib import Path
 
 import pytest
 
@@ -15,7 +14,7 @@ from lpcore.broker import SenderInfo
 from lpcore.pm import errors as E
 from lpcore.pm.params import MAX_WIN_PROB
 
-from conftest import VECTORS_PATH
+from roles_helpers import VECTORS_PATH
 
 VECTORS = json.loads(VECTORS_PATH.read_text())
 

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import pytest
+from coincurve import PrivateKey
 
-import pyref
-from conftest import ORCH2_ADDR, ORCH_ADDR, OTHER_KEY, SENDER_KEY
+import roles_pyref as pyref
+from roles_helpers import ORCH2_ADDR, ORCH_ADDR, OTHER_KEY, SENDER_KEY
 from lpcore import BrokerRevert, pm
 from lpcore.broker import Chain, LocalBroker
 from lpcore.pm.params import MAX_WIN_PROB
 
-SENDER = pyref.address_of(__import__("coincurve").PrivateKey(SENDER_KEY).public_key)
-OTHER = pyref.address_of(__import__("coincurve").PrivateKey(OTHER_KEY).public_key)
+SENDER = pyref.address_of(PrivateKey(SENDER_KEY).public_key)
+OTHER = pyref.address_of(PrivateKey(OTHER_KEY).public_key)
 RAND = 5
 
 
@@ -257,3 +258,79 @@ def test_state_survives_reopen(tmp_path):
     assert b2.chain.last_seen_l1_block() == block and b2.chain.last_initialized_round() == rnd
     assert b2.get_sender_info(SENDER).deposit == 900 and b2.is_used_ticket(t.hash())
     assert b2.transcoder_pool_size() == 1
+
+
+def test_protocol_recipe_vectors_redeem_on_local_broker(tmp_path):
+    """spec/pm.md §8.6: the protocol-test recipe's signed tickets redeem on the embedded broker."""
+    import json
+
+    from roles_helpers import VECTORS_PATH
+
+    rec = json.loads(VECTORS_PATH.read_text())["protocol_recipe"]
+    foo = bytes.fromhex(rec["creation_round_block_hash"])
+
+    class RecipeChain(Chain):
+        def block_hash_for_round(self, round_):
+            return foo if round_ == 10 else super().block_hash_for_round(round_)
+
+    chain = RecipeChain(tmp_path / "c.db", round_length=50, start_block=10 * 50 + 3)
+    b = LocalBroker(tmp_path / "b.db", chain=chain)
+    sender, recipient = bytes.fromhex(rec["sender"]), bytes.fromhex(rec["recipient"])
+    b.register_transcoder(recipient)
+    b.fund_deposit_and_reserve(sender, 10**6, 10**6)
+    for v in rec["vectors"]:
+        t = pm.Ticket(recipient=recipient, sender=sender, face_value=int(v["face_value"]), win_prob=int(rec["win_prob"]),
+                      sender_nonce=int(rec["sender_nonce"]), recipient_rand_hash=bytes.fromhex(rec["recipient_rand_hash"]),
+                      creation_round=int(rec["creation_round"]), creation_round_block_hash=foo)
+        assert t.hash().hex() == v["ticket_hash"] and t.aux_data().hex() == rec["aux_data"]
+        b.redeem_winning_ticket(t, bytes.fromhex(v["sig"]), int(rec["recipient_rand"]))
+    assert b.transcoder_fees(recipient) == 1000
+    assert [e.name for e in b.events()][-3:] == ["WinningTicketRedeemed", "WinningTicketTransfer", "WinningTicketRedeemed"]
+
+
+def test_ticket_validity_period_must_be_positive(tmp_path):
+    with pytest.raises(BrokerRevert) as ei:
+        LocalBroker(tmp_path / "b.db", ticket_validity_period=0)
+    assert ei.value.reason == "ticketValidityPeriod must be greater than 0"
+
+
+def test_concurrent_redemptions_pay_each_ticket_once(broker):
+    import threading
+
+    tickets = [ticket(broker, sender_nonce=i) for i in range(1, 9)]
+    sigs = [sign(t) for t in tickets]
+    outcomes = []
+    lock = threading.Lock()
+
+    def work():
+        for t, s in zip(tickets, sigs):
+            try:
+                broker.redeem_winning_ticket(t, s, RAND)
+                r = "ok"
+            except BrokerRevert as err:
+                r = err.reason
+            with lock:
+                outcomes.append(r)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert outcomes.count("ok") == 8 and outcomes.count("ticket is used") == 24
+    assert broker.transcoder_fees(ORCH_ADDR) == 800 and broker.get_sender_info(SENDER).deposit == 200
+
+
+def test_bad_arguments(broker):
+    t = ticket(broker)
+    with pytest.raises(TypeError, match="sigs"):
+        broker.redeem_winning_ticket(t, "00" * 65, RAND)
+    with pytest.raises(ValueError, match="recipient_rands"):
+        broker.redeem_winning_ticket(t, sign(t), -1)
+    with pytest.raises(TypeError, match="tickets"):
+        broker.redeem_winning_ticket({"face_value": 1}, sign(t), RAND)
+    with pytest.raises(ValueError, match="same length"):
+        broker.batch_redeem_winning_tickets([t], [], [RAND])
+    with pytest.raises(ValueError, match="sender"):
+        broker.fund_deposit(b"\0" * 19, 1)
+    with pytest.raises(TypeError, match="amount"):
+        broker.fund_reserve(SENDER, 1.5)
+    assert broker.get_sender_info(SENDER).deposit == 1000  # nothing changed

@@ -6,8 +6,8 @@ from fractions import Fraction
 
 import pytest
 
-import pyref
-from conftest import ORCH_ADDR, SECRET, Node
+import roles_pyref as pyref
+from roles_helpers import ORCH_ADDR, SECRET, Node
 from lpcore import BrokerRevert, pm
 from lpcore.broker import SenderInfo
 from lpcore.pm import errors as E

@@ -8,10 +8,10 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-import pyref
-from conftest import ORCH2_ADDR, ORCH_ADDR, OTHER_KEY, SECRET, SENDER_KEY, Node
+import roles_pyref as pyref
+from roles_helpers import ORCH2_ADDR, ORCH_ADDR, OTHER_KEY, SECRET, SENDER_KEY, Node
 from lpcore import pm
-from lpcore.broker import SenderInfo, StaticChainView
+from lpcore.broker import StaticChainView
 from lpcore.pm import errors as E
 from lpcore.pm.params import MAX_WIN_PROB
 
@@ -267,6 +267,9 @@ def test_payment_fatal_aborts_and_other_errors(node):
     assert node.queue.queued() == [] and node.recipient.nonce_map_size() == (0, 0)
     with pytest.raises(E.PaymentError, match="^Could not find Sender for payment"):
         node.recipient.receive_payment(pm.Payment(p, b"", b.expiration_params, b.sender_nonces, b.sigs))
+    with pytest.raises(E.PaymentError) as ei:
+        node.recipient.receive_payment(pm.Payment(p, b.sender, b.expiration_params, b.sender_nonces, b.sigs))
+    assert str(ei.value) == 'invalid expected price sent with payment err="expected price is nil"'
     node.broker.register_transcoder(ORCH_ADDR, active=False)
     with pytest.raises(E.PaymentError) as ei:
         node.recipient.receive_payment(b)
@@ -303,3 +306,26 @@ def test_concurrent_receivers_keep_replay_map_consistent(node):
     winners = {w.sig for r in results for w in r.winners}
     assert len(node.queue.queued()) == len(winners)
     assert sum(len(r.winners) for r in results) == 3 * len(winners)
+
+
+def test_validator_vectors():
+    """pm/validator_test.go fixed inputs (spec/pm.md §8.5), including Go's hashing of a 3-byte signature."""
+    import json
+
+    from roles_helpers import VECTORS_PATH
+
+    v = json.loads(VECTORS_PATH.read_text())["validator"]
+    rand = int(v["recipient_rand"])
+    assert pm.recipient_rand_hash(rand).hex() == v["recipient_rand_hash"]
+    t = pm.Ticket(recipient=bytes.fromhex(v["recipient"]), sender=bytes.fromhex(v["sender"]), face_value=1,
+                  win_prob=0, sender_nonce=1, recipient_rand_hash=bytes.fromhex(v["recipient_rand_hash"]))
+    sig = bytes.fromhex(v["sig"])
+    for case in v["win_checks"]:
+        tt = pm.Ticket(**{**t.__dict__, "win_prob": int(case["win_prob"])})
+        assert pm.Validator.is_winning_ticket(tt, sig, rand) is case["wins"]
+    val = pm.Validator()
+    val.check_shared(t.recipient, t.recipient, t.sender, rand, t.recipient_rand_hash)
+    with pytest.raises(E.InvalidTicketSignature):
+        val.validate_ticket(t.recipient, t, sig, rand)  # 3-byte "signature": invalid length -> invalid signature
+    with pytest.raises(E.InvalidTicketRecipientRand):
+        val.validate_ticket(t.recipient, t, sig, rand + 1)

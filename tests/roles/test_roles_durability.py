@@ -17,7 +17,7 @@ import pytest
 from lpcore import pm
 from lpcore.broker import LocalBroker
 
-WORKER = Path(__file__).with_name("durability_worker.py")
+WORKER = Path(__file__).with_name("roles_durability_worker.py")
 SRC = Path(pm.__file__).parents[2]
 
 
@@ -31,7 +31,15 @@ def spawn(state: Path, seed: int, *extra: str) -> subprocess.Popen:
 def test_sigkill_at_random_points_loses_nothing_and_pays_nothing_twice(tmp_path):
     rng = random.Random(20261124)
     kills = 0
-    for run in range(8):
+    acks = tmp_path / "acks.log"
+
+    def acked_wins() -> int:
+        return sum(ln.startswith("win ") for ln in acks.read_text().splitlines()) if acks.exists() else 0
+
+    # At least 8 kills, and more (up to 30) until enough winners were acknowledged on a slow, loaded machine.
+    for run in range(30):
+        if kills >= 8 and acked_wins() >= 20:
+            break
         p = spawn(tmp_path, run)
         assert p.stdout.readline().strip() == "ready", p.stderr.read()
         time.sleep(rng.uniform(0.05, 0.9))
@@ -47,7 +55,7 @@ def test_sigkill_at_random_points_loses_nothing_and_pays_nothing_twice(tmp_path)
     lines = (tmp_path / "acks.log").read_text().splitlines()
     wins = [ln.split()[1:] for ln in lines if ln.startswith("win ")]
     funds = [tuple(map(int, ln.split()[1:])) for ln in lines if ln.startswith("fund ")]
-    assert kills == 8 and len(wins) > 20 and funds  # the runs did real work
+    assert kills >= 8 and len(wins) >= 20 and funds  # the runs did real work
 
     broker = LocalBroker(tmp_path / "broker.db")
     queue = pm.RedemptionQueue(tmp_path / "queue.db")
