@@ -553,3 +553,11 @@ def test_auth_id_header_binds_without_webhook(signer):
     assert call(signer, info, type="fixed", ManifestID="m", state=body["state"])[0] == 200  # header absent: kept
     assert err(signer, info, type="fixed", ManifestID="m", state=body["state"],
                headers={"Signer-Auth-Id": ["mallory"]}) == (500, "Internal Server Error")
+
+
+def test_out_of_range_ticket_params_are_400(signer):
+    # Wider than 256 bits would corrupt the ticket hash (spec/pm.md §1.4); a negative round cannot be packed.
+    status, message = err(signer, orch_info(face_value=2**256, win_prob=1), type="fixed")
+    assert status == 400 and message.startswith(PREFIX + "face_value must be in [0, 2**256)")
+    status, message = err(signer, orch_info(creation_round=(-1, b"\x01" * 32)), type="fixed")
+    assert status == 400 and message.startswith(PREFIX + "creation_round must be in [0, 2**63)")
