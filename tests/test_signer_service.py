@@ -561,3 +561,15 @@ def test_out_of_range_ticket_params_are_400(signer):
     assert status == 400 and message.startswith(PREFIX + "face_value must be in [0, 2**256)")
     status, message = err(signer, orch_info(creation_round=(-1, b"\x01" * 32)), type="fixed")
     assert status == 400 and message.startswith(PREFIX + "creation_round must be in [0, 2**63)")
+
+
+def test_bench_row_peer_computes_the_same_payment():
+    """The benchmark's peer (a coincurve per-ticket loop) signs byte-identical payments (RFC 6979)."""
+    from lpcore.signer import _bench
+
+    (case,) = _bench.rows(0)
+    ours = json.loads(case.ours().body)
+    (peer,) = case.peers.values()
+    theirs = json.loads(peer().body)
+    assert ours["payment"] == theirs["payment"] and ours["segCreds"] == theirs["segCreds"]
+    assert len(check_payment(ours["payment"], ours["segCreds"]).nonces) == 100
