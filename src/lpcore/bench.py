@@ -163,8 +163,17 @@ def _raw_recover(hashes: np.ndarray, sigs: np.ndarray) -> Callable[[], Any]:
     return lambda: _native_pm.bench_raw_recover(digests, raw)
 
 
+def signer_rows(n: int) -> list[Case]:
+    """Remote signer handler, 100 tickets per request (owner: signer); skipped without the signer extra."""
+    try:
+        from .signer._bench import rows
+    except ImportError:  # protobuf (the `signer` extra) is not installed
+        return []
+    return rows(n)
+
+
 #: Row functions run by ``lpcore bench``, in order. Append yours.
-ROWS: list[RowFunction] = [pm_rows]
+ROWS: list[RowFunction] = [pm_rows, signer_rows]
 
 
 TIMERS: dict[str, Callable[[], float]] = {"wall": time.perf_counter, "thread": time.thread_time}
