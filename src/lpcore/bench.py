@@ -138,11 +138,12 @@ def pm_rows(n: int) -> list[Case]:
         Case("keccak256 8 MB", len(segment) / 1e6, "MB", lambda: keccak256(segment),
              {name: (lambda fn=fn: fn(segment)) for name, fn in keccaks.items()}, "bulk, one call"),
         Case("sign_batch 1 thread", n, "sig", lambda: signer.sign_batch(hashes, threads=1),
-             {"bare libsecp256k1 (C loop)": _raw_sign(key, hashes)}, "lpcore overhead over the library",
-             timer="thread"),
+             {"bare libsecp256k1 (C loop)": _raw_sign(key, hashes), f"coincurve+{kname}": peer_sign(kfast)},
+             "lpcore overhead over the library; per-core gain over the Python loop", timer="thread"),
         Case("recover_batch 1 thread", n, "sig", lambda: pm.recover_batch(hashes, sigs, threads=1),
-             {"bare libsecp256k1 (C loop)": _raw_recover(hashes, sigs)}, "lpcore overhead over the library",
-             timer="thread"),
+             {"bare libsecp256k1 (C loop)": _raw_recover(hashes, sigs),
+              f"coincurve+{kname}": peer_recover(kfast)},
+             "lpcore overhead over the library; per-core gain over the Python loop", timer="thread"),
     ]
     return cases
 
