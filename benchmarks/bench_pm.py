@@ -62,5 +62,5 @@ def test_pm(benchmark, case: Case, impl: str) -> None:
     elif impl == "lpcore":
         # Single-thread overhead vs the bare library: a few percent, far below the noise of wall time on a
         # shared machine, so the ratio uses interleaved CPU time of this thread.
-        times = best_times([case.ours, *case.peers.values()], 5, "thread")
+        times = best_times([case.ours, *case.peers.values()], 9, "thread")
         RESULTS[case.name] = dict(zip(("lpcore", *case.peers), times))
