@@ -1,0 +1,12 @@
+"""MPEG-7 video signatures, bit-identical to FFmpeg's `signature` filter (spec/vsig.md).
+
+``compute(frames)`` / ``compute_file(path)`` give a :class:`VideoSignature`; ``to_binary()``/``to_xml()`` write
+FFmpeg's files and ``VideoSignature.from_binary()`` reads them (strict, or with Livepeer's import rules).
+"""
+
+from __future__ import annotations
+
+from .engine import compute, compute_file
+from .signature import VideoSignature
+
+__all__ = ["compute", "compute_file", "VideoSignature"]

@@ -1,0 +1,257 @@
+"""Signature computation: frames (numpy, or an iterable of planes) and video files (PyAV) -> VideoSignature.
+
+The CPU/GPU dispatch point is `_backend()`: it maps a device name to a function that signs one chunk of frames.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+
+from .. import _native_vsig as _native
+from ..errors import DeviceUnavailable, VideoDecodeError
+from .signature import VideoSignature, _check_time_base
+
+__all__ = ["compute", "compute_file"]
+
+# Frames per batch for streamed input: bounded memory (CHUNK_BYTES of luma at most) and enough frames to keep
+# every core busy.
+CHUNK_BYTES = 64 << 20
+MIN_CHUNK = 8
+
+Progress = Callable[[int], None]
+# A backend maps a (K,H,W) uint8 chunk to (framesig (K,76), words (K,5), confidence (K,)).
+Backend = Callable[[Any], tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+
+def _cpu_backend(threads: int | None) -> Backend:
+    def run(chunk: np.ndarray):
+        if chunk.strides[2] != 1:
+            chunk = np.ascontiguousarray(chunk)
+        return _native.compute_frames(chunk, threads or 0)
+    return run
+
+
+def _backend(device: str, threads: int | None = None) -> Backend:
+    """The one dispatch point between CPU and GPU: returns the per-chunk signature function for ``device``.
+
+    "auto" is the CPU until the CUDA path lands; "cuda" raises DeviceUnavailable for now.
+    """
+    if device in ("auto", "cpu"):
+        return _cpu_backend(threads)
+    if device == "cuda":
+        raise DeviceUnavailable("device='cuda': the CUDA signature path is not available in this build")
+    raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {device!r}")
+
+
+def _check_size(height: int, width: int) -> None:
+    if height < _native.MIN_DIM or width < _native.MIN_DIM:
+        raise ValueError(f"frames must be at least {_native.MIN_DIM}x{_native.MIN_DIM} pixels "
+                         f"(FFmpeg's filter divides by zero below that), got {width}x{height}")
+    if height > _native.MAX_DIM or width > _native.MAX_DIM:
+        raise ValueError(f"frames larger than {_native.MAX_DIM} pixels per side are not supported, "
+                         f"got {width}x{height}")
+
+
+def _check_plane_array(frames: np.ndarray, ndim: int, what: str) -> None:
+    if frames.dtype != np.uint8:
+        raise TypeError(f"{what} must be 8-bit luma (dtype uint8), got dtype {frames.dtype}")
+    if frames.ndim != ndim:
+        shape = "(N, H, W)" if ndim == 3 else "(H, W)"
+        raise ValueError(f"{what} must have shape {shape}, got {frames.ndim} dimension(s) {frames.shape}")
+
+
+def _pts_array(pts, n: int) -> np.ndarray:
+    if pts is None:
+        return np.arange(n, dtype=np.uint64)
+    arr = np.asarray(pts)
+    if arr.ndim != 1 or len(arr) != n:
+        raise ValueError(f"pts must be a 1-D sequence of {n} timestamps, got shape {arr.shape}")
+    if arr.dtype.kind not in "iu":
+        raise TypeError(f"pts must be integers, got dtype {arr.dtype}")
+    if arr.dtype.kind == "i":
+        return np.ascontiguousarray(arr.astype(np.int64).view(np.uint64))  # FFmpeg stores int64 pts as uint64
+    return np.ascontiguousarray(arr.astype(np.uint64))
+
+
+class _Accumulator:
+    """Collects per-frame results chunk by chunk; memory is O(signature) plus one chunk of frames."""
+
+    def __init__(self, backend: Backend, progress: Progress | None):
+        self.backend = backend
+        self.progress = progress
+        self.parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.done = 0
+
+    def add(self, chunk) -> None:
+        self.parts.append(self.backend(chunk))
+        self.done += len(chunk)
+        if self.progress is not None:
+            self.progress(self.done)
+
+    def result(self, width: int, height: int, pts, time_base) -> VideoSignature:
+        if self.done == 0:
+            raise ValueError("frames is empty: a signature needs at least one frame")
+        framesig = np.concatenate([p[0] for p in self.parts])
+        words = np.concatenate([p[1] for p in self.parts])
+        conf = np.concatenate([p[2] for p in self.parts])
+        pts = _pts_array(pts, self.done)
+        return VideoSignature.from_frames(width, height, time_base, pts, conf, words, framesig)
+
+
+def _chunk_len(height: int, width: int) -> int:
+    return max(MIN_CHUNK, CHUNK_BYTES // (height * width))
+
+
+def compute(frames, pts=None, time_base=(1, 1), device: str = "auto", *, threads: int | None = None,
+            progress: Progress | None = None) -> VideoSignature:
+    """Signature of a stream of 8-bit luma frames, bit-identical to FFmpeg's `signature` filter.
+
+    ``frames`` is a ``(N, H, W)`` uint8 array (any strides) or an iterable of ``(H, W)`` uint8 planes, which is
+    processed in bounded chunks. ``pts`` (default ``0..N-1``) and ``time_base`` (num, den) only go into the
+    files. ``threads``: CPU threads (default all cores). ``progress(frames_done)`` is called after each chunk.
+    Raises ValueError/TypeError for frames smaller than 32x32, a wrong dtype/shape or no frames.
+    """
+    time_base = _check_time_base(time_base)
+    backend = _backend(device, threads)
+    acc = _Accumulator(backend, progress)
+    if isinstance(frames, np.ndarray):
+        _check_plane_array(frames, 3, "frames")
+        n, height, width = frames.shape
+        _check_size(height, width)
+        step = _chunk_len(height, width) if progress is not None else max(n, 1)
+        for start in range(0, n, step):
+            acc.add(frames[start:start + step])
+        return acc.result(width, height, pts, time_base)
+    if isinstance(frames, (str, bytes, bytearray)) or not isinstance(frames, Iterable):
+        raise TypeError(f"frames must be a (N, H, W) uint8 array or an iterable of (H, W) planes, "
+                        f"got {type(frames).__name__}")
+    return _compute_stream(iter(frames), acc, pts, time_base)
+
+
+def _compute_stream(planes, acc: _Accumulator, pts, time_base) -> VideoSignature:
+    first = next(planes, None)
+    if first is None:
+        raise ValueError("frames is empty: a signature needs at least one frame")
+    first = np.asarray(first)
+    _check_plane_array(first, 2, "each frame")
+    height, width = first.shape
+    _check_size(height, width)
+    buf = np.empty((_chunk_len(height, width), height, width), np.uint8)
+    k = 0
+    for plane in itertools.chain([first], planes):
+        plane = np.asarray(plane)
+        _check_plane_array(plane, 2, "each frame")
+        if plane.shape != (height, width):
+            raise ValueError(f"all frames must have the same size: {width}x{height} then "
+                             f"{plane.shape[1]}x{plane.shape[0]}")
+        buf[k] = plane
+        k += 1
+        if k == len(buf):
+            acc.add(buf)
+            k = 0
+    if k:
+        acc.add(buf[:k])
+    return acc.result(width, height, pts, time_base)
+
+
+# FFmpeg 5.1's `format=yuv420p` passes yuv420p through untouched and leaves the luma of limited-range yuv422p /
+# yuv444p unchanged, so those planes are read straight from the decoded frame. Everything else (gray and yuvj*,
+# which 5.1 treats as full range and compresses to limited range; full-range-tagged frames; RGB; >8-bit) goes
+# through swscale like the ffmpeg command's auto-inserted scaler. Newer libavfilter (PyAV's) negotiates colour
+# ranges instead of converting, so the graph asks for limited range explicitly ("out_range=limited"), which
+# reproduces 5.1 (checked against Debian FFmpeg 5.1 for gray, yuvj420p from MJPEG and H.264, RGB, 10-bit).
+_DIRECT_LUMA = {"yuv420p", "yuv422p", "yuv444p"}
+_FULL_RANGE = 2  # AVCOL_RANGE_JPEG
+
+
+def _is_direct(frame) -> bool:
+    name = frame.format.name
+    return name == "yuv420p" or (name in _DIRECT_LUMA and frame.color_range != _FULL_RANGE)
+
+
+class _LumaReader:
+    """The 8-bit luma FFmpeg's `format=yuv420p,signature` sees for each decoded frame of one stream."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.graph = None
+
+    def _convert(self, frame):
+        import av
+
+        if self.graph is None:
+            graph = av.filter.Graph()
+            src = graph.add_buffer(template=self.stream)
+            scale = graph.add("scale", "out_range=limited")
+            fmt = graph.add("format", "yuv420p")
+            sink = graph.add("buffersink")
+            src.link_to(scale)
+            scale.link_to(fmt)
+            fmt.link_to(sink)
+            graph.configure()
+            self.graph = graph
+        self.graph.push(frame)
+        return self.graph.pull()
+
+    def __call__(self, frame) -> np.ndarray:
+        if not _is_direct(frame):
+            frame = self._convert(frame)
+        plane = frame.planes[0]
+        rows = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
+        return rows[:, :plane.width]
+
+
+def compute_file(path: str | os.PathLike, device: str = "auto", *, threads: int | None = None,
+                 progress: Progress | None = None) -> VideoSignature:
+    """Signature of the first video stream of a file, byte-identical to
+    ``ffmpeg -i PATH -map 0:v:0 -vf format=yuv420p,signature=filename=X.bin -f null -`` (same pts and time base).
+
+    Decodes with PyAV in bounded chunks. Raises :class:`lpcore.VideoDecodeError` if the file cannot be opened or
+    decoded or has no video stream.
+    """
+    import av  # deferred: only file input needs PyAV
+
+    backend = _backend(device, threads)
+    acc = _Accumulator(backend, progress)
+    pts: list[int] = []
+    try:
+        container = av.open(os.fspath(path))
+    except (av.error.FFmpegError, OSError) as exc:
+        raise VideoDecodeError(f"cannot open {os.fspath(path)!r}: {exc}") from None
+    with container:
+        if not container.streams.video:
+            raise VideoDecodeError(f"{os.fspath(path)!r} has no video stream")
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        tb = stream.time_base
+        luma_of = _LumaReader(stream)
+        buf = None
+        k = 0
+        try:
+            for index, frame in enumerate(container.decode(stream)):
+                luma = luma_of(frame)
+                if buf is None:
+                    height, width = luma.shape
+                    _check_size(height, width)
+                    buf = np.empty((_chunk_len(height, width), height, width), np.uint8)
+                elif luma.shape != buf.shape[1:]:
+                    raise VideoDecodeError(f"frame size changed mid-stream in {os.fspath(path)!r}")
+                buf[k] = luma
+                k += 1
+                pts.append(frame.pts if frame.pts is not None else index)
+                if k == len(buf):
+                    acc.add(buf)
+                    k = 0
+        except av.error.FFmpegError as exc:
+            raise VideoDecodeError(f"cannot decode {os.fspath(path)!r}: {exc}") from None
+    if buf is None:
+        raise VideoDecodeError(f"{os.fspath(path)!r} has no decodable video frame")
+    if k:
+        acc.add(buf[:k])
+    time_base = (tb.numerator, tb.denominator) if tb is not None else (1, 1)
+    return acc.result(buf.shape[2], buf.shape[1], np.array(pts, dtype=np.int64), time_base)
