@@ -47,6 +47,10 @@ typedef struct lp_match_params {
     int full_offset_scan;     /* 1: read Hough offsets -89..+89 (fixes B1); 0: -89..-1 only */
     int include_last_frame;   /* 1: the last frame takes part in stage 2 (fixes B8) */
     int reset_walk_state;     /* 1: stage-3 state is reset per candidate (fixes B7) */
+    int diagonal_walk;        /* 1 ("exact"): stage 3 visits every frame pair of the candidate's alignment
+                               * (no 3-bad-frames stop); th_it is then the minimum share of good frames among
+                               * the informative ones, "whole" means one stream is covered end to end, and the
+                               * best candidate is the whole one, then the one with most good frames */
     int model_b2_crash;       /* upstream: flag the SIGSEGV of bug B2 and stop, as FFmpeg would */
 } lp_match_params;
 

@@ -28,6 +28,7 @@ cdef extern from "match/lp_match.h" nogil:
         int full_offset_scan
         int include_last_frame
         int reset_walk_state
+        int diagonal_walk
         int model_b2_crash
 
     ctypedef struct lp_match_result:
@@ -71,7 +72,8 @@ cdef int _stream(lp_match_stream *s, const uint8_t[:, ::1] framesig, const uint8
 
 def lookup(framesig_a, confidence_a, bags_a, seg_first_a, framesig_b, confidence_b, bags_b, seg_first_b, *,
            int th_d, int th_dc, int th_xh, int th_di, double th_it, int mode, int jaccard, int rounding,
-           bint full_offset_scan, bint include_last_frame, bint reset_walk_state, bint model_b2_crash):
+           bint full_offset_scan, bint include_last_frame, bint reset_walk_state, bint model_b2_crash,
+           bint diagonal_walk=False):
     """Runs the C lookup of a against b; returns the fields of lp_match_result as a tuple."""
     cdef const uint8_t[:, ::1] fa = np.ascontiguousarray(framesig_a, dtype=np.uint8)
     cdef const uint8_t[::1] ca = np.ascontiguousarray(confidence_a, dtype=np.uint8)
@@ -99,6 +101,7 @@ def lookup(framesig_a, confidence_a, bags_a, seg_first_a, framesig_b, confidence
     p.include_last_frame = include_last_frame
     p.reset_walk_state = reset_walk_state
     p.model_b2_crash = model_b2_crash
+    p.diagonal_walk = diagonal_walk
     with nogil:
         rc = lp_match_lookup(&p, &a, &b, &r)
     if rc != 0:

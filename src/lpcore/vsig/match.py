@@ -60,13 +60,14 @@ class _Preset:
     th_it_default: float
     symmetric: bool
     livepeer_import: bool
+    diagonal_walk: bool = False
 
 
 PRESETS: dict[str, _Preset] = {
     "ffmpeg": _Preset(116, _JACCARD_INT, _ROUND_TRUNC, False, False, False, True, "ffmpeg", 0.5, False, False),
     "ffmpeg71": _Preset(116, _JACCARD_Q16, _ROUND_TRUNC, False, False, False, True, "ffmpeg", 0.5, False, False),
     "livepeer": _Preset(150, _JACCARD_INT, _ROUND_NEARBYINT, False, False, False, False, "c-int", 0.5, False, True),
-    "exact": _Preset(150, _JACCARD_INT, _ROUND_TRUNC, True, True, True, False, "ratio", 0.0, True, False),
+    "exact": _Preset(150, _JACCARD_INT, _ROUND_TRUNC, True, True, True, False, "ratio", 0.5, True, False, True),
 }
 
 _THRESHOLDS = ("th_d", "th_dc", "th_xh", "th_di", "th_it", "mode")
@@ -187,7 +188,7 @@ def _run(sa, sb, p: _Preset, v: dict[str, Any], preset: str, orientation: str) -
         th_d=v["th_d"], th_dc=v["th_dc"], th_xh=v["th_xh"], th_di=v["th_di"], th_it=v["th_it"], mode=v["mode"],
         jaccard=p.jaccard, rounding=p.rounding, full_offset_scan=p.full_offset_scan,
         include_last_frame=p.include_last_frame, reset_walk_state=p.reset_walk_state,
-        model_b2_crash=p.model_b2_crash)
+        model_b2_crash=p.model_b2_crash, diagonal_walk=p.diagonal_walk)
     code, _whole, fa, fb, matchframes, offset, score, frr, meandist, crash, cpairs, ncand = r
     common = dict(preset=preset, orientation=orientation, reference_crash=bool(crash), coarse_pairs=int(cpairs),
                   candidates=int(ncand))
