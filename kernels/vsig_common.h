@@ -20,8 +20,8 @@
 #ifndef LP_VSIG_COMMON_H
 #define LP_VSIG_COMMON_H
 
-#if defined(__CUDACC_RTC__)
-/* NVRTC (CuPy RawModule) has no <stdint.h>. */
+#if defined(__CUDACC_RTC__) && !defined(LP_VSIG_HAVE_STDINT)
+/* NVRTC (CuPy RawModule) has no <stdint.h>; define LP_VSIG_HAVE_STDINT if these types already exist. */
 typedef unsigned char uint8_t;
 typedef unsigned short uint16_t;
 typedef unsigned int uint32_t;

@@ -141,3 +141,55 @@ def test_strict_rejects_header_changes():
     with pytest.raises(SignatureFormatError):
         VideoSignature.from_binary(padded)
     assert len(VideoSignature.from_binary(padded, livepeer=True)) == 37
+
+
+# -- property tests: any valid signature round-trips through both formats ----------------------------------------
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.extra.numpy import arrays  # noqa: E402
+
+
+@st.composite
+def signatures(draw):
+    n = draw(st.integers(1, 140))
+    w = draw(st.integers(32, 65536))
+    h = draw(st.integers(32, 65536))
+    den = draw(st.integers(1, 2**20))
+    pts = draw(arrays(np.uint64, n, elements=st.integers(0, 2**32 - 1)))
+    conf = draw(arrays(np.uint8, n))
+    framesig = draw(arrays(np.uint8, (n, 76), elements=st.integers(0, 242)))
+    words = draw(arrays(np.uint8, (n, 5), elements=st.integers(0, 242)))
+    return VideoSignature.from_frames(w, h, (1, den), pts, conf, words, framesig)
+
+
+@settings(max_examples=60, deadline=None)
+@given(signatures())
+def test_binary_round_trip(sig):
+    data = sig.to_binary()
+    assert len(data) == (274 + 1344 * len(sig.seg_first) + 1 + 689 * len(sig) + 7) // 8
+    back = VideoSignature.from_binary(data)
+    assert back.to_binary() == data
+    for k in ("pts", "confidence", "words", "framesig", "seg_first", "seg_last", "seg_start_pts", "seg_end_pts",
+              "bags"):
+        assert np.array_equal(getattr(back, k), getattr(sig, k)), k
+    assert (back.width, back.height) == (sig.width, sig.height)
+    assert back.media_time_unit == (sig.media_time_unit & 0xFFFF or 65536)
+    lp = VideoSignature.from_binary(data, livepeer=True)
+    assert np.array_equal(lp.framesig, sig.framesig) and np.array_equal(lp.words, sig.words)
+
+
+@settings(max_examples=30, deadline=None)
+@given(signatures())
+def test_xml_structure(sig):
+    xml = sig.to_xml()
+    frames = xml.split("<FrameSignature>")[1:]
+    assert len(frames) == len(sig)
+    trits = sig.trits()
+    for i, chunk in enumerate(frames):
+        assert chunk.split("</FrameSignature>")[0].split() == [str(t) for t in trits[i]]
+    bags = xml.split("<BagOfWords>")[1:]
+    assert len(bags) == 5 * len(sig.seg_first)
+    bits = np.unpackbits(sig.bags, axis=2)[:, :, :243].reshape(-1, 243)
+    for b, chunk in zip(bits, bags):
+        assert chunk.split("</BagOfWords>")[0].split() == [str(x) for x in b]
+    assert f"<MediaTimeUnit>{sig.media_time_unit}</MediaTimeUnit>" in xml

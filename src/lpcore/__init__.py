@@ -13,9 +13,11 @@ from .errors import (  # noqa: E402
     SignatureFormatError,
     VideoDecodeError,
 )
+from .keccak import keccak256  # noqa: E402
 
 __all__ = [
     "__version__",
+    "keccak256",
     "LpcoreError",
     "InvalidTicket",
     "InvalidSignature",

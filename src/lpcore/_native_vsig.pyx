@@ -73,8 +73,10 @@ def compute_frames(frames, int threads=0):
 
     Returns (framesig (N,76), words (N,5), confidence (N,)) uint8 arrays."""
     cdef vsig_params p
-    cdef const uint8_t[:, :, ::1] view = frames
+    cdef const uint8_t[:, :, :] view = frames
     cdef int64_t n = view.shape[0]
+    if view.strides[2] != 1:
+        raise ValueError("frames: pixels within a row must be contiguous (stride 1)")
     cdef uint32_t h = <uint32_t>view.shape[1], w = <uint32_t>view.shape[2]
     if not vsig_params_init(&p, w, h):
         raise ValueError(f"frame size {w}x{h} is outside {VSIG_MIN_DIM}..{VSIG_MAX_DIM}")
@@ -99,8 +101,10 @@ def compute_frames(frames, int threads=0):
 def block_sums(plane):
     """32x32 luma block sums (uint32) of one (H,W) uint8 plane with a contiguous last axis (tests, GPU checks)."""
     cdef vsig_params p
-    cdef const uint8_t[:, ::1] view = plane
+    cdef const uint8_t[:, :] view = plane
     cdef uint32_t h = <uint32_t>view.shape[0], w = <uint32_t>view.shape[1]
+    if view.strides[1] != 1:
+        raise ValueError("plane: pixels within a row must be contiguous (stride 1)")
     if not vsig_params_init(&p, w, h):
         raise ValueError(f"frame size {w}x{h} is outside {VSIG_MIN_DIM}..{VSIG_MAX_DIM}")
     out = np.empty((32, 32), np.uint32)

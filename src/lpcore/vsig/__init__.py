@@ -6,7 +6,7 @@ FFmpeg's files and ``VideoSignature.from_binary()`` reads them (strict, or with 
 
 from __future__ import annotations
 
-from .compute import compute, compute_file
+from .engine import compute, compute_file
 from .signature import VideoSignature
 from .match import Match, compare  # noqa: E402  (owner: match)
 

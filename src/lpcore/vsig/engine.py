@@ -1,4 +1,7 @@
-"""Signature computation: frames (numpy, or an iterable of planes) and video files (PyAV) -> VideoSignature."""
+"""Signature computation: frames (numpy, or an iterable of planes) and video files (PyAV) -> VideoSignature.
+
+The CPU/GPU dispatch point is `_backend()`: it maps a device name to a function that signs one chunk of frames.
+"""
 
 from __future__ import annotations
 
@@ -156,18 +159,51 @@ def _compute_stream(planes, acc: _Accumulator, pts, time_base) -> VideoSignature
     return acc.result(width, height, pts, time_base)
 
 
-# Pixel formats whose plane 0 is the 8-bit luma that `format=yuv420p` passes through unchanged, so it can be
-# read straight from the decoded frame (no swscale).
-_DIRECT_LUMA = {"yuv420p", "yuv422p", "yuv444p", "yuv410p", "yuv411p", "yuv440p", "gray", "nv12", "nv21"}
+# FFmpeg 5.1's `format=yuv420p` passes yuv420p through untouched and leaves the luma of limited-range yuv422p /
+# yuv444p unchanged, so those planes are read straight from the decoded frame. Everything else (gray and yuvj*,
+# which 5.1 treats as full range and compresses to limited range; full-range-tagged frames; RGB; >8-bit) goes
+# through swscale like the ffmpeg command's auto-inserted scaler. Newer libavfilter (PyAV's) negotiates colour
+# ranges instead of converting, so the graph asks for limited range explicitly ("out_range=limited"), which
+# reproduces 5.1 (checked against Debian FFmpeg 5.1 for gray, yuvj420p from MJPEG and H.264, RGB, 10-bit).
+_DIRECT_LUMA = {"yuv420p", "yuv422p", "yuv444p"}
+_FULL_RANGE = 2  # AVCOL_RANGE_JPEG
 
 
-def _luma(frame) -> np.ndarray:
-    """The 8-bit luma FFmpeg's `format=yuv420p,signature` sees for a decoded PyAV frame, as an (H, W) view."""
-    if frame.format.name not in _DIRECT_LUMA:
-        frame = frame.reformat(format="yuv420p")
-    plane = frame.planes[0]
-    rows = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
-    return rows[:, :plane.width]
+def _is_direct(frame) -> bool:
+    name = frame.format.name
+    return name == "yuv420p" or (name in _DIRECT_LUMA and frame.color_range != _FULL_RANGE)
+
+
+class _LumaReader:
+    """The 8-bit luma FFmpeg's `format=yuv420p,signature` sees for each decoded frame of one stream."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.graph = None
+
+    def _convert(self, frame):
+        import av
+
+        if self.graph is None:
+            graph = av.filter.Graph()
+            src = graph.add_buffer(template=self.stream)
+            scale = graph.add("scale", "out_range=limited")
+            fmt = graph.add("format", "yuv420p")
+            sink = graph.add("buffersink")
+            src.link_to(scale)
+            scale.link_to(fmt)
+            fmt.link_to(sink)
+            graph.configure()
+            self.graph = graph
+        self.graph.push(frame)
+        return self.graph.pull()
+
+    def __call__(self, frame) -> np.ndarray:
+        if not _is_direct(frame):
+            frame = self._convert(frame)
+        plane = frame.planes[0]
+        rows = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
+        return rows[:, :plane.width]
 
 
 def compute_file(path: str | os.PathLike, device: str = "auto", *, threads: int | None = None,
@@ -193,11 +229,12 @@ def compute_file(path: str | os.PathLike, device: str = "auto", *, threads: int 
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         tb = stream.time_base
+        luma_of = _LumaReader(stream)
         buf = None
         k = 0
         try:
             for index, frame in enumerate(container.decode(stream)):
-                luma = _luma(frame)
+                luma = luma_of(frame)
                 if buf is None:
                     height, width = luma.shape
                     _check_size(height, width)

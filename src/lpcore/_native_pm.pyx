@@ -1,0 +1,481 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, embedsignature=True
+"""Private binding over csrc/pm (keccak-256, ticket hashing, batched secp256k1 signatures, winner checks).
+
+Every function checks its arguments strictly (numpy arrays only, dtype uint8, C-contiguous, exact shapes; the
+message names the argument) and releases the GIL around each C loop. The public, friendlier API that also takes
+sequences of bytes and ints is lpcore.pm; nothing outside lpcore should import this module.
+"""
+
+from libc.stdint cimport int64_t, uint8_t, uint16_t, uintptr_t
+from libc.string cimport memset
+from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
+from cpython.bytes cimport PyBytes_FromStringAndSize
+
+cimport numpy as cnp
+import os
+
+import numpy as np
+
+cnp.import_array()
+
+
+cdef extern from "pm/keccak.h" nogil:
+    void lp_keccak256(uint8_t *out32, const uint8_t *data, size_t length)
+    void lp_keccak_force_portable(int on)
+    void lp_keccak256_rows(uint8_t *out, const uint8_t *data, size_t n, size_t width, size_t stride, int threads)
+    int lp_keccak256_ragged(uint8_t *out, const uint8_t *data, size_t data_len, const int64_t *offsets, size_t n,
+                            int threads)
+
+cdef extern from "pm/ticket.h" nogil:
+    ctypedef struct lp_column:
+        const uint8_t *ptr
+        size_t stride
+    ctypedef struct lp_ticket_columns:
+        lp_column recipient
+        lp_column sender
+        lp_column face_value
+        lp_column win_prob
+        lp_column sender_nonce
+        lp_column recipient_rand_hash
+        lp_column creation_round
+        lp_column creation_round_block_hash
+    void lp_ticket_hashes(uint8_t *out, const lp_ticket_columns *cols, size_t n, int threads)
+    void lp_ticket_preimages(uint8_t *out, uint16_t *lengths, const lp_ticket_columns *cols, size_t n)
+
+cdef extern from "pm/secp.h" nogil:
+    ctypedef struct lp_secp:
+        pass
+    enum: LP_SECP_FN_COUNT
+    const char *lp_secp_function_name(int index)
+    int lp_secp_init(lp_secp *s, const uintptr_t *fns, size_t n_fns, unsigned int context_flags,
+                     unsigned int ec_uncompressed, const unsigned char *seed32)
+
+cdef extern from "pm/sig.h" nogil:
+    enum:
+        LP_SIG_OK
+        LP_SIG_BAD_LENGTH
+        LP_SIG_HIGH_S
+        LP_SIG_BAD_V
+        LP_SIG_BAD_RS
+        LP_SIG_UNRECOVERABLE
+        LP_SIG_WRONG_SENDER
+    void lp_pm_personal_message_digest(uint8_t *out32, const uint8_t *msg, size_t length)
+    void lp_pm_personal_hashes(uint8_t *out, const uint8_t *hashes, size_t n, int threads)
+    int lp_pm_seckey_valid(const lp_secp *s, const uint8_t *seckey)
+    int lp_pm_address(const lp_secp *s, const uint8_t *seckey, uint8_t *out20)
+    size_t lp_pm_sign_batch(const lp_secp *s, uint8_t *sigs, const uint8_t *seckey, const uint8_t *msgs, size_t n,
+                            int personal, int threads)
+    void lp_pm_recover_batch(const lp_secp *s, uint8_t *addrs, uint8_t *status, const uint8_t *msgs,
+                             const uint8_t *sigs, size_t n, int personal, int threads)
+    void lp_pm_verify_batch(const lp_secp *s, uint8_t *valid, uint8_t *status, const uint8_t *msgs,
+                            const uint8_t *sigs, lp_column senders, size_t n, int personal, int threads)
+    int lp_pm_is_winning_batch(uint8_t *wins, const uint8_t *sigs, size_t sigs_len, const int64_t *sig_offsets,
+                               lp_column recipient_rand, lp_column win_prob, size_t n, int threads)
+    size_t lp_pm_bench_raw_sign(const lp_secp *s, uint8_t *out, const uint8_t *seckey, const uint8_t *digests,
+                                size_t n)
+    size_t lp_pm_bench_raw_recover(const lp_secp *s, uint8_t *pubkeys_out, const uint8_t *digests,
+                                   const uint8_t *sigs, size_t n)
+
+
+SIG_OK = LP_SIG_OK
+SIG_BAD_LENGTH = LP_SIG_BAD_LENGTH
+SIG_HIGH_S = LP_SIG_HIGH_S
+SIG_BAD_V = LP_SIG_BAD_V
+SIG_BAD_RS = LP_SIG_BAD_RS
+SIG_UNRECOVERABLE = LP_SIG_UNRECOVERABLE
+SIG_WRONG_SENDER = LP_SIG_WRONG_SENDER
+
+# Hashing a short input takes less time than releasing and re-taking the GIL.
+cdef Py_ssize_t _NOGIL_MIN_BYTES = 4096
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Argument checks
+
+cdef inline const uint8_t *_ptr(cnp.ndarray arr):
+    return <const uint8_t *>cnp.PyArray_DATA(arr)
+
+
+cdef Py_ssize_t _check_rows(object arr, str name, Py_ssize_t width, Py_ssize_t n=-1,
+                            bint broadcast=False) except -1:
+    """Checks an (N, width) uint8 C-contiguous array (any width if width < 0; N == n unless n < 0; N == 1 also
+    accepted when broadcast). Returns N."""
+    if not isinstance(arr, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray of dtype uint8, got {type(arr).__name__}")
+    if arr.dtype != np.uint8:
+        raise TypeError(f"{name} must have dtype uint8, got {arr.dtype}")
+    if arr.ndim != 2 or (width >= 0 and arr.shape[1] != width):
+        raise ValueError(f"{name} must have shape (N, {width if width >= 0 else 'W'}), got {arr.shape}")
+    cdef Py_ssize_t rows = arr.shape[0]
+    if n >= 0 and rows != n and not (broadcast and rows == 1):
+        expect = f"{n} or 1" if broadcast else f"{n}"
+        raise ValueError(f"{name} has {rows} rows, expected {expect}")
+    if not arr.flags.c_contiguous:
+        raise ValueError(f"{name} must be C-contiguous (use numpy.ascontiguousarray)")
+    return rows
+
+
+cdef int _check_threads(object threads) except -1:
+    if isinstance(threads, bool) or not isinstance(threads, int):
+        raise TypeError(f"threads must be an int, got {type(threads).__name__}")
+    if threads < 0:
+        raise ValueError(f"threads must be >= 0 (0 = all cores), got {threads}")
+    return <int>min(threads, 1 << 16)
+
+
+cdef lp_column _column(cnp.ndarray arr, Py_ssize_t n):
+    cdef lp_column c
+    c.ptr = _ptr(arr)
+    c.stride = 0 if (arr.shape[0] == 1 and n != 1) else <size_t>arr.shape[1]
+    return c
+
+
+cdef bytes _key32(object key, str name):
+    if not isinstance(key, (bytes, bytearray, memoryview)):
+        raise TypeError(f"{name} must be 32 bytes, got {type(key).__name__}")
+    key = bytes(key)
+    if len(key) != 32:
+        raise ValueError(f"{name} must be 32 bytes, got {len(key)}")
+    return key
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# libsecp256k1 from coincurve's wheel
+
+cdef lp_secp _secp
+
+
+cdef _load_secp():
+    """Resolves the libsecp256k1 functions that coincurve's cffi module exports and creates lpcore's own,
+    randomized context (never coincurve's global one)."""
+    try:
+        from coincurve._libsecp256k1 import ffi, lib
+    except ImportError as exc:  # pragma: no cover - coincurve is a hard dependency
+        raise ImportError("lpcore needs coincurve>=21,<22 (its wheel provides libsecp256k1)") from exc
+    cdef uintptr_t addrs[LP_SECP_FN_COUNT]
+    cdef int i
+    for i in range(LP_SECP_FN_COUNT):
+        name = lp_secp_function_name(i).decode()
+        try:
+            addrs[i] = int(ffi.cast("uintptr_t", ffi.addressof(lib, name)))
+        except AttributeError as exc:  # pragma: no cover - depends on the installed coincurve
+            raise ImportError(f"coincurve's libsecp256k1 lacks {name}; lpcore needs coincurve>=21,<22") from exc
+    cdef bytes seed = os.urandom(32)
+    if not lp_secp_init(&_secp, addrs, LP_SECP_FN_COUNT, lib.SECP256K1_CONTEXT_NONE,
+                        lib.SECP256K1_EC_UNCOMPRESSED, <const unsigned char *>seed):
+        raise ImportError("could not create a libsecp256k1 context")
+
+
+_load_secp()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# keccak-256
+
+def keccak256(data):
+    """keccak256(data) -> 32 bytes: Ethereum keccak-256 of a C-contiguous bytes-like object."""
+    cdef Py_buffer view
+    cdef uint8_t out[32]
+    if isinstance(data, str):
+        raise TypeError("data must be bytes-like, not str (encode it first)")
+    try:
+        PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
+    except BufferError:
+        raise ValueError("data must be a C-contiguous bytes-like object") from None
+    except TypeError:
+        raise TypeError(f"data must be bytes, bytearray or memoryview, not {type(data).__name__}") from None
+    try:
+        if view.len >= _NOGIL_MIN_BYTES:
+            with nogil:
+                lp_keccak256(out, <const uint8_t *>view.buf, <size_t>view.len)
+        else:
+            lp_keccak256(out, <const uint8_t *>view.buf, <size_t>view.len)
+    finally:
+        PyBuffer_Release(&view)
+    return PyBytes_FromStringAndSize(<char *>out, 32)
+
+
+def _keccak_force_portable(bint on):
+    """Testing hook: use the portable keccak permutation even where BMI1/BMI2 are available."""
+    lp_keccak_force_portable(on)
+
+
+def keccak256_rows(rows, int threads=0):
+    """keccak256_rows(rows (N, W) uint8) -> (N, 32) uint8: one digest per row."""
+    cdef Py_ssize_t n = _check_rows(rows, "rows", -1)
+    cdef Py_ssize_t width = rows.shape[1]
+    threads = _check_threads(threads)
+    cdef cnp.ndarray out = np.empty((n, 32), dtype=np.uint8)
+    cdef uint8_t *o = <uint8_t *>cnp.PyArray_DATA(out)
+    cdef const uint8_t *d = _ptr(rows)
+    cdef int t = threads
+    with nogil:
+        lp_keccak256_rows(o, d, <size_t>n, <size_t>width, <size_t>width, t)
+    return out
+
+
+def keccak256_ragged(data, offsets, int threads=0):
+    """keccak256_ragged(data (M,) uint8, offsets (N+1,) int64) -> (N, 32): digest of data[offsets[i]:offsets[i+1]]."""
+    if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 1 or not data.flags.c_contiguous:
+        raise TypeError("data must be a 1-D C-contiguous uint8 numpy array")
+    if (not isinstance(offsets, np.ndarray) or offsets.dtype != np.int64 or offsets.ndim != 1
+            or not offsets.flags.c_contiguous or offsets.shape[0] < 1):
+        raise TypeError("offsets must be a 1-D C-contiguous int64 numpy array of N+1 entries")
+    threads = _check_threads(threads)
+    cdef Py_ssize_t n = offsets.shape[0] - 1
+    cdef cnp.ndarray out = np.empty((n, 32), dtype=np.uint8)
+    cdef uint8_t *o = <uint8_t *>cnp.PyArray_DATA(out)
+    cdef const uint8_t *d = _ptr(data)
+    cdef const int64_t *off = <const int64_t *>cnp.PyArray_DATA(offsets)
+    cdef size_t dlen = <size_t>data.shape[0]
+    cdef int t = threads, ok
+    with nogil:
+        ok = lp_keccak256_ragged(o, d, dlen, off, <size_t>n, t)
+    if not ok:
+        raise ValueError("offsets must start >= 0, never decrease and end <= len(data)")
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Tickets
+
+_TICKET_COLUMNS = (("recipient", 20), ("sender", 20), ("face_value", 32), ("win_prob", 32), ("sender_nonce", 4),
+                   ("recipient_rand_hash", 32), ("creation_round", 8), ("creation_round_block_hash", 32))
+
+
+cdef Py_ssize_t _ticket_columns(lp_ticket_columns *cols, tuple arrays) except -1:
+    """Checks the eight column arrays ((N or 1, width) uint8, integers big-endian) and fills cols. Returns N."""
+    cdef Py_ssize_t n = 1, i, rows
+    if len(arrays) != 8:
+        raise TypeError("expected 8 ticket columns")
+    for i in range(8):
+        name, width = _TICKET_COLUMNS[i]
+        rows = _check_rows(arrays[i], name, width)
+        if rows != 1:
+            if n != 1 and rows != n:
+                raise ValueError(f"{name} has {rows} rows but another column has {n}")
+            n = rows
+    if n == 1:
+        for i in range(8):
+            if arrays[i].shape[0] == 0:  # a (0, w) column makes the batch empty
+                n = 0
+    cols.recipient = _column(arrays[0], n)
+    cols.sender = _column(arrays[1], n)
+    cols.face_value = _column(arrays[2], n)
+    cols.win_prob = _column(arrays[3], n)
+    cols.sender_nonce = _column(arrays[4], n)
+    cols.recipient_rand_hash = _column(arrays[5], n)
+    cols.creation_round = _column(arrays[6], n)
+    cols.creation_round_block_hash = _column(arrays[7], n)
+    return n
+
+
+def ticket_hashes(recipient, sender, face_value, win_prob, sender_nonce, recipient_rand_hash, creation_round,
+                  creation_round_block_hash, int threads=0):
+    """ticket_hashes(8 columns) -> (N, 32) uint8.
+
+    Each column is an (N, width) or (1, width) uint8 array (a single row is broadcast): recipient, sender 20;
+    face_value, win_prob 32 (big-endian); sender_nonce 4 (big-endian uint32); recipient_rand_hash 32;
+    creation_round 8 (big-endian, < 2**63); creation_round_block_hash 32."""
+    cdef lp_ticket_columns cols
+    cdef Py_ssize_t n = _ticket_columns(&cols, (recipient, sender, face_value, win_prob, sender_nonce,
+                                               recipient_rand_hash, creation_round, creation_round_block_hash))
+    threads = _check_threads(threads)
+    cdef cnp.ndarray out = np.empty((n, 32), dtype=np.uint8)
+    cdef uint8_t *o = <uint8_t *>cnp.PyArray_DATA(out)
+    cdef int t = threads
+    with nogil:
+        lp_ticket_hashes(o, &cols, <size_t>n, t)
+    return out
+
+
+def ticket_preimages(recipient, sender, face_value, win_prob, sender_nonce, recipient_rand_hash, creation_round,
+                     creation_round_block_hash):
+    """ticket_preimages(8 columns as for ticket_hashes) -> ((N, 232) uint8 zero-padded, (N,) uint16 lengths)."""
+    cdef lp_ticket_columns cols
+    cdef Py_ssize_t n = _ticket_columns(&cols, (recipient, sender, face_value, win_prob, sender_nonce,
+                                               recipient_rand_hash, creation_round, creation_round_block_hash))
+    cdef cnp.ndarray out = np.empty((n, 232), dtype=np.uint8)
+    cdef cnp.ndarray lengths = np.empty(n, dtype=np.uint16)
+    cdef uint8_t *o = <uint8_t *>cnp.PyArray_DATA(out)
+    cdef uint16_t *l = <uint16_t *>cnp.PyArray_DATA(lengths)
+    with nogil:
+        lp_ticket_preimages(o, l, &cols, <size_t>n)
+    return out, lengths
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Signatures
+
+def personal_hashes(hashes, int threads=0):
+    """personal_hashes(hashes (N, 32)) -> (N, 32): keccak256("\\x19Ethereum Signed Message:\\n32" + h) per row."""
+    cdef Py_ssize_t n = _check_rows(hashes, "hashes", 32)
+    threads = _check_threads(threads)
+    cdef cnp.ndarray out = np.empty((n, 32), dtype=np.uint8)
+    cdef uint8_t *o = <uint8_t *>cnp.PyArray_DATA(out)
+    cdef const uint8_t *h = _ptr(hashes)
+    cdef int t = threads
+    with nogil:
+        lp_pm_personal_hashes(o, h, <size_t>n, t)
+    return out
+
+
+def personal_message_digest(message):
+    """personal_message_digest(message) -> 32 bytes: EIP-191 digest of an arbitrary-length message."""
+    cdef Py_buffer view
+    cdef uint8_t out[32]
+    if isinstance(message, str):
+        raise TypeError("message must be bytes-like, not str (encode it first)")
+    try:
+        PyObject_GetBuffer(message, &view, PyBUF_SIMPLE)
+    except BufferError:
+        raise ValueError("message must be a C-contiguous bytes-like object") from None
+    except TypeError:
+        raise TypeError(f"message must be bytes, bytearray or memoryview, not {type(message).__name__}") from None
+    try:
+        with nogil:
+            lp_pm_personal_message_digest(out, <const uint8_t *>view.buf, <size_t>view.len)
+    finally:
+        PyBuffer_Release(&view)
+    return PyBytes_FromStringAndSize(<char *>out, 32)
+
+
+def seckey_valid(private_key):
+    """seckey_valid(private_key: 32 bytes) -> bool: 0 < key < N."""
+    cdef bytes key = _key32(private_key, "private_key")
+    return lp_pm_seckey_valid(&_secp, <const uint8_t *>key) == 1
+
+
+def address(private_key):
+    """address(private_key: 32 bytes) -> 20 bytes; ValueError for an invalid key."""
+    cdef bytes key = _key32(private_key, "private_key")
+    cdef uint8_t out[20]
+    if not lp_pm_address(&_secp, <const uint8_t *>key, out):
+        raise ValueError("private_key is not a valid secp256k1 secret key (must be 0 < key < N)")
+    return PyBytes_FromStringAndSize(<char *>out, 20)
+
+
+def sign_batch(private_key, msgs, bint personal=True, int threads=0):
+    """sign_batch(private_key, msgs (N, 32), personal=True) -> (N, 65) uint8 r|s|v, v in {27, 28}.
+
+    personal=True signs the EIP-191 digest of each 32-byte ticket hash; False signs each row as a digest."""
+    cdef bytes key = _key32(private_key, "private_key")
+    cdef Py_ssize_t n = _check_rows(msgs, "hashes", 32)
+    threads = _check_threads(threads)
+    if not lp_pm_seckey_valid(&_secp, <const uint8_t *>key):
+        raise ValueError("private_key is not a valid secp256k1 secret key (must be 0 < key < N)")
+    cdef cnp.ndarray out = np.empty((n, 65), dtype=np.uint8)
+    cdef uint8_t *o = <uint8_t *>cnp.PyArray_DATA(out)
+    cdef const uint8_t *m = _ptr(msgs)
+    cdef const uint8_t *k = <const uint8_t *>key
+    cdef int t = threads, p = personal
+    cdef size_t failed
+    with nogil:
+        failed = lp_pm_sign_batch(&_secp, o, k, m, <size_t>n, p, t)
+    if failed:  # pragma: no cover - only an invalid key fails, and that was checked above
+        raise RuntimeError(f"libsecp256k1 failed to sign {failed} of {n} rows")
+    return out
+
+
+def recover_batch(msgs, sigs, bint personal=True, int threads=0):
+    """recover_batch(msgs (N, 32), sigs (N, 65)) -> ((N, 20) uint8 addresses, (N,) uint8 status)."""
+    cdef Py_ssize_t n = _check_rows(msgs, "hashes", 32)
+    _check_rows(sigs, "sigs", 65, n)
+    threads = _check_threads(threads)
+    cdef cnp.ndarray addrs = np.empty((n, 20), dtype=np.uint8)
+    cdef cnp.ndarray status = np.empty(n, dtype=np.uint8)
+    cdef uint8_t *a = <uint8_t *>cnp.PyArray_DATA(addrs)
+    cdef uint8_t *st = <uint8_t *>cnp.PyArray_DATA(status)
+    cdef const uint8_t *m = _ptr(msgs)
+    cdef const uint8_t *s = _ptr(sigs)
+    cdef int t = threads, p = personal
+    with nogil:
+        lp_pm_recover_batch(&_secp, a, st, m, s, <size_t>n, p, t)
+    return addrs, status
+
+
+def verify_batch(msgs, sigs, senders, bint personal=True, int threads=0):
+    """verify_batch(msgs (N, 32), sigs (N, 65), senders (N or 1, 20)) -> ((N,) bool, (N,) uint8 status)."""
+    cdef Py_ssize_t n = _check_rows(msgs, "hashes", 32)
+    _check_rows(sigs, "sigs", 65, n)
+    _check_rows(senders, "senders", 20, n, True)
+    threads = _check_threads(threads)
+    cdef cnp.ndarray valid = np.empty(n, dtype=np.bool_)
+    cdef cnp.ndarray status = np.empty(n, dtype=np.uint8)
+    cdef uint8_t *v = <uint8_t *>cnp.PyArray_DATA(valid)
+    cdef uint8_t *st = <uint8_t *>cnp.PyArray_DATA(status)
+    cdef const uint8_t *m = _ptr(msgs)
+    cdef const uint8_t *s = _ptr(sigs)
+    cdef lp_column snd = _column(senders, n)
+    cdef int t = threads, p = personal
+    with nogil:
+        lp_pm_verify_batch(&_secp, v, st, m, s, snd, <size_t>n, p, t)
+    return valid, status
+
+
+def is_winning_batch(sigs, sig_offsets, recipient_rands, win_probs, int threads=0):
+    """is_winning_batch(sigs, sig_offsets, recipient_rands (N or 1, 32), win_probs (N or 1, 32)) -> (N,) bool.
+
+    sig_offsets None: sigs is (N, 65) uint8. Otherwise sigs is the (M,) uint8 concatenation of N signatures of
+    any length and sig_offsets the (N+1,) int64 boundaries."""
+    cdef Py_ssize_t n
+    cdef const int64_t *off = NULL
+    if sig_offsets is None:
+        n = _check_rows(sigs, "sigs", 65)
+    else:
+        if (not isinstance(sigs, np.ndarray) or sigs.dtype != np.uint8 or sigs.ndim != 1
+                or not sigs.flags.c_contiguous):
+            raise TypeError("sigs must be a 1-D C-contiguous uint8 numpy array when sig_offsets is given")
+        if (not isinstance(sig_offsets, np.ndarray) or sig_offsets.dtype != np.int64 or sig_offsets.ndim != 1
+                or not sig_offsets.flags.c_contiguous or sig_offsets.shape[0] < 1):
+            raise TypeError("sig_offsets must be a 1-D C-contiguous int64 numpy array of N+1 entries")
+        n = sig_offsets.shape[0] - 1
+        off = <const int64_t *>cnp.PyArray_DATA(sig_offsets)
+    _check_rows(recipient_rands, "recipient_rands", 32, n, True)
+    _check_rows(win_probs, "win_probs", 32, n, True)
+    threads = _check_threads(threads)
+    cdef cnp.ndarray wins = np.empty(n, dtype=np.bool_)
+    cdef uint8_t *w = <uint8_t *>cnp.PyArray_DATA(wins)
+    cdef const uint8_t *s = _ptr(sigs)
+    cdef size_t slen = <size_t>sigs.nbytes
+    cdef lp_column rr = _column(recipient_rands, n)
+    cdef lp_column wp = _column(win_probs, n)
+    cdef int t = threads, ok
+    with nogil:
+        ok = lp_pm_is_winning_batch(w, s, slen, off, rr, wp, <size_t>n, t)
+    if not ok:
+        raise ValueError("sig_offsets must start >= 0, never decrease and end <= len(sigs)")
+    return wins
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Benchmark baselines (bare libsecp256k1 loops, single thread)
+
+def bench_raw_sign(private_key, digests):
+    """bench_raw_sign(private_key, digests (N, 32)) -> (N, 65) r|s|recid: bare library signing loop."""
+    cdef bytes key = _key32(private_key, "private_key")
+    cdef Py_ssize_t n = _check_rows(digests, "digests", 32)
+    cdef cnp.ndarray out = np.zeros((n, 65), dtype=np.uint8)
+    cdef uint8_t *o = <uint8_t *>cnp.PyArray_DATA(out)
+    cdef const uint8_t *d = _ptr(digests)
+    cdef const uint8_t *k = <const uint8_t *>key
+    cdef size_t failed
+    with nogil:
+        failed = lp_pm_bench_raw_sign(&_secp, o, k, d, <size_t>n)
+    if failed:
+        raise ValueError(f"{failed} rows failed to sign")
+    return out
+
+
+def bench_raw_recover(digests, sigs):
+    """bench_raw_recover(digests (N, 32), sigs (N, 65) with recid in byte 64) -> number of failed rows."""
+    cdef Py_ssize_t n = _check_rows(digests, "digests", 32)
+    _check_rows(sigs, "sigs", 65, n)
+    cdef cnp.ndarray pubkeys = np.empty((n, 64), dtype=np.uint8)
+    cdef uint8_t *o = <uint8_t *>cnp.PyArray_DATA(pubkeys)
+    cdef const uint8_t *d = _ptr(digests)
+    cdef const uint8_t *s = _ptr(sigs)
+    cdef size_t failed
+    with nogil:
+        failed = lp_pm_bench_raw_recover(&_secp, o, d, s, <size_t>n)
+    return failed

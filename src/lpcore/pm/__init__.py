@@ -1,0 +1,45 @@
+"""Livepeer probabilistic micropayments (spec/pm.md): tickets, signatures, winner checks and protocol roles."""
+
+from __future__ import annotations
+
+# --- Tickets and ticket crypto (owner: crypto; spec/pm.md §1-§3) -------------------------------------------------
+from .crypto import (
+    MAX_WIN_PROB,
+    SECP256K1_HALF_N,
+    SECP256K1_N,
+    from_u256,
+    is_winning_batch,
+    personal_hash,
+    recipient_rand_hash,
+    recover_batch,
+    recover_message,
+    to_checksum_address,
+    to_u256,
+    verify_batch,
+    verify_signature,
+)
+from .signer import Signer
+from .ticket import Ticket, ticket_hashes, ticket_hashes_columns
+
+_CRYPTO_EXPORTS = [
+    "MAX_WIN_PROB",
+    "SECP256K1_N",
+    "SECP256K1_HALF_N",
+    "Ticket",
+    "ticket_hashes",
+    "ticket_hashes_columns",
+    "personal_hash",
+    "Signer",
+    "recover_batch",
+    "verify_batch",
+    "verify_signature",
+    "recover_message",
+    "is_winning_batch",
+    "recipient_rand_hash",
+    "to_u256",
+    "from_u256",
+    "to_checksum_address",
+]
+# --- end of crypto exports ---------------------------------------------------------------------------------------
+
+__all__ = [*_CRYPTO_EXPORTS]
