@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from .. import _native_match as _native
-from ..errors import SignatureFormatError
+from ..errors import LpcoreError, SignatureFormatError
 
 __all__ = ["Match", "compare", "PRESETS", "effective_th_it", "add_compare_command"]
 
@@ -242,7 +242,10 @@ def compare(a: Any, b: Any, preset: str = "livepeer", **thresholds: Any) -> Matc
 
 def add_compare_command(subparsers: argparse._SubParsersAction) -> None:
     """Adds ``lpcore vsig compare A B [--preset ...]`` to the ``vsig`` sub-command parsers."""
-    p = subparsers.add_parser("compare", help="match two videos or .bin signatures (exit 0: match, 1: none)")
+    p = subparsers.add_parser("compare", help="match two videos or .bin signatures (exit 0: match, 1: none, 2: error)",
+                              description="Runs FFmpeg's MPEG-7 signature lookup (or lpcore's 'exact' matcher) on "
+                                          "two videos or binary signatures and prints the result code "
+                                          "(0 none, 1 partial, 2 whole) with the matched positions.")
     p.add_argument("a", help="video file or binary signature (.bin)")
     p.add_argument("b", help="video file or binary signature (.bin)")
     p.add_argument("--preset", default="livepeer", choices=sorted(PRESETS))
@@ -257,8 +260,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     th = {k: getattr(args, k) for k in _THRESHOLDS if getattr(args, k, None) is not None}
     try:
         m = compare(args.a, args.b, preset=args.preset, **th)
-    except (ValueError, TypeError) as e:
-        print(f"error: {e}", file=sys.stderr)
+    except (LpcoreError, ValueError, TypeError) as e:
+        print(f"lpcore vsig compare: {e}", file=sys.stderr)
         return 2
     print(f"{m.code} {m.describe()}")
     return 0 if m else 1
