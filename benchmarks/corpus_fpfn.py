@@ -147,13 +147,14 @@ def build(d: Path, n: int, jobs: int, start: int = 0) -> list[dict]:
     return items
 
 
-def evaluate(items: list[dict], presets: list[str], thresholds: dict | None = None) -> dict:
+def evaluate(items: list[dict], presets: list[str], thresholds: dict | None = None,
+             sizes: set[str] | None = None) -> dict:
     from lpcore.vsig import compare
 
     trusted = {(i["segment"], i["size"]): i["sig"] for i in items if i["kind"] == "trusted"}
     res: dict = defaultdict(lambda: defaultdict(lambda: [0, 0]))   # preset -> kind -> [matched, total]
     for it in items:
-        if it["kind"] == "trusted":
+        if it["kind"] == "trusted" or (sizes is not None and it["size"] not in sizes):
             continue
         ref = Path(trusted[(it["segment"], it["size"])]).read_bytes()
         cand = Path(it["sig"]).read_bytes()
@@ -162,6 +163,18 @@ def evaluate(items: list[dict], presets: list[str], thresholds: dict | None = No
             res[p][it["kind"]][0] += bool(m)
             res[p][it["kind"]][1] += 1
     return res
+
+
+def rates(res: dict, presets: list[str], label: str) -> str:
+    """One line: FN and FP rate per preset."""
+    cells = []
+    for p in presets:
+        hm = sum(v[0] for k, v in res[p].items() if k.startswith("honest"))
+        ht = sum(v[1] for k, v in res[p].items() if k.startswith("honest"))
+        tm = sum(v[0] for k, v in res[p].items() if k.startswith("tamper"))
+        tt = sum(v[1] for k, v in res[p].items() if k.startswith("tamper"))
+        cells.append(f"FN {ht - hm}/{ht} = {100 * (ht - hm) / ht:.1f}%, FP {tm}/{tt} = {100 * tm / tt:.1f}%")
+    return f"| {label} | " + " | ".join(cells) + " |"
 
 
 def table(res: dict, presets: list[str]) -> str:
@@ -199,6 +212,11 @@ def main(argv: list[str] | None = None) -> int:
     presets = args.presets.split(",")
     res = evaluate(items, presets)
     print(table(res, presets))
+    print()
+    print("| segments | " + " | ".join(presets) + " |")
+    print("|---|" + "---|" * len(presets))
+    for size in sorted({i["size"] for i in items}):
+        print(rates(evaluate(items, presets, sizes={size}), presets, size))
     if args.json:
         Path(args.json).write_text(json.dumps({p: dict(v) for p, v in res.items()}, indent=1))
     return 0
