@@ -14,8 +14,13 @@ ffmpeg     FFmpeg <= 7.0 / Debian 5.1 (n5.1.8 lookup): integer "Jaccard" (every 
 ffmpeg71   FFmpeg >= 7.1: as ``ffmpeg`` with the Q16 Jaccard distance (stage 1 becomes selective).
 livepeer   livepeer/FFmpeg ``avfilter_compare_sign_*`` as lpms calls it: th_xh 150, ``nearbyint``
            rounding, zeroed bestmatch (no B2 crash); ``.bin`` inputs use the fork's import rules.
-exact      lpcore's corrected matcher (the verifier's default): all Hough offsets -89..+89, the last
-           frame takes part, walk state reset per candidate, no crash on flat video, and symmetric.
+exact      lpcore's corrected matcher (the verifier's default): all Hough offsets -89..+89 (B1), the last
+           frame takes part (B8), no state shared between candidates (B7), and each candidate's whole
+           alignment line is evaluated instead of stopping at 3 bad frames: it passes when more than half
+           of its frame pairs carry content (confidence > 0 on a side, FFmpeg's confidence rule) and at
+           least ``th_it`` (default 0.5, FFmpeg's documented meaning, never applied by FFmpeg) of those are
+           within ``th_xh`` (150); "whole" means one stream is covered end to end; among candidates the
+           whole one, then the one with most good frames wins. Flat video gives no match, never a crash.
 ========== ==========================================================================================
 
 ``exact`` is symmetric by construction: it runs the lookup in both orders and keeps the better result by
