@@ -1,6 +1,8 @@
 /* MPEG-7 signature lookup, written from spec/vsig.md §5 (FFmpeg's behaviour, quirks included). */
 #include "match/lp_match.h"
 
+#include "common/lp_threads.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -489,4 +491,19 @@ int lp_match_lookup(const lp_match_params *p, const lp_match_stream *a, const lp
     lookup_impl(p, a, b, &dc, out);
     free(planes);
     return 0;
+}
+
+int lp_match_lookup_batch(const lp_match_params *p, const lp_match_stream *a, const lp_match_stream *b, int64_t n,
+                          lp_match_result *out, int threads) {
+    int failed = 0;
+    int nt = lp_resolve_threads(threads, n);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt) reduction(|| : failed)
+    for (int64_t i = 0; i < n; i++) {
+        if (lp_match_lookup(p, &a[i], &b[i], &out[i]) != 0) {
+            memset(&out[i], 0, sizeof out[i]);
+            out[i].code = -1;
+            failed = 1;
+        }
+    }
+    return failed ? -1 : 0;
 }

@@ -91,6 +91,14 @@ int lp_match_l1(const uint64_t *pa, const uint64_t *pb);
 int lp_match_lookup(const lp_match_params *params, const lp_match_stream *a, const lp_match_stream *b,
                     lp_match_result *out);
 
+/* Runs n independent lookups a[i] against b[i] on `threads` OpenMP threads (<= 0: all cores).
+ * Returns 0 on success, -1 if memory ran out for some pair (its out[i] then has code -1).
+ * In:  params  shared by all pairs
+ *      a, b    n streams each
+ * Out: out     n results */
+int lp_match_lookup_batch(const lp_match_params *params, const lp_match_stream *a, const lp_match_stream *b, int64_t n,
+                          lp_match_result *out, int threads);
+
 /* Same as lp_match_lookup, with the bit planes precomputed by lp_match_planes; allocates nothing and
  * caches no distances. */
 void lp_match_lookup_planes(const lp_match_params *params, const lp_match_stream *a, const uint64_t *planes_a,

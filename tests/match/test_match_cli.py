@@ -96,3 +96,16 @@ def test_effective_th_it_matches_spec():
     assert [effective_th_it(x) for x in (0.5, 0.25, 1.0, 0.0)] == [0, 0, 0, 0]
     assert effective_th_it(0.1) < 0 and effective_th_it(0.9) < 0
     assert effective_th_it(0.3) > 10**8 and effective_th_it(0.7) > 10**8
+
+
+@pytest.mark.parametrize("preset", ["livepeer", "exact", "ffmpeg"])
+def test_compare_many_equals_compare(preset):
+    from lpcore.vsig import compare_many
+
+    data = {n: (VEC / f"sign_{n}.bin").read_bytes() for n in ("sw1", "nv1", "sw2", "nv2")}
+    pairs = [(data[x], data[y]) for x in data for y in data]
+    many = compare_many(pairs, preset=preset, threads=2)
+    assert many == [compare(a, b, preset=preset) for a, b in pairs]
+    assert compare_many([], preset=preset) == []
+    with pytest.raises(ValueError, match="threads"):
+        compare_many(pairs, threads=0)

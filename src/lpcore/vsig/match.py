@@ -38,6 +38,7 @@ import sys
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -45,7 +46,7 @@ import numpy as np
 from .. import _native_match as _native
 from ..errors import LpcoreError, SignatureFormatError
 
-__all__ = ["Match", "compare", "PRESETS", "effective_th_it", "add_compare_command"]
+__all__ = ["Match", "compare", "compare_many", "PRESETS", "effective_th_it", "add_compare_command"]
 
 _JACCARD_INT, _JACCARD_Q16 = 0, 1
 _ROUND_TRUNC, _ROUND_NEARBYINT = 0, 1
@@ -185,15 +186,24 @@ def _load_signature(x: Any, name: str, livepeer_import: bool):
                     f"got {type(x).__name__}")
 
 
-def _run(sa, sb, p: _Preset, v: dict[str, Any], preset: str, orientation: str) -> Match:
-    if len(sa.framesig) == 0 or len(sb.framesig) == 0:
+def _stream(sig) -> tuple:
+    if len(sig.framesig) == 0:
         raise SignatureFormatError("cannot compare a signature with 0 frames")
-    r = _native.lookup(
-        sa.framesig, sa.confidence, sa.bags, sa.seg_first, sb.framesig, sb.confidence, sb.bags, sb.seg_first,
+    return (sig.framesig, sig.confidence, sig.bags, sig.seg_first)
+
+
+def _lookup(pairs: list, p: _Preset, v: dict[str, Any], preset: str, orientation: str, threads) -> list[Match]:
+    """The one path to the C lookup: every compare goes through the batch call."""
+    rows = _native.lookup_batch(
+        [_stream(a) for a, _ in pairs], [_stream(b) for _, b in pairs],
         th_d=v["th_d"], th_dc=v["th_dc"], th_xh=v["th_xh"], th_di=v["th_di"], th_it=v["th_it"], mode=v["mode"],
         jaccard=p.jaccard, rounding=p.rounding, full_offset_scan=p.full_offset_scan,
         include_last_frame=p.include_last_frame, reset_walk_state=p.reset_walk_state,
-        model_b2_crash=p.model_b2_crash, diagonal_walk=p.diagonal_walk)
+        model_b2_crash=p.model_b2_crash, diagonal_walk=p.diagonal_walk, threads=threads)
+    return [_to_match(sa, sb, r, preset, orientation) for (sa, sb), r in zip(pairs, rows)]
+
+
+def _to_match(sa, sb, r: tuple, preset: str, orientation: str) -> Match:
     code, _whole, fa, fb, matchframes, offset, score, frr, meandist, crash, cpairs, ncand = r
     common = dict(preset=preset, orientation=orientation, reference_crash=bool(crash), coarse_pairs=int(cpairs),
                   candidates=int(ncand))
@@ -229,18 +239,31 @@ def compare(a: Any, b: Any, preset: str = "livepeer", **thresholds: Any) -> Matc
     ``th_di``, ``th_it`` and ``mode`` ("full"/"fast"), defaulting to the preset's values.
     Raises ``SignatureFormatError`` for unreadable signatures (Livepeer's "< 0" result code).
     """
+    return compare_many([(a, b)], preset, threads=1, **thresholds)[0]
+
+
+def compare_many(pairs: Sequence[tuple[Any, Any]], preset: str = "livepeer", *, threads: int | None = None,
+                 **thresholds: Any) -> list[Match]:
+    """``compare`` over many pairs at once, on ``threads`` native threads (None: all cores), GIL released.
+    Inputs and thresholds as in :func:`compare`; results in input order."""
     p, v = _resolve(preset, thresholds)
-    sa = _load_signature(a, "a", p.livepeer_import)
-    sb = _load_signature(b, "b", p.livepeer_import)
-    m = _run(sa, sb, p, v, preset, "ab")
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        raise ValueError(f"threads must be None or an int >= 1, got {threads!r}")
+    loaded = [(_load_signature(a, "a", p.livepeer_import), _load_signature(b, "b", p.livepeer_import))
+              for a, b in pairs]
     if not p.symmetric:
-        return m
-    m2 = _mirror(_run(sb, sa, p, v, preset, "ba"))
+        return _lookup(loaded, p, v, preset, "ab", threads)
+    both = _lookup(loaded + [(sb, sa) for sa, sb in loaded], p, v, preset, "ab", threads)
+    n = len(loaded)
 
     def key(x: Match):
         return (x.code, x.matchframes, -x.meandist)
 
-    return m2 if key(m2) > key(m) else m
+    out = []
+    for m, m2 in zip(both[:n], both[n:]):
+        m2 = _mirror(m2)
+        out.append(m2 if key(m2) > key(m) else m)
+    return out
 
 
 # ------------------------------------------------------------------------------------------- CLI (match)
