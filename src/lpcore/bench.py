@@ -233,3 +233,8 @@ def register(subparsers: Any) -> None:
 from ._bench_roles import roles_rows  # noqa: E402
 
 ROWS.append(roles_rows)
+
+# Video signatures (owner: vsig): vsig.compute vs FFmpeg's signature filter on the same frames.
+from .vsig.bench_rows import vsig_rows  # noqa: E402
+
+ROWS.append(vsig_rows)
