@@ -198,7 +198,7 @@ _FULL_RANGE = 2  # AVCOL_RANGE_JPEG
 
 def _is_direct(frame) -> bool:
     name = frame.format.name
-    return name == "yuv420p" or (name in _DIRECT_LUMA and frame.color_range != _FULL_RANGE)
+    return name == "yuv420p" or (name in _DIRECT_LUMA and getattr(frame, "color_range", 0) != _FULL_RANGE)
 
 
 def _display_matrix(frame) -> np.ndarray | None:
