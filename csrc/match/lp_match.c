@@ -1,6 +1,8 @@
 /* MPEG-7 signature lookup, written from spec/vsig.md §5 (FFmpeg's behaviour, quirks included). */
 #include "match/lp_match.h"
 
+#include "common/lp_threads.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -363,10 +365,60 @@ static void stage3(const lp_match_params *p, dist_ctx *dc, const lp_match_stream
     }
 }
 
+/* Stage 3 of the "exact" preset: the whole alignment line of each candidate is evaluated.
+ * A pair is "informative" unless both frames have confidence 0 (no content to compare: flat or static
+ * frames have the same signature whatever their level), "good" if informative and L1 <= th_xh. A
+ * candidate passes if informative pairs are more than half of the visited ones (FFmpeg's confidence
+ * rule, restated) and good / informative >= th_it (FFmpeg's documented meaning of th_it, which its int
+ * field never applies). The reported start is the first frame pair of the line. */
+static void stage3_diagonal(const lp_match_params *p, dist_ctx *dc, const lp_match_stream *A,
+                            const lp_match_stream *B, const cand_t *cands, int nc, best_t *best, int *best_good) {
+    for (int c = 0; c < nc; c++) {
+        const cand_t *cd = &cands[c];
+        if (cd->a < 0 || cd->b < 0) continue;
+        int64_t m = cd->frr >= 2.0 ? 2 : 1;
+        /* k runs over the line a = a0 + k, b = b0 + m*k inside both streams */
+        int64_t kmin = -cd->a, kmax = A->n - 1 - cd->a;
+        if (-(cd->b / m) > kmin) kmin = -(cd->b / m);
+        if ((B->n - 1 - cd->b) / m < kmax) kmax = (B->n - 1 - cd->b) / m;
+        int visited = 0, good = 0, informative = 0, distsum = 0;
+        for (int64_t k = kmin; k <= kmax; k++) {
+            int64_t a = cd->a + k, b = cd->b + m * k;
+            visited++;
+            if (A->confidence[a] < 1 && B->confidence[b] < 1) continue;
+            informative++;
+            int d = dist_one(dc, a, b);
+            if (d <= p->th_xh) {
+                good++;
+                distsum += d;
+            }
+        }
+        if (visited < p->th_di || 2 * informative <= visited || good == 0) continue;
+        if ((double)good < p->th_it * (double)informative) continue;
+        int64_t a_start = cd->a + kmin, a_end = cd->a + kmax, b_start = cd->b + m * kmin, b_end = cd->b + m * kmax;
+        int whole = (a_start == 0 && a_end == A->n - 1) || (b_start < m && b_end > B->n - 1 - m);
+        double meandist = (double)distsum / good;
+        int better = !best->ever_set || whole > best->whole ||
+                     (whole == best->whole && (good > *best_good || (good == *best_good && meandist < best->meandist)));
+        if (!better) continue;
+        best->ever_set = 1;
+        best->whole = whole;
+        best->meandist = meandist;
+        best->matchframes = visited;
+        best->frr = cd->frr;
+        best->score = cd->score;
+        best->offset = cd->offset;
+        best->first_a = a_start;
+        best->first_b = b_start;
+        *best_good = good;
+    }
+}
+
 static void lookup_impl(const lp_match_params *p, const lp_match_stream *A, const lp_match_stream *B, dist_ctx *dc,
                         lp_match_result *out) {
     cand_t cands[MAX_CANDS];
     best_t best;
+    int best_good = 0;
     memset(&best, 0, sizeof best);
     best.meandist = NO_DIST;
     best.first_a = best.first_b = -1;
@@ -384,7 +436,10 @@ static void lookup_impl(const lp_match_params *p, const lp_match_stream *A, cons
             int nc = stage2(p, dc, A, f1, B, f2, cands);
             if (nc == 0) continue;
             out->candidates += nc;
-            stage3(p, dc, A, B, cands, nc, &best);
+            if (p->diagonal_walk)
+                stage3_diagonal(p, dc, A, B, cands, nc, &best, &best_good);
+            else
+                stage3(p, dc, A, B, cands, nc, &best);
             if (p->model_b2_crash && !best.ever_set) {
                 /* B2: the stage-3 log dereferences bestmatch.first/second, never assigned yet */
                 out->reference_crash = 1;
@@ -436,4 +491,19 @@ int lp_match_lookup(const lp_match_params *p, const lp_match_stream *a, const lp
     lookup_impl(p, a, b, &dc, out);
     free(planes);
     return 0;
+}
+
+int lp_match_lookup_batch(const lp_match_params *p, const lp_match_stream *a, const lp_match_stream *b, int64_t n,
+                          lp_match_result *out, int threads) {
+    int failed = 0;
+    int nt = lp_resolve_threads(threads, n);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt) reduction(|| : failed)
+    for (int64_t i = 0; i < n; i++) {
+        if (lp_match_lookup(p, &a[i], &b[i], &out[i]) != 0) {
+            memset(&out[i], 0, sizeof out[i]);
+            out[i].code = -1;
+            failed = 1;
+        }
+    }
+    return failed ? -1 : 0;
 }

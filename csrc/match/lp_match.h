@@ -47,6 +47,10 @@ typedef struct lp_match_params {
     int full_offset_scan;     /* 1: read Hough offsets -89..+89 (fixes B1); 0: -89..-1 only */
     int include_last_frame;   /* 1: the last frame takes part in stage 2 (fixes B8) */
     int reset_walk_state;     /* 1: stage-3 state is reset per candidate (fixes B7) */
+    int diagonal_walk;        /* 1 ("exact"): stage 3 visits every frame pair of the candidate's alignment
+                               * (no 3-bad-frames stop); th_it is then the minimum share of good frames among
+                               * the informative ones, "whole" means one stream is covered end to end, and the
+                               * best candidate is the whole one, then the one with most good frames */
     int model_b2_crash;       /* upstream: flag the SIGSEGV of bug B2 and stop, as FFmpeg would */
 } lp_match_params;
 
@@ -86,6 +90,14 @@ int lp_match_l1(const uint64_t *pa, const uint64_t *pb);
  * Out: out     the result (see lp_match_result) */
 int lp_match_lookup(const lp_match_params *params, const lp_match_stream *a, const lp_match_stream *b,
                     lp_match_result *out);
+
+/* Runs n independent lookups a[i] against b[i] on `threads` OpenMP threads (<= 0: all cores).
+ * Returns 0 on success, -1 if memory ran out for some pair (its out[i] then has code -1).
+ * In:  params  shared by all pairs
+ *      a, b    n streams each
+ * Out: out     n results */
+int lp_match_lookup_batch(const lp_match_params *params, const lp_match_stream *a, const lp_match_stream *b, int64_t n,
+                          lp_match_result *out, int threads);
 
 /* Same as lp_match_lookup, with the bit planes precomputed by lp_match_planes; allocates nothing and
  * caches no distances. */

@@ -28,6 +28,7 @@ cdef extern from "match/lp_match.h" nogil:
         int full_offset_scan
         int include_last_frame
         int reset_walk_state
+        int diagonal_walk
         int model_b2_crash
 
     ctypedef struct lp_match_result:
@@ -48,6 +49,8 @@ cdef extern from "match/lp_match.h" nogil:
     int lp_match_l1(const uint64_t *pa, const uint64_t *pb)
     int lp_match_lookup(const lp_match_params *params, const lp_match_stream *a, const lp_match_stream *b,
                         lp_match_result *out)
+    int lp_match_lookup_batch(const lp_match_params *params, const lp_match_stream *a, const lp_match_stream *b,
+                              int64_t n, lp_match_result *out, int threads)
 
 
 cdef int _stream(lp_match_stream *s, const uint8_t[:, ::1] framesig, const uint8_t[::1] confidence,
@@ -69,42 +72,65 @@ cdef int _stream(lp_match_stream *s, const uint8_t[:, ::1] framesig, const uint8
     return 0
 
 
-def lookup(framesig_a, confidence_a, bags_a, seg_first_a, framesig_b, confidence_b, bags_b, seg_first_b, *,
-           int th_d, int th_dc, int th_xh, int th_di, double th_it, int mode, int jaccard, int rounding,
-           bint full_offset_scan, bint include_last_frame, bint reset_walk_state, bint model_b2_crash):
-    """Runs the C lookup of a against b; returns the fields of lp_match_result as a tuple."""
-    cdef const uint8_t[:, ::1] fa = np.ascontiguousarray(framesig_a, dtype=np.uint8)
-    cdef const uint8_t[::1] ca = np.ascontiguousarray(confidence_a, dtype=np.uint8)
-    cdef const uint8_t[:, :, ::1] ba = np.ascontiguousarray(bags_a, dtype=np.uint8)
-    cdef const int64_t[::1] sa = np.ascontiguousarray(seg_first_a, dtype=np.int64)
-    cdef const uint8_t[:, ::1] fb = np.ascontiguousarray(framesig_b, dtype=np.uint8)
-    cdef const uint8_t[::1] cb = np.ascontiguousarray(confidence_b, dtype=np.uint8)
-    cdef const uint8_t[:, :, ::1] bb = np.ascontiguousarray(bags_b, dtype=np.uint8)
-    cdef const int64_t[::1] sb = np.ascontiguousarray(seg_first_b, dtype=np.int64)
-    cdef lp_match_stream a, b
+def lookup_batch(list a_streams, list b_streams, *, int th_d, int th_dc, int th_xh, int th_di, double th_it,
+                 int mode, int jaccard, int rounding, bint full_offset_scan, bint include_last_frame,
+                 bint reset_walk_state, bint model_b2_crash, bint diagonal_walk=False, threads=None):
+    """Runs lookups a_streams[i] against b_streams[i] (each a (framesig, confidence, bags, seg_first) tuple)
+    in C on OpenMP threads (threads=None: all cores), GIL released. Returns one tuple of the
+    lp_match_result fields per pair."""
+    cdef Py_ssize_t n = len(a_streams), i
+    if len(b_streams) != n:
+        raise ValueError(f"a_streams and b_streams must have the same length, got {n} and {len(b_streams)}")
+    cdef int nthreads = 0 if threads is None else int(threads)
+    if threads is not None and nthreads < 1:
+        raise ValueError(f"threads must be None or >= 1, got {threads!r}")
+    keep = []  # the contiguous arrays the C structs point into
+    cdef lp_match_stream *sa = <lp_match_stream *>malloc((n + 1) * sizeof(lp_match_stream))
+    cdef lp_match_stream *sb = <lp_match_stream *>malloc((n + 1) * sizeof(lp_match_stream))
+    cdef lp_match_result *res = <lp_match_result *>malloc((n + 1) * sizeof(lp_match_result))
     cdef lp_match_params p
-    cdef lp_match_result r
     cdef int rc
-    _stream(&a, fa, ca, ba, sa, "a")
-    _stream(&b, fb, cb, bb, sb, "b")
-    p.th_d = th_d
-    p.th_dc = th_dc
-    p.th_xh = th_xh
-    p.th_di = th_di
-    p.th_it = th_it
-    p.mode = mode
-    p.jaccard = jaccard
-    p.rounding = rounding
-    p.full_offset_scan = full_offset_scan
-    p.include_last_frame = include_last_frame
-    p.reset_walk_state = reset_walk_state
-    p.model_b2_crash = model_b2_crash
-    with nogil:
-        rc = lp_match_lookup(&p, &a, &b, &r)
-    if rc != 0:
-        raise MemoryError("lp_match_lookup: out of memory")
-    return (r.code, r.whole, r.first_a, r.first_b, r.matchframes, r.offset, r.score, r.framerateratio,
-            r.meandist, r.reference_crash, r.coarse_pairs, r.candidates)
+    if sa == NULL or sb == NULL or res == NULL:
+        free(sa); free(sb); free(res)
+        raise MemoryError("lookup_batch: out of memory")
+    try:
+        for i in range(n):
+            _fill(&sa[i], a_streams[i], keep, "a")
+            _fill(&sb[i], b_streams[i], keep, "b")
+        p.th_d = th_d
+        p.th_dc = th_dc
+        p.th_xh = th_xh
+        p.th_di = th_di
+        p.th_it = th_it
+        p.mode = mode
+        p.jaccard = jaccard
+        p.rounding = rounding
+        p.full_offset_scan = full_offset_scan
+        p.include_last_frame = include_last_frame
+        p.reset_walk_state = reset_walk_state
+        p.model_b2_crash = model_b2_crash
+        p.diagonal_walk = diagonal_walk
+        with nogil:
+            rc = lp_match_lookup_batch(&p, sa, sb, n, res, nthreads)
+        if rc != 0:
+            raise MemoryError("lp_match_lookup_batch: out of memory")
+        return [(res[i].code, res[i].whole, res[i].first_a, res[i].first_b, res[i].matchframes, res[i].offset,
+                 res[i].score, res[i].framerateratio, res[i].meandist, res[i].reference_crash,
+                 res[i].coarse_pairs, res[i].candidates) for i in range(n)]
+    finally:
+        free(sa)
+        free(sb)
+        free(res)
+
+
+cdef int _fill(lp_match_stream *s, stream, list keep, str name) except -1:
+    framesig, confidence, bags, seg_first = stream
+    cdef const uint8_t[:, ::1] f = np.ascontiguousarray(framesig, dtype=np.uint8)
+    cdef const uint8_t[::1] c = np.ascontiguousarray(confidence, dtype=np.uint8)
+    cdef const uint8_t[:, :, ::1] b = np.ascontiguousarray(bags, dtype=np.uint8)
+    cdef const int64_t[::1] sf = np.ascontiguousarray(seg_first, dtype=np.int64)
+    keep.append((f, c, b, sf))
+    return _stream(s, f, c, b, sf, name)
 
 
 def l1_matrix(framesig_a, framesig_b):

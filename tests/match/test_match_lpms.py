@@ -96,10 +96,11 @@ def test_native_lookup_survives_arbitrary_arrays():
             arrays += [rng.integers(0, 256, (n, 76), dtype=np.uint8), rng.integers(0, 256, n, dtype=np.uint8),
                        rng.integers(0, 256, (s, 5, 31), dtype=np.uint8), rng.integers(-5, n + 5, s).astype(np.int64)]
         for flags in ((0, 0, False, False, False, True), (0, 1, True, True, True, False)):
-            r = native.lookup(*arrays, th_d=9000, th_dc=60000, th_xh=int(rng.integers(0, 800)), th_di=0, th_it=0.0,
-                              mode=int(rng.integers(0, 2)), jaccard=flags[0], rounding=flags[1],
-                              full_offset_scan=flags[2], include_last_frame=flags[3], reset_walk_state=flags[4],
-                              model_b2_crash=flags[5])
+            r = native.lookup_batch(
+                [tuple(arrays[:4])], [tuple(arrays[4:])], th_d=9000, th_dc=60000, th_xh=int(rng.integers(0, 800)),
+                th_di=0, th_it=0.0, mode=int(rng.integers(0, 2)), jaccard=flags[0], rounding=flags[1],
+                full_offset_scan=flags[2], include_last_frame=flags[3], reset_walk_state=flags[4],
+                model_b2_crash=flags[5], diagonal_walk=flags[4])[0]
             assert r[0] in (0, 1, 2)
             if r[0]:
                 assert 0 <= r[2] < n1 and 0 <= r[3] < n2

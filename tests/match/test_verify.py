@@ -122,6 +122,12 @@ def test_count_pixels_on_frames_and_files(tmp_path):
                     "-c:v", "libx264", "-pix_fmt", "yuv420p", str(out)], check=True)
     assert count_pixels(out) == 10 * 64 * 48
     assert count_pixels(out.read_bytes()) == 10 * 64 * 48
+    from lpcore.errors import VideoDecodeError
+
+    with pytest.raises(VideoDecodeError):
+        count_pixels(b"not a video" * 10)
+    with pytest.raises(ValueError, match="media frames"):
+        count_pixels(np.zeros((3, 4), np.uint8))
 
 
 def test_sticky_verified_orchestrator_and_sampling():

@@ -14,6 +14,7 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser("vsig", help="MPEG-7 video signatures (FFmpeg-compatible)")
     sub = parser.add_subparsers(dest="vsig_command", required=True)
     _add_compute(sub)
+    _add_compare(sub)
 
 
 def _add_compute(sub) -> None:
@@ -67,3 +68,12 @@ def _compute(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(f"{args.output}: {len(sig)} frames, {sig.width}x{sig.height}, {len(data)} bytes", file=sys.stderr)
     return 0
+
+
+# ---------------------------------------------------------------------------------- compare (owner: match)
+
+def _add_compare(sub) -> None:
+    """``lpcore vsig compare A B [--preset ...]``: defined in lpcore.vsig.match (exit 0 match, 1 none, 2 error)."""
+    from .match import add_compare_command
+
+    add_compare_command(sub)

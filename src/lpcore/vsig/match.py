@@ -14,8 +14,13 @@ ffmpeg     FFmpeg <= 7.0 / Debian 5.1 (n5.1.8 lookup): integer "Jaccard" (every 
 ffmpeg71   FFmpeg >= 7.1: as ``ffmpeg`` with the Q16 Jaccard distance (stage 1 becomes selective).
 livepeer   livepeer/FFmpeg ``avfilter_compare_sign_*`` as lpms calls it: th_xh 150, ``nearbyint``
            rounding, zeroed bestmatch (no B2 crash); ``.bin`` inputs use the fork's import rules.
-exact      lpcore's corrected matcher (the verifier's default): all Hough offsets -89..+89, the last
-           frame takes part, walk state reset per candidate, no crash on flat video, and symmetric.
+exact      lpcore's corrected matcher (the verifier's default): all Hough offsets -89..+89 (B1), the last
+           frame takes part (B8), no state shared between candidates (B7), and each candidate's whole
+           alignment line is evaluated instead of stopping at 3 bad frames: it passes when more than half
+           of its frame pairs carry content (confidence > 0 on a side, FFmpeg's confidence rule) and at
+           least ``th_it`` (default 0.5, FFmpeg's documented meaning, never applied by FFmpeg) of those are
+           within ``th_xh`` (150); "whole" means one stream is covered end to end; among candidates the
+           whole one, then the one with most good frames wins. Flat video gives no match, never a crash.
 ========== ==========================================================================================
 
 ``exact`` is symmetric by construction: it runs the lookup in both orders and keeps the better result by
@@ -33,14 +38,15 @@ import sys
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from .. import _native_match as _native
-from ..errors import SignatureFormatError
+from ..errors import LpcoreError, SignatureFormatError
 
-__all__ = ["Match", "compare", "PRESETS", "effective_th_it", "add_compare_command"]
+__all__ = ["Match", "compare", "compare_many", "PRESETS", "effective_th_it", "add_compare_command"]
 
 _JACCARD_INT, _JACCARD_Q16 = 0, 1
 _ROUND_TRUNC, _ROUND_NEARBYINT = 0, 1
@@ -60,13 +66,14 @@ class _Preset:
     th_it_default: float
     symmetric: bool
     livepeer_import: bool
+    diagonal_walk: bool = False
 
 
 PRESETS: dict[str, _Preset] = {
     "ffmpeg": _Preset(116, _JACCARD_INT, _ROUND_TRUNC, False, False, False, True, "ffmpeg", 0.5, False, False),
     "ffmpeg71": _Preset(116, _JACCARD_Q16, _ROUND_TRUNC, False, False, False, True, "ffmpeg", 0.5, False, False),
     "livepeer": _Preset(150, _JACCARD_INT, _ROUND_NEARBYINT, False, False, False, False, "c-int", 0.5, False, True),
-    "exact": _Preset(150, _JACCARD_INT, _ROUND_TRUNC, True, True, True, False, "ratio", 0.0, True, False),
+    "exact": _Preset(150, _JACCARD_INT, _ROUND_TRUNC, True, True, True, False, "ratio", 0.5, True, False, True),
 }
 
 _THRESHOLDS = ("th_d", "th_dc", "th_xh", "th_di", "th_it", "mode")
@@ -179,15 +186,24 @@ def _load_signature(x: Any, name: str, livepeer_import: bool):
                     f"got {type(x).__name__}")
 
 
-def _run(sa, sb, p: _Preset, v: dict[str, Any], preset: str, orientation: str) -> Match:
-    if len(sa.framesig) == 0 or len(sb.framesig) == 0:
+def _stream(sig) -> tuple:
+    if len(sig.framesig) == 0:
         raise SignatureFormatError("cannot compare a signature with 0 frames")
-    r = _native.lookup(
-        sa.framesig, sa.confidence, sa.bags, sa.seg_first, sb.framesig, sb.confidence, sb.bags, sb.seg_first,
+    return (sig.framesig, sig.confidence, sig.bags, sig.seg_first)
+
+
+def _lookup(pairs: list, p: _Preset, v: dict[str, Any], preset: str, orientation: str, threads) -> list[Match]:
+    """The one path to the C lookup: every compare goes through the batch call."""
+    rows = _native.lookup_batch(
+        [_stream(a) for a, _ in pairs], [_stream(b) for _, b in pairs],
         th_d=v["th_d"], th_dc=v["th_dc"], th_xh=v["th_xh"], th_di=v["th_di"], th_it=v["th_it"], mode=v["mode"],
         jaccard=p.jaccard, rounding=p.rounding, full_offset_scan=p.full_offset_scan,
         include_last_frame=p.include_last_frame, reset_walk_state=p.reset_walk_state,
-        model_b2_crash=p.model_b2_crash)
+        model_b2_crash=p.model_b2_crash, diagonal_walk=p.diagonal_walk, threads=threads)
+    return [_to_match(sa, sb, r, preset, orientation) for (sa, sb), r in zip(pairs, rows)]
+
+
+def _to_match(sa, sb, r: tuple, preset: str, orientation: str) -> Match:
     code, _whole, fa, fb, matchframes, offset, score, frr, meandist, crash, cpairs, ncand = r
     common = dict(preset=preset, orientation=orientation, reference_crash=bool(crash), coarse_pairs=int(cpairs),
                   candidates=int(ncand))
@@ -223,25 +239,41 @@ def compare(a: Any, b: Any, preset: str = "livepeer", **thresholds: Any) -> Matc
     ``th_di``, ``th_it`` and ``mode`` ("full"/"fast"), defaulting to the preset's values.
     Raises ``SignatureFormatError`` for unreadable signatures (Livepeer's "< 0" result code).
     """
+    return compare_many([(a, b)], preset, threads=1, **thresholds)[0]
+
+
+def compare_many(pairs: Sequence[tuple[Any, Any]], preset: str = "livepeer", *, threads: int | None = None,
+                 **thresholds: Any) -> list[Match]:
+    """``compare`` over many pairs at once, on ``threads`` native threads (None: all cores), GIL released.
+    Inputs and thresholds as in :func:`compare`; results in input order."""
     p, v = _resolve(preset, thresholds)
-    sa = _load_signature(a, "a", p.livepeer_import)
-    sb = _load_signature(b, "b", p.livepeer_import)
-    m = _run(sa, sb, p, v, preset, "ab")
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        raise ValueError(f"threads must be None or an int >= 1, got {threads!r}")
+    loaded = [(_load_signature(a, "a", p.livepeer_import), _load_signature(b, "b", p.livepeer_import))
+              for a, b in pairs]
     if not p.symmetric:
-        return m
-    m2 = _mirror(_run(sb, sa, p, v, preset, "ba"))
+        return _lookup(loaded, p, v, preset, "ab", threads)
+    both = _lookup(loaded + [(sb, sa) for sa, sb in loaded], p, v, preset, "ab", threads)
+    n = len(loaded)
 
     def key(x: Match):
         return (x.code, x.matchframes, -x.meandist)
 
-    return m2 if key(m2) > key(m) else m
+    out = []
+    for m, m2 in zip(both[:n], both[n:]):
+        m2 = _mirror(m2)
+        out.append(m2 if key(m2) > key(m) else m)
+    return out
 
 
 # ------------------------------------------------------------------------------------------- CLI (match)
 
 def add_compare_command(subparsers: argparse._SubParsersAction) -> None:
     """Adds ``lpcore vsig compare A B [--preset ...]`` to the ``vsig`` sub-command parsers."""
-    p = subparsers.add_parser("compare", help="match two videos or .bin signatures (exit 0: match, 1: none)")
+    p = subparsers.add_parser("compare", help="match two videos or .bin signatures (exit 0: match, 1: none, 2: error)",
+                              description="Runs FFmpeg's MPEG-7 signature lookup (or lpcore's 'exact' matcher) on "
+                                          "two videos or binary signatures and prints the result code "
+                                          "(0 none, 1 partial, 2 whole) with the matched positions.")
     p.add_argument("a", help="video file or binary signature (.bin)")
     p.add_argument("b", help="video file or binary signature (.bin)")
     p.add_argument("--preset", default="livepeer", choices=sorted(PRESETS))
@@ -256,8 +288,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     th = {k: getattr(args, k) for k in _THRESHOLDS if getattr(args, k, None) is not None}
     try:
         m = compare(args.a, args.b, preset=args.preset, **th)
-    except (ValueError, TypeError) as e:
-        print(f"error: {e}", file=sys.stderr)
+    except (LpcoreError, ValueError, TypeError) as e:
+        print(f"lpcore vsig compare: {e}", file=sys.stderr)
         return 2
     print(f"{m.code} {m.describe()}")
     return 0 if m else 1
