@@ -4,7 +4,6 @@ batched rows, and argument errors."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,7 +14,9 @@ from hypothesis import strategies as st
 import lpcore
 from lpcore import _native_pm
 
-VECTORS = json.loads((Path(__file__).parent / "vectors" / "pm_vectors.json").read_text())
+from _shared import vector_path
+
+VECTORS = json.loads(vector_path("pm_vectors.json").read_text())
 
 
 def oracle(data: bytes) -> bytes:

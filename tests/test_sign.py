@@ -4,14 +4,15 @@ published vectors, eth-keys, eth-account and coincurve."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from lpcore import InvalidSignature, keccak256, pm
 
-VECTORS = json.loads((Path(__file__).parent / "vectors" / "pm_vectors.json").read_text())
+from _shared import vector_path
+
+VECTORS = json.loads(vector_path("pm_vectors.json").read_text())
 SV = VECTORS["signature_verification"]
 RECIPE = VECTORS["protocol_recipe"]
 HARDHAT0 = bytes.fromhex(RECIPE["sender_private_key"])

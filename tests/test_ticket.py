@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from fractions import Fraction
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,7 +14,9 @@ from hypothesis import strategies as st
 
 from lpcore import InvalidTicket, keccak256, pm
 
-VECTORS = json.loads((Path(__file__).parent / "vectors" / "pm_vectors.json").read_text())
+from _shared import vector_path
+
+VECTORS = json.loads(vector_path("pm_vectors.json").read_text())
 MAX = 2**256 - 1
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import pathlib
 import random
 
 import numpy as np
@@ -12,9 +11,9 @@ import pytest
 from lpcore import SignatureFormatError
 from lpcore.vsig import VideoSignature
 
-VECTORS = pathlib.Path(__file__).resolve().parents[1] / "shared" / "vectors" / "lpms"
-if not VECTORS.is_dir():
-    VECTORS = pathlib.Path("/work/shared/vectors/lpms")
+from _shared import vector_path
+
+VECTORS = vector_path("lpms")
 
 # From shared/vectors/lpms/README.md: name -> (bytes, sha256, N, S, first pts, last pts, conf min, conf max)
 LPMS = {

@@ -5,7 +5,6 @@ FFmpeg's mod-2^64 ones, to show where the wrap changes the result."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import numpy as np
 
@@ -16,10 +15,9 @@ WORDS = [[210, 217, 219, 274, 334], [44, 175, 233, 270, 273], [57, 70, 103, 237,
 
 
 def _spec() -> str:
-    for root in (Path(__file__).resolve().parents[1] / "shared", Path("/work/shared")):
-        if (root / "spec" / "vsig.md").is_file():
-            return (root / "spec" / "vsig.md").read_text()
-    raise FileNotFoundError("spec/vsig.md")
+    from _shared import spec_path
+
+    return spec_path("vsig.md").read_text()
 
 
 def categories() -> list[dict]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,12 +11,9 @@ from lpcore import SignatureFormatError
 from lpcore.vsig import Match, VideoSignature, compare
 from lpcore.vsig.match import effective_th_it
 
-VEC = Path("/work/shared/vectors/lpms")
-for _p in Path(__file__).resolve().parents:
-    if (_p / "shared" / "vectors" / "lpms").is_dir():
-        VEC = _p / "shared" / "vectors" / "lpms"
-        break
-pytestmark = pytest.mark.skipif(not VEC.is_dir(), reason="lpms vectors not found")
+from _shared import vector_path
+
+VEC = vector_path("lpms")
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,9 +10,9 @@ from lpcore import SignatureFormatError
 from lpcore import _native_match as native
 from lpcore.vsig import VideoSignature, compare
 
-VEC = Path(__file__).resolve().parents[2] / "shared" / "vectors" / "lpms"
-if not VEC.is_dir():  # worktrees live beside shared/ (/work/wt/<name>); the main checkout too
-    VEC = Path("/work/shared/vectors/lpms")
+from _shared import vector_path
+
+VEC = vector_path("lpms")
 NAMES = ["sw1", "nv1", "sw2", "nv2"]
 EXPECTED = {  # README.md table, all 16 ordered pairs
     ("sw1", "sw1"): 2, ("sw1", "nv1"): 2, ("sw1", "sw2"): 0, ("sw1", "nv2"): 0,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,12 +10,9 @@ import pytest
 from lpcore.errors import MissingHash, PixelMismatch, SignatureMismatch
 from lpcore.verify import Rendition, TranscodeResult, Verifier, count_pixels, verify_segment
 
-VEC = Path("/work/shared/vectors/lpms")
-for _p in Path(__file__).resolve().parents:
-    if (_p / "shared" / "vectors" / "lpms").is_dir():
-        VEC = _p / "shared" / "vectors" / "lpms"
-        break
-pytestmark = pytest.mark.skipif(not VEC.is_dir(), reason="lpms vectors not found")
+from _shared import vector_path
+
+VEC = vector_path("lpms")
 
 
 def sig(name: str) -> bytes:

@@ -8,6 +8,8 @@ from pathlib import Path
 from lpcore import pm
 from lpcore.broker import LocalBroker
 
+from _shared import vector_path
+
 SENDER_KEY = bytes.fromhex("ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80")  # Hardhat #0
 OTHER_KEY = bytes.fromhex("59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d")  # Hardhat #1
 ORCH_ADDR = bytes.fromhex("70997970c51812dc3a010c7d01b50e0d17dc79c8")
@@ -38,4 +40,4 @@ class Node:
         sid = self.sender.start_session(params) if params.session_id not in self.sender._sessions else params.session_id
         return self.sender.create_ticket_batch(sid, n)
 
-VECTORS_PATH = Path(__file__).parents[1] / "vectors" / "pm_vectors.json"
+VECTORS_PATH = vector_path("pm_vectors.json")
