@@ -150,9 +150,7 @@ class CudaBackend:
             step = max(1, HOST_CHUNK_BYTES // (height * width))
             with cp.cuda.Device():
                 for start in range(0, n, step):
-                    # contiguous host copy first: only the luma bytes cross the bus (a strided view into
-                    # yuv420p frames would otherwise send the chroma too)
-                    chunk = cp.asarray(np.ascontiguousarray(frames[start:start + step]))
+                    chunk = self._upload(frames[start:start + step])
                     self._device(chunk, framesig[start:start + step], words[start:start + step],
                                  confidence[start:start + step])
             return framesig, words, confidence
@@ -161,6 +159,11 @@ class CudaBackend:
                 frames = cp.ascontiguousarray(frames)  # a device-side copy; the kernels read rows as bytes
             self._device(frames, framesig, words, confidence)
         return framesig, words, confidence
+
+    def _upload(self, frames: np.ndarray):
+        """Host -> device copy of one chunk. Made contiguous on the host first so that only the luma bytes cross
+        the bus (a strided view into yuv420p frames would otherwise drag the chroma along)."""
+        return self.cupy.asarray(np.ascontiguousarray(frames))
 
     def _device(self, frames, framesig: np.ndarray, words: np.ndarray, confidence: np.ndarray) -> None:
         """Signs a CuPy (K,H,W) array whose rows are contiguous (any frame/row stride) into host outputs."""

@@ -156,7 +156,7 @@ def _plane_reader(first, backend: Backend):
         return np.asarray, np.empty
     if _on_cuda(backend):
         return _cuda.as_cupy, _cuda.cupy_module().empty
-    return (lambda plane: _cuda.as_cupy(plane).get()), np.empty
+    return (lambda plane: plane if isinstance(plane, np.ndarray) else _cuda.as_cupy(plane).get()), np.empty
 
 
 def _compute_stream(planes, acc: _Accumulator, pts, time_base) -> VideoSignature:
