@@ -23,9 +23,10 @@
 
 /* ---- (1) block sums -------------------------------------------------------------------------------------------
  * Launch: grid = n_frames*32 thread blocks (one per frame and block row), block = a multiple of 32 threads
- * (256 recommended). Each warp owns block columns warp, warp+nwarps, ...: its 32 lanes walk the block column's
- * pixel columns (consecutive lanes read consecutive bytes, so every row read is coalesced), accumulate over all
- * pixel rows of the block row in registers, and one shuffle reduction gives the block sum, written once. No
+ * (256 recommended). Each warp owns block columns warp, warp+nwarps, ...: its 32 lanes take the block column's
+ * pixel columns (consecutive lanes read consecutive bytes: every warp load is 32 contiguous bytes, one or two sectors),
+ * accumulate down all pixel rows of the block row in registers, and one shuffle reduction gives the block sum,
+ * written once. No
  * atomics and no shared memory: each output element has exactly one writer.
  *
  * Per-lane sums stay far below 2^32: a lane sees at most ceil(H/32) rows x ceil(ceil(W/32)/32) columns x 255.
@@ -46,12 +47,22 @@ extern "C" __global__ void vsig_block_sums_kernel(const uint8_t *__restrict__ fr
         return;  /* uniform per thread block: the reduction below always has all 32 lanes */
     for (c = warp; c < VSIG_GRID; c += nwarps) {
         const uint32_t x0 = vsig_block_start((uint32_t)c, width), x1 = vsig_block_start((uint32_t)c + 1, width);
-        uint32_t acc = 0, y, x;
+        uint32_t acc = 0, x;
         int off;
-        for (y = y0; y < y1; y++) {
-            const uint8_t *row = plane + (long long)y * row_stride;
-            for (x = x0 + (uint32_t)lane; x < x1; x += VSIG_WARP)
-                acc += row[x];
+        /* Column-major walk with four independent row loads per step: each lane keeps several loads in flight
+         * (memory-level parallelism is what a byte-granular bandwidth kernel lives on). */
+        for (x = x0 + (uint32_t)lane; x < x1; x += VSIG_WARP) {
+            const uint8_t *p = plane + (long long)y0 * row_stride + x;
+            uint32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, y = y0;
+            for (; y + 4 <= y1; y += 4, p += 4 * row_stride) {
+                a0 += p[0];
+                a1 += p[row_stride];
+                a2 += p[2 * row_stride];
+                a3 += p[3 * row_stride];
+            }
+            for (; y < y1; y++, p += row_stride)
+                a0 += p[0];
+            acc += a0 + a1 + a2 + a3;
         }
         for (off = VSIG_WARP / 2; off > 0; off /= 2)
             acc += __shfl_down_sync(VSIG_FULL_MASK, acc, off);
