@@ -24,10 +24,9 @@
 /* ---- (1) block sums -------------------------------------------------------------------------------------------
  * Launch: grid = n_frames*32 thread blocks (one per frame and block row), block = a multiple of 32 threads
  * (256 recommended). Each warp owns block columns warp, warp+nwarps, ...: its 32 lanes take the block column's
- * pixel columns (consecutive lanes read consecutive bytes: every warp load is 32 contiguous bytes, one or two sectors),
- * accumulate down all pixel rows of the block row in registers, and one shuffle reduction gives the block sum,
- * written once. No
- * atomics and no shared memory: each output element has exactly one writer.
+ * pixel columns (consecutive lanes read consecutive bytes: each warp load is 32 contiguous bytes, one or two
+ * sectors), accumulate down all pixel rows of the block row in registers, and one shuffle reduction gives the
+ * block sum, written once. No atomics and no shared memory: each output element has exactly one writer.
  *
  * Per-lane sums stay far below 2^32: a lane sees at most ceil(H/32) rows x ceil(ceil(W/32)/32) columns x 255.
  * The partition is vsig_block_start(), the same helper behind the CPU's row_start/col_start tables. */

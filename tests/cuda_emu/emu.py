@@ -27,7 +27,8 @@ class EmulatedKernels:
 
     def __init__(self, lib_path: Path):
         self.lib = ctypes.CDLL(str(lib_path))
-        self.lib.emu_block_sums.argtypes = [ctypes.c_uint, ctypes.c_uint, _P, _I64, _I64, _U32, _U32, ctypes.c_int, _P]
+        self.lib.emu_block_sums.argtypes = [ctypes.c_uint, ctypes.c_uint, _P, _I64, _I64, _U32, _U32, ctypes.c_int,
+                                            _P]
         self.lib.emu_signature.argtypes = [ctypes.c_uint, ctypes.c_uint, _P, _U32, _U32, ctypes.c_int, _P, _P, _P]
         self.lib.emu_barriers.restype = ctypes.c_ulonglong
 
