@@ -140,3 +140,54 @@ def test_kernel_sources_are_found():
     options = vsig_cuda.nvrtc_options(directory)
     assert f"-I{directory}" in options
     assert any(o.startswith("-DLPCORE_KERNELS_DIGEST=") for o in options)
+
+
+# -- NVRTC: the compiler CuPy's RawModule uses, with lpcore's exact options --------------------------------------
+def _find_nvrtc() -> Path | None:
+    """libnvrtc from $LPCORE_NVRTC, an NVIDIA pip wheel (nvidia-cuda-nvrtc*, as CuPy installs it) or the system."""
+    import ctypes.util
+    import glob
+    import os
+    import site
+
+    if os.environ.get("LPCORE_NVRTC"):
+        return Path(os.environ["LPCORE_NVRTC"])
+    for base in site.getsitepackages() + [site.getusersitepackages()] + sys.path:
+        for hit in sorted(glob.glob(os.path.join(base, "nvidia", "*", "lib", "libnvrtc.so.*"))):
+            return Path(hit)
+    for root in ("/usr/local/cuda/lib64", "/usr/local/cuda/targets/x86_64-linux/lib"):
+        hits = sorted(glob.glob(os.path.join(root, "libnvrtc.so*")))
+        if hits:
+            return Path(hits[0])
+    found = ctypes.util.find_library("nvrtc")
+    return Path(found) if found else None
+
+
+NVRTC = _find_nvrtc()
+
+
+@pytest.mark.skipif(NVRTC is None, reason="needs libnvrtc (pip nvidia-cuda-nvrtc, or set LPCORE_NVRTC)")
+@pytest.mark.parametrize("arch", ["compute_80", "compute_90"])
+def test_kernels_compile_with_nvrtc(arch):
+    import ctypes
+
+    for builtins in sorted(NVRTC.parent.glob("libnvrtc-builtins.so.*")):  # NVRTC dlopens it by soname
+        ctypes.CDLL(str(builtins), mode=ctypes.RTLD_GLOBAL)
+    lib = ctypes.CDLL(str(NVRTC))
+    directory = vsig_cuda.kernels_dir()
+    prog = ctypes.c_void_p()
+    source = (directory / vsig_cuda.KERNEL_SOURCE).read_bytes()
+    assert lib.nvrtcCreateProgram(ctypes.byref(prog), source, b"vsig.cu", 0, None, None) == 0
+    options = [o.encode() for o in vsig_cuda.nvrtc_options(directory)] + [f"-arch={arch}".encode()]
+    rc = lib.nvrtcCompileProgram(prog, len(options), (ctypes.c_char_p * len(options))(*options))
+    size = ctypes.c_size_t()
+    lib.nvrtcGetProgramLogSize(prog, ctypes.byref(size))
+    log = ctypes.create_string_buffer(size.value)
+    lib.nvrtcGetProgramLog(prog, log)
+    assert rc == 0 and b"warning" not in log.value, log.value.decode()
+    lib.nvrtcGetPTXSize(prog, ctypes.byref(size))
+    ptx = ctypes.create_string_buffer(size.value)
+    lib.nvrtcGetPTX(prog, ptx)
+    lib.nvrtcDestroyProgram(ctypes.byref(prog))
+    for kernel in ("vsig_block_sums_kernel", "vsig_signature_kernel"):   # unmangled, as get_function looks up
+        assert f".entry {kernel}(".encode() in ptx.value

@@ -51,7 +51,7 @@ def nvrtc_options(directory: Path) -> tuple[str, ...]:
     digest = hashlib.sha256()
     for path in sorted(directory.glob("*.cu")) + sorted(directory.glob("*.h")):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    return ("-I" + str(directory), "--std=c++14", "-DLPCORE_KERNELS_DIGEST=0x" + digest.hexdigest()[:16])
+    return ("-I" + str(directory), "--std=c++17", "-DLPCORE_KERNELS_DIGEST=0x" + digest.hexdigest()[:16])
 
 
 def _import_cupy():
