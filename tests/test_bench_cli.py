@@ -15,7 +15,7 @@ def test_bench_prints_a_row_per_peer(capsys: pytest.CaptureFixture[str]) -> None
     args = parser.parse_args(["bench", "-n", "20", "--repeat", "1"])
     assert args.func(args) == 0
     out = capsys.readouterr().out
-    cases = bench.pm_rows(20)
+    cases = [case for row_fn in bench.ROWS for case in row_fn(20)]  # pm rows and every area's appended rows
     for case in cases:
         assert case.name in out
     peer_lines = [line for line in out.splitlines() if line.rstrip().endswith("x")]

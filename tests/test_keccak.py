@@ -115,3 +115,34 @@ def test_portable_and_bmi_permutations_agree() -> None:
         _native_pm._keccak_force_portable(False)
     fast = [lpcore.keccak256(data[:n]) for n in range(0, 5000, 97)]
     assert portable == fast == [oracle(data[:n]) for n in range(0, 5000, 97)]
+
+
+def test_four_wide_batches_equal_one_at_a_time() -> None:
+    """Batch paths hash rows four at a time where AVX2 exists; the portable path one at a time. Same bytes."""
+    from lpcore import pm
+
+    rng = np.random.default_rng(12)
+    n = 1003  # not a multiple of four: the last group is partial
+    sigs = rng.integers(0, 256, (n, 65), dtype=np.uint8)
+    rands = rng.integers(0, 256, (n, 32), dtype=np.uint8)
+    probs = rng.integers(0, 256, (n, 32), dtype=np.uint8)
+    rounds = rng.integers(0, 3, n)  # mixes 168- and 232-byte preimages inside groups
+    ragged = [rng.bytes(int(k)) for k in rng.integers(0, 300, 41)]
+
+    def run() -> list:
+        return [
+            pm.is_winning_batch(sigs, rands, probs),
+            pm.is_winning_batch(ragged, 7, pm.MAX_WIN_PROB // 2),
+            pm.ticket_hashes_columns(bytes(20), bytes(20), 1, 2, np.arange(n), bytes(32), rounds, bytes(32)),
+            _native_pm.personal_hashes(rands),
+            _native_pm.keccak256_rows(sigs),
+        ]
+
+    try:
+        _native_pm._keccak_force_portable(True)
+        portable = run()
+    finally:
+        _native_pm._keccak_force_portable(False)
+    for a, b in zip(portable, run()):
+        assert np.array_equal(a, b)
+    assert [bytes(r) for r in portable[4]] == [oracle(bytes(s)) for s in sigs]

@@ -136,3 +136,12 @@ def test_ragged_signatures_in_winner_batch() -> None:
     sigs = [b"", b"foo", bytes(65), bytes(range(200)), b"\x01" * 64, b"\x02" * 66]
     got = pm.is_winning_batch(sigs, 10, MAX // 2)
     assert got.tolist() == [win_oracle(s, 10, MAX // 2) for s in sigs]
+
+
+def test_winner_inputs_as_integer_arrays() -> None:
+    sigs = np.arange(65 * 6, dtype=np.uint64).astype(np.uint8).reshape(6, 65)
+    rands = np.arange(6, dtype=np.int64)
+    probs = np.array([0, 1, 2**62, 2**63 - 1, 5, 7], dtype=np.int64)
+    expect = [win_oracle(sigs[i].tobytes(), int(rands[i]), int(probs[i])) for i in range(6)]
+    assert pm.is_winning_batch(sigs, rands, probs).tolist() == expect
+    assert pm.is_winning_batch(sigs, rands, [MAX] * 6).all()

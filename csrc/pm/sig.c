@@ -49,9 +49,23 @@ void lp_pm_personal_message_digest(uint8_t out32[32], const uint8_t *msg, size_t
 
 void lp_pm_personal_hashes(uint8_t *out, const uint8_t *hashes, size_t n, int threads) {
     int nt = n < LP_WIN_PARALLEL_MIN ? 1 : lp_resolve_threads(threads, (long long)n);
-    long long count = (long long)n;
-#pragma omp parallel for num_threads(nt) schedule(dynamic, LP_HASH_CHUNK) if (nt > 1)
-    for (long long i = 0; i < count; i++) personal_hash(out + 32 * (size_t)i, hashes + 32 * (size_t)i);
+    long long groups = (long long)((n + 3) / 4);
+#pragma omp parallel for num_threads(nt) schedule(dynamic, LP_HASH_CHUNK / 4) if (nt > 1)
+    for (long long g = 0; g < groups; g++) {
+        uint8_t pre[4][PERSONAL_PREFIX_32_LEN + 32];
+        uint8_t *outs[4];
+        const uint8_t *msgs[4];
+        size_t lens[4];
+        int count = 0;
+        for (size_t i = 4 * (size_t)g; i < n && count < 4; i++, count++) {
+            memcpy(pre[count], PERSONAL_PREFIX_32, PERSONAL_PREFIX_32_LEN);
+            memcpy(pre[count] + PERSONAL_PREFIX_32_LEN, hashes + 32 * i, 32);
+            msgs[count] = pre[count];
+            lens[count] = sizeof(pre[count]);
+            outs[count] = out + 32 * i;
+        }
+        lp_keccak256_multi(outs, msgs, lens, count);
+    }
 }
 
 int lp_pm_seckey_valid(const lp_secp *s, const uint8_t seckey[32]) {
@@ -162,23 +176,9 @@ void lp_pm_verify_batch(const lp_secp *s, uint8_t *valid, uint8_t *status, const
     }
 }
 
-static void win_row(uint8_t *win, const uint8_t *sig, size_t sig_len, const uint8_t rand32[32],
-                    const uint8_t win_prob32[32]) {
-    uint8_t stack[128 + 32], h[32];
-    if (sig_len <= 128) {
-        memcpy(stack, sig, sig_len);
-        memcpy(stack + sig_len, rand32, 32);
-        lp_keccak256(h, stack, sig_len + 32);
-    } else { /* unusually long signature bytes: hash without a copy */
-        lp_keccak256_state st;
-        lp_keccak256_init(&st);
-        lp_keccak256_update(&st, sig, sig_len);
-        lp_keccak256_update(&st, rand32, 32);
-        lp_keccak256_final(&st, h);
-    }
-    /* Both are 32-byte big-endian integers, so byte order comparison is numeric comparison. */
-    *win = memcmp(h, win_prob32, 32) < 0;
-}
+/* Win rows are hashed four at a time through lp_keccak256_multi; preimages up to this size are copied to the
+ * stack (65-byte signatures give 97 bytes), longer ones are hashed one by one without a copy. */
+#define LP_WIN_STACK_SIG 128
 
 int lp_pm_is_winning_batch(uint8_t *wins, const uint8_t *sigs, size_t sigs_len, const int64_t *sig_offsets,
                            lp_column recipient_rand, lp_column win_prob, size_t n, int threads) {
@@ -191,14 +191,38 @@ int lp_pm_is_winning_batch(uint8_t *wins, const uint8_t *sigs, size_t sigs_len, 
         return 0;
     }
     int nt = n < LP_WIN_PARALLEL_MIN ? 1 : lp_resolve_threads(threads, (long long)n);
-    long long count = (long long)n;
-#pragma omp parallel for num_threads(nt) schedule(dynamic, LP_HASH_CHUNK) if (nt > 1)
-    for (long long i = 0; i < count; i++) {
-        size_t k = (size_t)i;
-        const uint8_t *sig = sig_offsets ? sigs + sig_offsets[k] : sigs + 65 * k;
-        size_t len = sig_offsets ? (size_t)(sig_offsets[k + 1] - sig_offsets[k]) : 65;
-        win_row(wins + k, sig, len, recipient_rand.ptr + recipient_rand.stride * k,
-                win_prob.ptr + win_prob.stride * k);
+    long long groups = (long long)((n + 3) / 4);
+#pragma omp parallel for num_threads(nt) schedule(dynamic, LP_HASH_CHUNK / 4) if (nt > 1)
+    for (long long g = 0; g < groups; g++) {
+        uint8_t pre[4][LP_WIN_STACK_SIG + 32], h[4][32];
+        uint8_t *outs[4];
+        const uint8_t *msgs[4];
+        size_t lens[4], idx[4];
+        int count = 0;
+        for (size_t i = 4 * (size_t)g; i < n && i < 4 * (size_t)g + 4; i++) {
+            const uint8_t *sig = sig_offsets ? sigs + sig_offsets[i] : sigs + 65 * i;
+            size_t len = sig_offsets ? (size_t)(sig_offsets[i + 1] - sig_offsets[i]) : 65;
+            const uint8_t *rand32 = recipient_rand.ptr + recipient_rand.stride * i;
+            if (len > LP_WIN_STACK_SIG) { /* unusually long signature bytes: hash in place */
+                lp_keccak256_state st;
+                lp_keccak256_init(&st);
+                lp_keccak256_update(&st, sig, len);
+                lp_keccak256_update(&st, rand32, 32);
+                lp_keccak256_final(&st, h[0]);
+                wins[i] = memcmp(h[0], win_prob.ptr + win_prob.stride * i, 32) < 0;
+                continue;
+            }
+            memcpy(pre[count], sig, len);
+            memcpy(pre[count] + len, rand32, 32);
+            msgs[count] = pre[count];
+            lens[count] = len + 32;
+            idx[count] = i;
+            count++;
+        }
+        for (int k = 0; k < count; k++) outs[k] = h[k];
+        lp_keccak256_multi(outs, msgs, lens, count);
+        /* Both are 32-byte big-endian integers, so byte order comparison is numeric comparison (strict: §3). */
+        for (int k = 0; k < count; k++) wins[idx[k]] = memcmp(h[k], win_prob.ptr + win_prob.stride * idx[k], 32) < 0;
     }
     return 1;
 }

@@ -163,8 +163,17 @@ def _raw_recover(hashes: np.ndarray, sigs: np.ndarray) -> Callable[[], Any]:
     return lambda: _native_pm.bench_raw_recover(digests, raw)
 
 
+def signer_rows(n: int) -> list[Case]:
+    """Remote signer handler, 100 tickets per request (owner: signer); skipped without the signer extra."""
+    try:
+        from .signer._bench import rows
+    except ImportError:  # protobuf (the `signer` extra) is not installed
+        return []
+    return rows(n)
+
+
 #: Row functions run by ``lpcore bench``, in order. Append yours.
-ROWS: list[RowFunction] = [pm_rows]
+ROWS: list[RowFunction] = [pm_rows, signer_rows]
 
 
 TIMERS: dict[str, Callable[[], float]] = {"wall": time.perf_counter, "thread": time.thread_time}
@@ -219,3 +228,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--repeat", type=int, default=3, help="timed runs per measurement, best kept (default 3)")
     p.add_argument("--only", nargs="*", default=None, help="run only workloads whose name contains one of these")
     p.set_defaults(func=run)
+
+# Protocol roles (owner: roles): Recipient.receive_payment vs a pure-Python ReceiveTicket loop.
+from ._bench_roles import roles_rows  # noqa: E402
+
+ROWS.append(roles_rows)

@@ -41,6 +41,40 @@ class DeviceUnavailable(LpcoreError):
     """A GPU code path was requested but no CUDA device (or CuPy) is available."""
 
 
+class RemoteSignerError(LpcoreError):
+    """A remote-signer request failed; ``status`` is the HTTP status the service answers with.
+
+    ``message`` is go-livepeer's error text (spec/remote_signer.md §4.3); ``headers`` are extra response
+    headers (``Livepeer-Orchestrator-URL`` on 480).
+    """
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = dict(headers or {})
+
+
+class VerificationError(LpcoreError):
+    """A transcoded result failed verification (lpcore.verify); ``orchestrator`` names who returned it."""
+
+    def __init__(self, message: str, orchestrator: str | None = None):
+        super().__init__(message)
+        self.orchestrator = orchestrator
+
+
+class SignatureMismatch(VerificationError):
+    """The untrusted rendition's perceptual hash does not match the trusted one (go-livepeer FVType1Error)."""
+
+
+class PixelMismatch(VerificationError):
+    """Decoded pixel count differs from the reported one (go-livepeer ErrPixelMismatch)."""
+
+
+class MissingHash(VerificationError):
+    """A result carries no (or an empty) perceptual hash for the rendition being checked."""
+
+
 __all__ = [
     "LpcoreError",
     "InvalidTicket",
@@ -49,4 +83,9 @@ __all__ = [
     "SignatureFormatError",
     "VideoDecodeError",
     "DeviceUnavailable",
+    "RemoteSignerError",
+    "VerificationError",
+    "SignatureMismatch",
+    "PixelMismatch",
+    "MissingHash",
 ]

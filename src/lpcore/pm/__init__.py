@@ -42,4 +42,31 @@ _CRYPTO_EXPORTS = [
 ]
 # --- end of crypto exports ---------------------------------------------------------------------------------------
 
-__all__ = [*_CRYPTO_EXPORTS]
+# --- Protocol roles (owner: roles; spec/pm.md §4-§7) ---------------------------------------------------------------
+from . import errors  # noqa: E402
+from .params import (  # noqa: E402
+    MAX_SENDER_NONCES,
+    TicketExpirationParams,
+    TicketParams,
+    face_value_for,
+    float_string,
+    recipient_rand,
+    ticket_ev,
+    validate_ticket_params,
+    win_prob_for,
+)
+from .payment import Payment, TicketBatch  # noqa: E402
+from .sender import Sender  # noqa: E402
+from .queue import RedemptionQueue, SignedTicket  # noqa: E402
+from .monitor import SenderMonitor  # noqa: E402
+from .validator import Validator  # noqa: E402
+from .recipient import PaymentResult, ReceiveResult, Recipient  # noqa: E402
+
+_ROLES_EXPORTS = [
+    "errors", "MAX_SENDER_NONCES", "TicketExpirationParams", "TicketParams", "face_value_for", "float_string",
+    "recipient_rand", "ticket_ev", "validate_ticket_params", "win_prob_for", "Payment", "TicketBatch", "Sender",
+    "RedemptionQueue", "SignedTicket", "SenderMonitor", "Validator", "PaymentResult", "ReceiveResult", "Recipient",
+]
+# --- end of roles exports ------------------------------------------------------------------------------------------
+
+__all__ = [*_CRYPTO_EXPORTS, *_ROLES_EXPORTS]

@@ -143,7 +143,9 @@ def from_u256(arr: np.ndarray) -> list[int]:
 def _u256_rows(value: U256s, name: str) -> np.ndarray:
     """(N, 32) or broadcastable (1, 32) words from an array, an int, ints, or 32-byte strings."""
     if isinstance(value, np.ndarray):
-        return value
+        if value.ndim == 1 and value.dtype.kind in "iu":  # plain integers, e.g. np.arange
+            return to_u256(value.tolist(), name=name)
+        return value  # (N, 32) uint8 big-endian words; checked natively
     if isinstance(value, (bytes, bytearray, memoryview)):
         return _row(value, name, 32)
     if isinstance(value, int):

@@ -8,5 +8,6 @@ from __future__ import annotations
 
 from .engine import compute, compute_file
 from .signature import VideoSignature
+from .match import Match, compare  # noqa: E402  (owner: match)
 
-__all__ = ["compute", "compute_file", "VideoSignature"]
+__all__ = ["compute", "compute_file", "VideoSignature", "compare", "Match"]

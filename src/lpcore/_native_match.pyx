@@ -1,0 +1,132 @@
+# cython: language_level=3, boundscheck=False, wraparound=False
+"""Private bridge to csrc/match (MPEG-7 signature lookup). Shapes are checked here; the C code trusts them."""
+
+from libc.stdint cimport int64_t, uint8_t, uint64_t
+from libc.stdlib cimport free, malloc
+
+import numpy as np
+
+
+cdef extern from "match/lp_match.h" nogil:
+    ctypedef struct lp_match_stream:
+        const uint8_t *framesig
+        const uint8_t *confidence
+        int64_t n
+        const uint8_t *bags
+        const int64_t *seg_first
+        int64_t nseg
+
+    ctypedef struct lp_match_params:
+        int th_d
+        int th_dc
+        int th_xh
+        int th_di
+        double th_it
+        int mode
+        int jaccard
+        int rounding
+        int full_offset_scan
+        int include_last_frame
+        int reset_walk_state
+        int model_b2_crash
+
+    ctypedef struct lp_match_result:
+        int code
+        int whole
+        int64_t first_a
+        int64_t first_b
+        int matchframes
+        int offset
+        int score
+        double framerateratio
+        double meandist
+        int reference_crash
+        int64_t coarse_pairs
+        int64_t candidates
+
+    void lp_match_planes(const uint8_t *framesig, int64_t n, uint64_t *planes)
+    int lp_match_l1(const uint64_t *pa, const uint64_t *pb)
+    int lp_match_lookup(const lp_match_params *params, const lp_match_stream *a, const lp_match_stream *b,
+                        lp_match_result *out)
+
+
+cdef int _stream(lp_match_stream *s, const uint8_t[:, ::1] framesig, const uint8_t[::1] confidence,
+                 const uint8_t[:, :, ::1] bags, const int64_t[::1] seg_first, str name) except -1:
+    if framesig.shape[1] != 76:
+        raise ValueError(f"{name}.framesig must have shape (N, 76), got (N, {framesig.shape[1]})")
+    if confidence.shape[0] != framesig.shape[0]:
+        raise ValueError(f"{name}.confidence must have {framesig.shape[0]} entries, got {confidence.shape[0]}")
+    if bags.shape[1] != 5 or bags.shape[2] != 31:
+        raise ValueError(f"{name}.bags must have shape (S, 5, 31), got (S, {bags.shape[1]}, {bags.shape[2]})")
+    if seg_first.shape[0] != bags.shape[0]:
+        raise ValueError(f"{name}.seg_first must have {bags.shape[0]} entries, got {seg_first.shape[0]}")
+    s.n = framesig.shape[0]
+    s.nseg = bags.shape[0]
+    s.framesig = &framesig[0, 0] if s.n > 0 else NULL
+    s.confidence = &confidence[0] if s.n > 0 else NULL
+    s.bags = &bags[0, 0, 0] if s.nseg > 0 else NULL
+    s.seg_first = &seg_first[0] if s.nseg > 0 else NULL
+    return 0
+
+
+def lookup(framesig_a, confidence_a, bags_a, seg_first_a, framesig_b, confidence_b, bags_b, seg_first_b, *,
+           int th_d, int th_dc, int th_xh, int th_di, double th_it, int mode, int jaccard, int rounding,
+           bint full_offset_scan, bint include_last_frame, bint reset_walk_state, bint model_b2_crash):
+    """Runs the C lookup of a against b; returns the fields of lp_match_result as a tuple."""
+    cdef const uint8_t[:, ::1] fa = np.ascontiguousarray(framesig_a, dtype=np.uint8)
+    cdef const uint8_t[::1] ca = np.ascontiguousarray(confidence_a, dtype=np.uint8)
+    cdef const uint8_t[:, :, ::1] ba = np.ascontiguousarray(bags_a, dtype=np.uint8)
+    cdef const int64_t[::1] sa = np.ascontiguousarray(seg_first_a, dtype=np.int64)
+    cdef const uint8_t[:, ::1] fb = np.ascontiguousarray(framesig_b, dtype=np.uint8)
+    cdef const uint8_t[::1] cb = np.ascontiguousarray(confidence_b, dtype=np.uint8)
+    cdef const uint8_t[:, :, ::1] bb = np.ascontiguousarray(bags_b, dtype=np.uint8)
+    cdef const int64_t[::1] sb = np.ascontiguousarray(seg_first_b, dtype=np.int64)
+    cdef lp_match_stream a, b
+    cdef lp_match_params p
+    cdef lp_match_result r
+    cdef int rc
+    _stream(&a, fa, ca, ba, sa, "a")
+    _stream(&b, fb, cb, bb, sb, "b")
+    p.th_d = th_d
+    p.th_dc = th_dc
+    p.th_xh = th_xh
+    p.th_di = th_di
+    p.th_it = th_it
+    p.mode = mode
+    p.jaccard = jaccard
+    p.rounding = rounding
+    p.full_offset_scan = full_offset_scan
+    p.include_last_frame = include_last_frame
+    p.reset_walk_state = reset_walk_state
+    p.model_b2_crash = model_b2_crash
+    with nogil:
+        rc = lp_match_lookup(&p, &a, &b, &r)
+    if rc != 0:
+        raise MemoryError("lp_match_lookup: out of memory")
+    return (r.code, r.whole, r.first_a, r.first_b, r.matchframes, r.offset, r.score, r.framerateratio,
+            r.meandist, r.reference_crash, r.coarse_pairs, r.candidates)
+
+
+def l1_matrix(framesig_a, framesig_b):
+    """Trit L1 distance of every frame of a to every frame of b: (Na, Nb) uint16."""
+    cdef const uint8_t[:, ::1] fa = np.ascontiguousarray(framesig_a, dtype=np.uint8)
+    cdef const uint8_t[:, ::1] fb = np.ascontiguousarray(framesig_b, dtype=np.uint8)
+    if fa.shape[1] != 76 or fb.shape[1] != 76:
+        raise ValueError("framesig arrays must have shape (N, 76)")
+    cdef Py_ssize_t na = fa.shape[0], nb = fb.shape[0], i, j
+    out = np.zeros((na, nb), dtype=np.uint16)
+    cdef unsigned short[:, ::1] o = out
+    cdef uint64_t *pa = <uint64_t *>malloc((na + nb + 1) * 12 * sizeof(uint64_t))
+    if pa == NULL:
+        raise MemoryError("l1_matrix: out of memory")
+    cdef uint64_t *pb = pa + na * 12
+    with nogil:
+        if na > 0:
+            lp_match_planes(&fa[0, 0], na, pa)
+        if nb > 0:
+            lp_match_planes(&fb[0, 0], nb, pb)
+        for i in range(na):
+            for j in range(nb):
+                o[i, j] = <unsigned short>lp_match_l1(pa + i * 12, pb + j * 12)
+    free(pa)
+    return out

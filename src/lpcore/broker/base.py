@@ -1,0 +1,122 @@
+"""The small interfaces the PM roles need from the chain (spec/pm.md §7, §9).
+
+- :class:`TimeSource`: rounds, L1 blocks and round block hashes (go-livepeer ``TimeManager``).
+- :class:`SenderInfoSource`: a sender's deposit/reserve and per-claimant claims (``SenderManager``).
+- :class:`Broker`: the TicketBroker calls a recipient makes (``pm.Broker``), plus what its sender monitor
+  reads. :class:`lpcore.broker.LocalBroker` implements all three over SQLite; an on-chain implementation
+  (web3 against Arbitrum's TicketBroker) implements the same methods.
+- :class:`StaticChainView`: fixed values, for a remote signer or tests that need no broker at all.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+ZERO_HASH = b"\0" * 32
+
+
+@dataclass(frozen=True)
+class SenderInfo:
+    """``TicketBroker.getSenderInfo(sender)``: deposit, withdraw round and reserve info (wei, rounds)."""
+
+    deposit: int = 0
+    withdraw_round: int = 0
+    funds_remaining: int = 0
+    claimed_in_current_round: int = 0
+
+
+class TimeSource(abc.ABC):
+    """Rounds and L1 blocks as a node sees them (``eth/watchers/timewatcher.go``)."""
+
+    @abc.abstractmethod
+    def last_seen_l1_block(self) -> int: ...
+
+    @abc.abstractmethod
+    def last_initialized_round(self) -> int: ...
+
+    @abc.abstractmethod
+    def last_initialized_l1_block_hash(self) -> bytes:
+        """``blockHashForRound(last_initialized_round())``, 32 bytes."""
+
+    @abc.abstractmethod
+    def pre_last_initialized_l1_block_hash(self) -> bytes:
+        """``blockHashForRound(last_initialized_round() - 1)``, 32 bytes."""
+
+    def subscribe_l1_blocks(self, callback: Callable[[int], None]) -> Callable[[], None]:
+        """Call ``callback(block)`` on each new L1 block; returns an unsubscribe function.
+        Sources that never advance may keep the default (no notifications)."""
+        return lambda: None
+
+
+class SenderInfoSource(abc.ABC):
+    @abc.abstractmethod
+    def get_sender_info(self, sender: bytes) -> SenderInfo: ...
+
+    @abc.abstractmethod
+    def claimed_reserve(self, reserve_holder: bytes, claimant: bytes) -> int: ...
+
+
+class Broker(SenderInfoSource):
+    """The TicketBroker as the roles use it. Reverts raise :class:`lpcore.BrokerRevert` with the contract's
+    revert string (spec/pm.md §7.4)."""
+
+    @abc.abstractmethod
+    def is_used_ticket(self, ticket_hash: bytes) -> bool: ...
+
+    @abc.abstractmethod
+    def redeem_winning_ticket(self, ticket, sig: bytes, recipient_rand: int) -> bytes:
+        """Redeem one winning ticket; returns a transaction id (32 bytes)."""
+
+    @abc.abstractmethod
+    def batch_redeem_winning_tickets(self, tickets: Sequence, sigs: Sequence[bytes], recipient_rands: Sequence[int]) -> bytes:
+        """Redeem many; individual failures are ignored as on-chain (spec/pm.md §7.6)."""
+
+    @abc.abstractmethod
+    def transcoder_pool_size(self) -> int: ...
+
+    @abc.abstractmethod
+    def is_active_transcoder(self, address: bytes) -> bool: ...
+
+
+class StaticChainView(TimeSource, SenderInfoSource):
+    """Fixed chain state (spec/remote_signer.md §9.2 "static"): every value is a plain attribute.
+
+    ``sender_info`` maps a 20-byte address to its :class:`SenderInfo`; unknown senders read as zero
+    (as the contract does)."""
+
+    def __init__(
+        self,
+        *,
+        last_seen_l1_block: int = 0,
+        last_initialized_round: int = 0,
+        last_initialized_l1_block_hash: bytes = ZERO_HASH,
+        pre_last_initialized_l1_block_hash: bytes = ZERO_HASH,
+        sender_info: dict[bytes, SenderInfo] | None = None,
+        claimed: dict[tuple[bytes, bytes], int] | None = None,
+    ):
+        self.l1_block = last_seen_l1_block
+        self.round = last_initialized_round
+        self.round_hash = last_initialized_l1_block_hash
+        self.pre_round_hash = pre_last_initialized_l1_block_hash
+        self.sender_info = dict(sender_info or {})
+        self.claimed = dict(claimed or {})
+
+    def last_seen_l1_block(self) -> int:
+        return self.l1_block
+
+    def last_initialized_round(self) -> int:
+        return self.round
+
+    def last_initialized_l1_block_hash(self) -> bytes:
+        return self.round_hash
+
+    def pre_last_initialized_l1_block_hash(self) -> bytes:
+        return self.pre_round_hash
+
+    def get_sender_info(self, sender: bytes) -> SenderInfo:
+        return self.sender_info.get(bytes(sender), SenderInfo())
+
+    def claimed_reserve(self, reserve_holder: bytes, claimant: bytes) -> int:
+        return self.claimed.get((bytes(reserve_holder), bytes(claimant)), 0)

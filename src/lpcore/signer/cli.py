@@ -1,0 +1,134 @@
+"""``lpcore signer serve``: run the remote signer (go-livepeer ``-remoteSigner`` drop-in) over HTTP."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from fractions import Fraction
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    """Add ``signer serve`` to the ``lpcore`` command line."""
+    signer = subparsers.add_parser("signer", help="remote signer service (wire-compatible with go-livepeer)")
+    sub = signer.add_subparsers(dest="signer_command", required=True)
+    serve = sub.add_parser("serve", help="serve /sign-orchestrator-info and /generate-live-payment")
+    key = serve.add_argument_group("key (one of)")
+    key.add_argument("--key", metavar="KEYSTORE", help="V3 keystore file (password from --password-file or "
+                                                      "$LPCORE_SIGNER_PASSWORD)")
+    key.add_argument("--key-env", metavar="VAR", help="environment variable holding the hex private key "
+                                                      "(default LPCORE_SIGNER_KEY when --key is not given)")
+    serve.add_argument("--password-file", help="file whose first line is the keystore password")
+    serve.add_argument("--host", default="127.0.0.1", help="listen address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8935, help="listen port (default 8935)")
+    serve.add_argument("--allow-no-auth", action="store_true",
+                       help="allow a non-loopback listener without an auth hook (put an authenticating proxy in front)")
+    chain = serve.add_argument_group("chain view (JSON-RPC poller, or static values)")
+    chain.add_argument("--eth-url", help="Ethereum JSON-RPC URL (e.g. Arbitrum One); polled for blocks, round, deposit")
+    chain.add_argument("--controller", help="Controller address for --eth-url (default: Arbitrum One)")
+    chain.add_argument("--poll-interval", type=float, default=5.0, help="seconds between polls (default 5)")
+    chain.add_argument("--l1-block", type=int, default=0, help="static: last seen L1 block")
+    chain.add_argument("--round", type=int, default=0, help="static: last initialized round")
+    chain.add_argument("--round-hash", default="00" * 32, help="static: that round's block hash (hex)")
+    chain.add_argument("--deposit", type=int, default=0, help="static: TicketBroker deposit (wei)")
+    chain.add_argument("--reserve", type=int, default=0, help="static: TicketBroker reserve (wei)")
+    chain.add_argument("--withdraw-round", type=int, default=0, help="static: withdraw round (0 = locked)")
+    limits = serve.add_argument_group("limits (go-livepeer defaults)")
+    limits.add_argument("--max-ticket-ev", default="3000000000000", help="max EV per ticket, wei")
+    limits.add_argument("--max-total-ev", default="20000000000000", help="max EV per payment, wei")
+    limits.add_argument("--deposit-multiplier", type=int, default=1, help="face value <= deposit / multiplier")
+    limits.add_argument("--max-price-per-unit", default="0", help="price ceiling numerator, wei (0 = none)")
+    limits.add_argument("--pixels-per-unit", default="1", help="price ceiling denominator")
+    limits.add_argument("--max-price-per-capability", metavar="JSON",
+                        help='per-(capability, model) ceilings: [{"capability": 35, "model": "m", "price": "1/2"}]')
+    limits.add_argument("--sign-threads", type=int, default=1,
+                        help="threads per ticket batch (0 = all cores; default 1: requests already run in parallel)")
+    limits.add_argument("--max-body-bytes", type=int, default=1 << 20, help="largest request body (default 1 MiB)")
+    serve.add_argument("--auth-webhook-url", help="auth webhook (go-livepeer -remoteSignerWebhookUrl)")
+    serve.add_argument("--auth-webhook-headers", default="",
+                       help="extra webhook headers, 'Name:value,Name2:value2' (-remoteSignerWebhookHeaders)")
+    serve.add_argument("--discovery", metavar="FILE",
+                       help="JSON list of orchestrators served by GET /discover-orchestrators")
+    serve.add_argument("--log-level", default="info")
+    serve.set_defaults(func=_serve)
+
+
+def _load_key(args: argparse.Namespace) -> bytes:
+    from .keys import DEFAULT_KEY_ENV, DEFAULT_PASSWORD_ENV, key_from_env, load_keystore
+
+    if args.key and args.key_env:
+        raise ValueError("give either --key or --key-env, not both")
+    if args.key:
+        if args.password_file:
+            with open(args.password_file, encoding="utf-8") as f:
+                password = f.readline().rstrip("\r\n")
+        else:
+            password = os.environ.get(DEFAULT_PASSWORD_ENV)
+            if password is None:
+                raise ValueError(f"--key needs --password-file or ${DEFAULT_PASSWORD_ENV}")
+        return load_keystore(args.key, password)
+    return key_from_env(args.key_env or DEFAULT_KEY_ENV)
+
+
+def build_signer(args: argparse.Namespace):
+    """The :class:`RemoteSigner` the parsed ``serve`` arguments describe."""
+    from .. import pm
+    from .chain import ARBITRUM_ONE_CONTROLLER, ChainSnapshot, JsonRpcChainState, StaticChainState
+    from .service import RemoteSigner, SignerConfig, webhook
+
+    key = _load_key(args)
+    address = bytes(pm.Signer(key).address)
+    if args.eth_url:
+        controller = bytes.fromhex(args.controller.removeprefix("0x")) if args.controller else ARBITRUM_ONE_CONTROLLER
+        chain: Any = JsonRpcChainState(args.eth_url, address, controller=controller,
+                                       interval_s=args.poll_interval).start()
+    else:
+        chain = StaticChainState(ChainSnapshot(
+            last_seen_l1_block=args.l1_block, last_initialized_round=args.round,
+            last_initialized_block_hash=bytes.fromhex(args.round_hash.removeprefix("0x")),
+            deposit=args.deposit, withdraw_round=args.withdraw_round, reserve_funds_remaining=args.reserve))
+    max_price = Fraction(args.max_price_per_unit) / Fraction(args.pixels_per_unit)
+    per_cap = {}
+    if args.max_price_per_capability:
+        for item in json.loads(args.max_price_per_capability):
+            per_cap[(int(item["capability"]), str(item.get("model", "")))] = Fraction(str(item["price"]))
+    discovery = None
+    if args.discovery:
+        with open(args.discovery, encoding="utf-8") as f:
+            discovery = json.load(f)
+    auth_hook = None
+    if args.auth_webhook_url:
+        headers = dict(item.split(":", 1) for item in args.auth_webhook_headers.split(",") if ":" in item)
+        auth_hook = webhook(args.auth_webhook_url, {k.strip(): v.strip() for k, v in headers.items()})
+    config = SignerConfig(auth_hook=auth_hook, max_ticket_ev=Fraction(args.max_ticket_ev),
+                          max_total_ev=Fraction(args.max_total_ev),
+                          deposit_multiplier=args.deposit_multiplier, max_price=max_price if max_price > 0 else None,
+                          max_price_per_capability=per_cap, discovery=discovery, max_body_bytes=args.max_body_bytes,
+                          threads=args.sign_threads or None)
+    return RemoteSigner(key, chain, config)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .app import serve
+
+    try:
+        signer = build_signer(args)
+    except (ValueError, OSError) as exc:
+        print(f"lpcore signer: {exc}", file=sys.stderr)
+        return 2
+    print(f"lpcore signer: address {signer.checksum_address} on http://{args.host}:{args.port}", file=sys.stderr)
+    try:
+        serve(signer, args.host, args.port, allow_no_auth=args.allow_no_auth, log_level=args.log_level)
+    except ValueError as exc:
+        print(f"lpcore signer: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        close = getattr(signer.chain, "close", None)
+        if close is not None:
+            close()
+    return 0
+
+
+__all__ = ["register", "build_signer"]
