@@ -78,15 +78,6 @@ extern "C" __global__ void vsig_block_sums_kernel(const uint8_t *__restrict__ fr
  *   order of additions does not matter] -> element values + D-element confidences (380) -> thresholds (one
  *   thread per category, vsig_category_threshold) -> trits (380) -> packing, words, confidence (3 threads). */
 
-/* Category (0..9) of global element index e (0..379). */
-__device__ static inline int vsig_category_of(int e)
-{
-    int cat = 0;
-    while (cat + 1 < VSIG_NCAT && e >= (int)VSIG_CATEGORIES_at(cat + 1).elem_offset)
-        cat++;
-    return cat;
-}
-
 extern "C" __global__ void vsig_signature_kernel(const uint32_t *__restrict__ blocks, uint32_t width,
                                                  uint32_t height, int n_frames, uint8_t *__restrict__ framesig,
                                                  uint8_t *__restrict__ words, uint8_t *__restrict__ confidence)
@@ -127,14 +118,12 @@ extern "C" __global__ void vsig_signature_kernel(const uint32_t *__restrict__ bl
     __syncthreads();
 
     for (i = tid; i < VSIG_NELEM; i += nt) {
-        const int cat = vsig_category_of(i);
-        const vsig_category c = VSIG_CATEGORIES_at(cat);
-        const int64_t v = vsig_element_value(sat, &params, cat, i - c.elem_offset);
+        int j;
+        const int cat = vsig_element_category(i, &j);
+        const int64_t v = vsig_element_value(sat, &params, cat, j);
         values[i] = v;
-        if (!c.av_elem) {
-            const uint64_t ce = vsig_element_confidence(v, &params);
-            conf[i - (VSIG_NELEM - VSIG_NDIFF)] = (uint16_t)(ce > 255 ? 255 : ce);
-        }
+        if (!VSIG_CATEGORIES_at(cat).av_elem)
+            conf[i - (VSIG_NELEM - VSIG_NDIFF)] = (uint16_t)vsig_element_confidence_clamped(v, &params);
     }
     __syncthreads();
 
@@ -145,8 +134,10 @@ extern "C" __global__ void vsig_signature_kernel(const uint32_t *__restrict__ bl
     }
     __syncthreads();
 
-    for (i = tid; i < VSIG_NELEM; i += nt)
-        trits[i] = vsig_ternary(values[i], thresholds[vsig_category_of(i)]);
+    for (i = tid; i < VSIG_NELEM; i += nt) {
+        int j;
+        trits[i] = vsig_ternary(values[i], thresholds[vsig_element_category(i, &j)]);
+    }
     __syncthreads();
 
     /* Three independent serial tails, on three different threads when the block has them. */

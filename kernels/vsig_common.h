@@ -330,7 +330,10 @@ LP_HOST_DEVICE static inline int vsig_params_init(vsig_params *p, uint32_t width
  * rows and columns in parallel). */
 LP_HOST_DEVICE static inline uint64_t vsig_scaled_term(uint32_t block, const vsig_params *p, int r, int c)
 {
-    return ((uint64_t)block * ((uint64_t)p->row_weight[r] * p->P) * p->col_weight[c]) / p->q1;
+    uint64_t t = (uint64_t)block * ((uint64_t)p->row_weight[r] * p->P) * p->col_weight[c];
+    if (p->q1 != 1)          /* divide mode only; a 64-bit division per block is the SAT's main cost */
+        t /= p->q1;
+    return t;
 }
 
 /* Writes the inclusive 2-D prefix sum of T[r][c] (vsig_scaled_term), all mod 2^64.
@@ -407,6 +410,23 @@ LP_HOST_DEVICE static inline uint64_t vsig_element_confidence(int64_t v, const v
     return vsig_abs_u64(v8 / (int64_t)p->scale);
 }
 
+/* Returns min(vsig_element_confidence(v, p), 255) without a 64-bit division (slow on CPUs, emulated on GPUs):
+ * |trunc(x / s)| = floor(|x| / s), and below 255*s the quotient is found by an 8-step binary search. 255*s fits
+ * in uint64 for every stream: s = 65536 in divide mode, else s = L*D where the divide-mode test bounds D by
+ * 90,981,144 (so 255*s <= 1.11e19 < 2^64). */
+LP_HOST_DEVICE static inline uint32_t vsig_element_confidence_clamped(int64_t v, const vsig_params *p)
+{
+    uint64_t a = vsig_abs_u64((int64_t)((uint64_t)v * 8u));
+    uint64_t s = p->scale;
+    uint32_t q = 0, bit;
+    if (a >= 255u * s)
+        return 255;
+    for (bit = 128; bit; bit >>= 1)
+        if ((uint64_t)(q + bit) * s <= a)
+            q += bit;
+    return q;
+}
+
 /* ---- thresholds and ternarisation (spec §2.3) -------------------------------------------------------------- */
 
 /* Sorts a[0..n) ascending in place (shell sort with Ciura's gaps: no recursion, no allocation). */
@@ -481,7 +501,7 @@ LP_HOST_DEVICE static inline void vsig_words(const uint8_t *trits, uint8_t *word
     }
 }
 
-/* Adds one D-element confidence to a 256-bin histogram of min(conf, 255). */
+/* Adds one D-element confidence (any value, or an already clamped one) to a 256-bin histogram of min(conf, 255). */
 LP_HOST_DEVICE static inline void vsig_confidence_add(uint16_t *hist, uint64_t conf)
 {
     hist[conf > 255 ? 255 : conf]++;
@@ -501,18 +521,27 @@ LP_HOST_DEVICE static inline uint8_t vsig_confidence(const uint16_t *hist)
     return 255;
 }
 
+/* Returns the category (0..9) of global element index f (0..379) and sets *j to its index in the category; for
+ * kernels that give each thread one element. */
+LP_HOST_DEVICE static inline int vsig_element_category(int f, int *j)
+{
+    int cat = 0;
+    while (cat + 1 < VSIG_NCAT && f >= VSIG_CATEGORIES_at(cat + 1).elem_offset)
+        cat++;
+    *j = f - VSIG_CATEGORIES_at(cat).elem_offset;
+    return cat;
+}
+
 /* ---- one frame ---------------------------------------------------------------------------------------------- */
 
-/* Computes the fine signature of one frame from its block sums.
- * In:  blocks      32x32 luma block sums (row-major), FFmpeg's partition of a p->width x p->height frame
- *      p           stream constants (vsig_params_init)
- * Out: framesig    76 bytes of packed trits
- *      words       5 words
- *      confidence  frame confidence */
-LP_HOST_DEVICE static inline void vsig_frame_signature(const uint32_t *blocks, const vsig_params *p,
-                                                       uint8_t *framesig, uint8_t *words, uint8_t *confidence)
+/* Computes the fine signature of one frame from its scaled SAT (vsig_scaled_sat), for callers that build the SAT
+ * themselves (e.g. cooperatively in GPU shared memory).
+ * In:  sat         32x32 scaled summed-area table
+ *      p           stream constants
+ * Out: framesig    76 bytes of packed trits;  words: 5 words;  confidence: frame confidence */
+LP_HOST_DEVICE static inline void vsig_frame_signature_sat(const uint64_t *sat, const vsig_params *p,
+                                                           uint8_t *framesig, uint8_t *words, uint8_t *confidence)
 {
-    uint64_t sat[VSIG_NCELLS];
     int64_t values[VSIG_MAX_CAT_ELEMS];
     uint64_t tmp[VSIG_MAX_CAT_ELEMS];
     uint8_t trits[VSIG_NELEM];
@@ -520,14 +549,13 @@ LP_HOST_DEVICE static inline void vsig_frame_signature(const uint32_t *blocks, c
     int cat, j;
     for (j = 0; j < 256; j++)
         hist[j] = 0;
-    vsig_scaled_sat(blocks, p, sat);
     for (cat = 0; cat < VSIG_NCAT; cat++) {
         vsig_category c = VSIG_CATEGORIES_at(cat);
         uint64_t th;
         for (j = 0; j < c.elem_count; j++) {
             values[j] = vsig_element_value(sat, p, cat, j);
             if (!c.av_elem)
-                vsig_confidence_add(hist, vsig_element_confidence(values[j], p));
+                vsig_confidence_add(hist, vsig_element_confidence_clamped(values[j], p));
         }
         th = vsig_category_threshold(values, c.elem_count, c.th_index, tmp);
         for (j = 0; j < c.elem_count; j++)
@@ -536,6 +564,21 @@ LP_HOST_DEVICE static inline void vsig_frame_signature(const uint32_t *blocks, c
     vsig_pack_framesig(trits, framesig);
     vsig_words(trits, words);
     *confidence = vsig_confidence(hist);
+}
+
+/* Computes the fine signature of one frame from its block sums (the whole per-frame pipeline).
+ * In:  blocks      32x32 luma block sums (row-major), FFmpeg's partition of a p->width x p->height frame
+ *      p           stream constants (vsig_params_init)
+ * Out: framesig    76 bytes of packed trits
+ *      words       5 words
+ *      confidence  frame confidence
+ * Uses about 11 KB of stack (8 KB SAT). */
+LP_HOST_DEVICE static inline void vsig_frame_signature(const uint32_t *blocks, const vsig_params *p,
+                                                       uint8_t *framesig, uint8_t *words, uint8_t *confidence)
+{
+    uint64_t sat[VSIG_NCELLS];
+    vsig_scaled_sat(blocks, p, sat);
+    vsig_frame_signature_sat(sat, p, framesig, words, confidence);
 }
 
 #endif /* LP_VSIG_COMMON_H */

@@ -129,6 +129,10 @@ def test_bad_arguments():
         vsig.compute(frames, time_base=1 / 30)
     with pytest.raises(ValueError, match="device"):
         vsig.compute(frames, device="tpu")
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="threads"):
+            vsig.compute(frames, threads=bad)
+    assert vsig.compute(iter(frames), pts=(p for p in (4, 9))).pts.tolist() == [4, 9]
 
 
 def _without_cupy(monkeypatch):
@@ -241,3 +245,53 @@ __global__ void k(const uint32_t *b, uint8_t *fs, uint8_t *w, uint8_t *c, const 
     src.write_text(kernel)
     subprocess.run(["nvcc", "-ptx", "-arch=compute_80", "-Werror", "all-warnings", "-I", str(ROOT / "kernels"),
                     "-o", str(tmp_path / "h.ptx"), str(src)], check=True, capture_output=True)
+
+
+@pytest.mark.skipif(shutil.which("cc") is None, reason="needs a C compiler")
+def test_header_element_index_helper(tmp_path):
+    src = tmp_path / "e.c"
+    src.write_text(r"""
+#include "vsig_common.h"
+int main(void) {
+    int f, j, bad = 0;
+    for (f = 0; f < VSIG_NELEM; f++) {
+        int c = vsig_element_category(f, &j);
+        vsig_category k = VSIG_CATEGORIES_at(c);
+        if (j < 0 || j >= k.elem_count || k.elem_offset + j != f) bad++;
+    }
+    return bad;
+}
+""")
+    exe = tmp_path / "e"
+    subprocess.run(["cc", "-std=c99", "-I", str(ROOT / "kernels"), str(src), "-o", str(exe)], check=True)
+    assert subprocess.run([str(exe)]).returncode == 0
+
+
+@pytest.mark.skipif(shutil.which("cc") is None, reason="needs a C compiler")
+def test_header_clamped_confidence_equals_division(tmp_path):
+    exe = tmp_path / "conf"
+    subprocess.run(["cc", "-O2", "-std=gnu99", "-I", str(ROOT / "kernels"),
+                    str(ROOT / "tests" / "c" / "vsig_confidence_check.c"), "-o", str(exe)], check=True)
+    run = subprocess.run([str(exe)], capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout
+
+
+def _child_compute(frames, queue):
+    queue.put(vsig.compute(frames).to_binary())
+
+
+def test_works_in_a_forked_child():
+    # GNU OpenMP hangs in a child forked after a parallel region; lpcore falls back to one thread there.
+    import multiprocessing
+
+    frames = np.random.default_rng(0).integers(0, 256, (16, 64, 64), dtype=np.uint8)
+    want = vsig.compute(frames, threads=2).to_binary()
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_child_compute, args=(frames, queue))
+    proc.start()
+    proc.join(60)
+    if proc.is_alive():
+        proc.kill()
+        pytest.fail("vsig.compute hung in a forked child")
+    assert queue.get(timeout=5) == want

@@ -42,12 +42,20 @@ CLIPS = {
                      ["-c:v", "libx264", "-preset", "ultrafast", "-bf", "2"], "mp4"),
     "testsrc2_1280x720_x264": ("testsrc2=size=1280x720:rate=60", 1280, 720, 95, "yuv420p",
                                ["-c:v", "libx264", "-preset", "ultrafast", "-crf", "30", "-bf", "3"], "mp4"),
+    # containers whose timestamps ffmpeg rewrites: MPEG-TS starts at 1.4 s (shifted to 0), a raw H.264
+    # elementary stream has no pts at all, AVI has only dts (mpeg4 with B-frames)
+    "testsrc2_320x240_ts": ("testsrc2=size=320x240:rate=30", 320, 240, 50, "yuv420p",
+                            ["-c:v", "libx264", "-preset", "ultrafast", "-bf", "3"], "ts"),
+    "mandelbrot_176x144_h264": ("mandelbrot=size=176x144:rate=25", 176, 144, 20, "yuv420p",
+                                ["-c:v", "libx264", "-preset", "ultrafast", "-bf", "2"], "h264"),
+    "testsrc_200x120_avi": ("testsrc=size=200x120:rate=24", 200, 120, 30, "yuv420p",
+                            ["-c:v", "mpeg4", "-bf", "2"], "avi"),
     "testsrc2_3840x2160": ("testsrc2=size=3840x2160:rate=25", 3840, 2160, 3, "yuv420p", LOSSLESS, "mkv"),
     "noise_3840x2160_bright": ("color=c=0xb5b5b5:size=3840x2160:rate=25,noise=alls=60:allf=t+u", 3840, 2160, 1,
                                "yuv420p", RAW, "nut"),
     "noise_4097x2161": ("color=c=0x909090:size=4097x2161:rate=25,noise=alls=100:allf=t+u", 4097, 2161, 2,
                         "yuv420p", RAW, "avi"),
-    "testsrc2_5120x2880": ("testsrc2=size=5120x2880:rate=25", 5120, 2880, 2, "yuv420p", LOSSLESS, "mkv"),
+    "testsrc2_5120x2880": ("testsrc2=size=5120x2880:rate=25", 5120, 2880, 2, "yuv420p", RAW, "nut"),
 }
 
 
@@ -75,11 +83,13 @@ class _Clip:
              f"format=yuv420p,signature=format=xml:filename={self.xml}", "-f", "null", "-")
         _run("-i", str(self.path), "-map", "0:v:0", "-vf", "format=yuv420p", "-f", "rawvideo", str(raw))
         probe = json.loads(subprocess.run(
-            ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=time_base:frame=pts",
-             "-of", "json", str(self.path)], check=True, capture_output=True, text=True).stdout)
+            ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=time_base", "-of", "json",
+             str(self.path)], check=True, capture_output=True, text=True).stdout)
         num, den = probe["streams"][0]["time_base"].split("/")
         self.time_base = (int(num), int(den))
-        self.pts = np.array([f["pts"] for f in probe["frames"]], dtype=np.int64)
+        # Raw luma has no timestamps: the raw-luma test feeds the pts the filter saw (from FFmpeg's own file;
+        # all below 2^32 here). compute_file's test checks lpcore's own pts derivation.
+        self.pts = vsig.VideoSignature.from_binary(self.bin.read_bytes()).pts
         self.raw = np.fromfile(raw, np.uint8)
 
     def luma(self) -> np.ndarray:
@@ -146,3 +156,16 @@ def test_modes_cover_wrap_and_divide():
     assert not native.stream_params(4096, 2160)[0] and native.stream_params(7680, 4320)[0]
     for w, h in [(1000, 562), (1919, 1081), (3840, 2160), (4097, 2161)]:
         assert native.stream_params(w, h)[1] > 224_350
+
+
+@pytest.mark.parametrize("rotate", [90, 180, 270])
+def test_display_rotation_matches_ffmpeg_autorotate(tmp_path, rotate):
+    # ffmpeg's command autorotates by the display matrix (transpose/flip filters) before `format,signature`.
+    base, rotated, out = tmp_path / "base.mp4", tmp_path / "rot.mp4", tmp_path / "ffmpeg.bin"
+    _run("-f", "lavfi", "-i", "testsrc2=size=160x96:rate=25", "-frames:v", "12", "-c:v", "libx264", "-preset",
+         "ultrafast", str(base))
+    _run("-i", str(base), "-c", "copy", "-metadata:s:v:0", f"rotate={rotate}", str(rotated))
+    _run("-i", str(rotated), "-map", "0:v:0", "-vf", f"format=yuv420p,signature=filename={out}", "-f", "null", "-")
+    sig = vsig.compute_file(rotated)
+    assert (sig.width, sig.height) == ((96, 160) if rotate in (90, 270) else (160, 96))
+    assert sig.to_binary() == out.read_bytes()

@@ -193,3 +193,54 @@ def test_xml_structure(sig):
     for b, chunk in zip(bits, bags):
         assert chunk.split("</BagOfWords>")[0].split() == [str(x) for x in b]
     assert f"<MediaTimeUnit>{sig.media_time_unit}</MediaTimeUnit>" in xml
+
+
+def test_livepeer_import_rederives_segment_frames_from_pts():
+    rng = np.random.default_rng(7)
+    n = 100
+    pts = np.arange(1000, 1000 + n, dtype=np.uint64)[::-1].copy()     # decreasing pts
+    sig = VideoSignature.from_frames(640, 360, (1, 90000), pts, rng.integers(0, 256, n),
+                                     rng.integers(0, 243, (n, 5)), rng.integers(0, 243, (n, 76)))
+    data = sig.to_binary()
+    assert VideoSignature.from_binary(data) == VideoSignature(640, 360, (1, 90000 & 0xFFFF), *[
+        getattr(sig, k) for k in VideoSignature.__slots__[3:]])
+    lp = VideoSignature.from_binary(data, livepeer=True)
+    # segment s stored frames [45s, ...] with start/end pts taken from those frames; the fork picks the first
+    # frame in array order whose pts >= min(start, end), and the last one whose pts <= max(start, end)
+    for s in range(len(sig.seg_first)):
+        lo = min(sig.seg_start_pts[s], sig.seg_end_pts[s])
+        hi = max(sig.seg_start_pts[s], sig.seg_end_pts[s])
+        assert lp.seg_first[s] == int(np.flatnonzero(pts >= lo)[0])
+        assert lp.seg_last[s] == int(np.flatnonzero(pts <= hi)[-1])
+    assert lp.seg_first.tolist() == [0, 0, 0]                          # pts decrease: frame 0 always qualifies
+    # no frame at or after a segment's start time: the fork's NULL (-1), which the lookup skips
+    fields = {k: getattr(sig, k) for k in VideoSignature.__slots__}
+    fields["seg_start_pts"] = fields["seg_start_pts"].copy()
+    fields["seg_end_pts"] = fields["seg_end_pts"].copy()
+    fields["seg_start_pts"][1] = fields["seg_end_pts"][1] = 5000
+    lp = VideoSignature.from_binary(VideoSignature(**fields).to_binary(), livepeer=True)
+    assert lp.seg_first[1] == -1 and lp.seg_last[1] == n - 1
+
+
+def test_bytes_above_242_are_rejected_in_both_modes():
+    data = bytearray(_load("sign_sw1.bin"))
+    first_frame_bit = 274 + 1344 + 1
+    word_byte_bit = first_frame_bit + 1 + 32 + 8                     # first word of frame 0
+    for bit in range(word_byte_bit, word_byte_bit + 8):
+        data[bit // 8] |= 0x80 >> (bit % 8)                           # word := 255
+    for livepeer in (False, True):
+        with pytest.raises(SignatureFormatError, match="242"):
+            VideoSignature.from_binary(bytes(data), livepeer=livepeer)
+
+
+def test_constructor_validates():
+    sig = VideoSignature.from_binary(_load("sign_sw1.bin"))
+    fields = {k: getattr(sig, k) for k in VideoSignature.__slots__}
+    with pytest.raises(ValueError, match="framesig"):
+        VideoSignature(**{**fields, "framesig": sig.framesig[:, :75]})
+    with pytest.raises(ValueError, match="0..242"):
+        VideoSignature(**{**fields, "words": np.full_like(sig.words, 243)})
+    with pytest.raises(TypeError, match="time_base"):
+        VideoSignature(**{**fields, "time_base": "1/25"})
+    with pytest.raises(ValueError, match="width"):
+        VideoSignature(**{**fields, "width": 0})

@@ -7,8 +7,10 @@ The CPU/GPU dispatch point is `_backend()`: it maps a device name to a function 
 from __future__ import annotations
 
 import itertools
+import math
 import os
 from collections.abc import Callable, Iterable
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -31,11 +33,25 @@ Progress = Callable[[int], None]
 Backend = Callable[[Any], tuple[np.ndarray, np.ndarray, np.ndarray]]
 
 
+# GNU OpenMP cannot start threads in a process forked after it ran a parallel region (the child hangs), so a
+# forked child (multiprocessing's default on Linux) computes on its own thread only.
+_forked_child = False
+
+
+def _after_fork_in_child() -> None:
+    global _forked_child
+    _forked_child = True
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def _cpu_backend(threads: int | None) -> Backend:
     def run(chunk: np.ndarray):
         if chunk.strides[2] != 1:
             chunk = np.ascontiguousarray(chunk)
-        return _native.compute_frames(chunk, threads or 0)
+        return _native.compute_frames(chunk, 1 if _forked_child else (threads or 0))
     return run
 
 
@@ -73,9 +89,17 @@ def _check_plane_array(frames: np.ndarray, ndim: int, what: str) -> None:
         raise ValueError(f"{what} must have shape {shape}, got {frames.ndim} dimension(s) {frames.shape}")
 
 
+def _check_threads(threads) -> None:
+    if threads is not None and (not isinstance(threads, (int, np.integer)) or isinstance(threads, bool)
+                                or threads < 1):
+        raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
+
+
 def _pts_array(pts, n: int) -> np.ndarray:
     if pts is None:
         return np.arange(n, dtype=np.uint64)
+    if isinstance(pts, Iterable) and not hasattr(pts, "__len__"):
+        pts = list(pts)
     arr = np.asarray(pts)
     if arr.ndim != 1 or len(arr) != n:
         raise ValueError(f"pts must be a 1-D sequence of {n} timestamps, got shape {arr.shape}")
@@ -128,6 +152,7 @@ def compute(frames, pts=None, time_base=(1, 1), device: str = "auto", *, threads
     Raises ValueError/TypeError for frames smaller than 32x32, a wrong dtype/shape or no frames.
     """
     time_base = _check_time_base(time_base)
+    _check_threads(threads)
     on_gpu = _cuda.is_device_array(frames)
     backend = _backend(device, threads, on_gpu)
     acc = _Accumulator(backend, progress)
@@ -139,6 +164,8 @@ def compute(frames, pts=None, time_base=(1, 1), device: str = "auto", *, threads
         _check_plane_array(frames, 3, "frames")
         n, height, width = frames.shape
         _check_size(height, width)
+        if n:
+            pts = _pts_array(pts, n)  # fail before the work
         step = _chunk_len(height, width) if progress is not None else max(n, 1)
         for start in range(0, n, step):
             acc.add(frames[start:start + step])
@@ -201,12 +228,56 @@ def _is_direct(frame) -> bool:
     return name == "yuv420p" or (name in _DIRECT_LUMA and frame.color_range != _FULL_RANGE)
 
 
+def _display_matrix(frame) -> np.ndarray | None:
+    for sd in getattr(frame, "side_data", ()):
+        if "DISPLAYMATRIX" in str(getattr(sd, "type", "")).upper():
+            m = np.frombuffer(bytes(sd), dtype="=i4")
+            if m.shape == (9,):
+                return m
+    return None
+
+
+def _orientation(matrix: np.ndarray | None) -> Callable[[np.ndarray], np.ndarray]:
+    """The pixel transform ffmpeg 5.1's autorotate inserts for a display matrix (exact transposes/flips only).
+
+    theta = -round(av_display_rotation_get(m)) normalised to [0, 360), then transpose/hflip/vflip as the ffmpeg
+    command does. Other angles would go through the `rotate` filter (interpolating) and are refused.
+    """
+    if matrix is None:
+        return lambda plane: plane
+    fp = matrix.astype(np.float64) / 65536.0
+    s0, s1 = math.hypot(fp[0], fp[3]), math.hypot(fp[1], fp[4])
+    if s0 == 0.0 or s1 == 0.0:
+        return lambda plane: plane
+    rotation = -math.degrees(math.atan2(fp[1] / s1, fp[0] / s0))
+    theta = -float(round(rotation)) + 0.0
+    theta -= 360 * math.floor(theta / 360 + 0.9 / 360)
+    if abs(theta - 90) < 1.0:
+        if matrix[3] > 0:
+            return lambda plane: plane.T                                  # transpose=cclock_flip
+        return lambda plane: np.rot90(plane, -1)                          # transpose=clock
+    if abs(theta - 180) < 1.0:
+        return lambda plane: plane[::-1 if matrix[4] < 0 else 1, ::-1 if matrix[0] < 0 else 1]
+    if abs(theta - 270) < 1.0:
+        if matrix[3] < 0:
+            return lambda plane: plane[::-1, ::-1].T                      # transpose=clock_flip
+        return lambda plane: np.rot90(plane, 1)                           # transpose=cclock
+    if abs(theta) > 1.0:
+        raise VideoDecodeError(f"display rotation of {theta:.0f} degrees: ffmpeg would interpolate with its "
+                               "`rotate` filter, which lpcore does not reproduce")
+    if matrix[4] < 0:
+        return lambda plane: plane[::-1]                                  # vflip
+    return lambda plane: plane
+
+
 class _LumaReader:
-    """The 8-bit luma FFmpeg's `format=yuv420p,signature` sees for each decoded frame of one stream."""
+    """The 8-bit luma FFmpeg's `format=yuv420p,signature` sees for each decoded frame of one stream, including
+    the ffmpeg command's autorotation (taken from the first frame's display matrix, like 5.1's stream-level one)."""
 
     def __init__(self, stream):
         self.stream = stream
         self.graph = None
+        self.orient = None
 
     def _convert(self, frame):
         import av
@@ -226,11 +297,45 @@ class _LumaReader:
         return self.graph.pull()
 
     def __call__(self, frame) -> np.ndarray:
+        if self.orient is None:
+            self.orient = _orientation(_display_matrix(frame))
         if not _is_direct(frame):
             frame = self._convert(frame)
         plane = frame.planes[0]
         rows = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
-        return rows[:, :plane.width]
+        return self.orient(rows[:, :plane.width])
+
+
+def _rescale(a: int, b: Fraction, c: Fraction) -> int:
+    """av_rescale_q(a, b, c): a*b/c rounded to nearest, halves away from zero."""
+    q = Fraction(a) * b / c
+    r = math.floor(abs(q) + Fraction(1, 2))
+    return r if q >= 0 else -r
+
+
+class _FrameClock:
+    """The pts the ffmpeg command (5.1) hands to the filter for each decoded frame.
+
+    ffmpeg shifts every input timestamp by -start_time of the file (so MPEG-TS starts near 0), and when a frame
+    has no pts (raw elementary streams) it continues from the previous one plus its duration.
+    """
+
+    def __init__(self, container, stream):
+        tb = stream.time_base or Fraction(1, 1)
+        start = container.start_time
+        self.offset = _rescale(-start, Fraction(1, 1_000_000), tb) if start is not None else 0
+        rate = stream.average_rate or stream.guessed_rate
+        self.default_duration = _rescale(1, 1 / Fraction(rate), tb) if rate else 1
+        self.next = None
+
+    def __call__(self, frame) -> int:
+        if frame.pts is not None:
+            pts = frame.pts + self.offset
+        else:
+            pts = self.next if self.next is not None else 0
+        duration = getattr(frame, "duration", None) or self.default_duration
+        self.next = pts + duration
+        return pts
 
 
 def compute_file(path: str | os.PathLike, device: str = "auto", *, threads: int | None = None,
@@ -243,6 +348,7 @@ def compute_file(path: str | os.PathLike, device: str = "auto", *, threads: int 
     """
     import av  # deferred: only file input needs PyAV
 
+    _check_threads(threads)
     backend = _backend(device, threads)
     acc = _Accumulator(backend, progress)
     pts: list[int] = []
@@ -257,10 +363,11 @@ def compute_file(path: str | os.PathLike, device: str = "auto", *, threads: int 
         stream.thread_type = "AUTO"
         tb = stream.time_base
         luma_of = _LumaReader(stream)
+        clock = _FrameClock(container, stream)
         buf = None
         k = 0
         try:
-            for index, frame in enumerate(container.decode(stream)):
+            for frame in container.decode(stream):
                 luma = luma_of(frame)
                 if buf is None:
                     height, width = luma.shape
@@ -270,7 +377,7 @@ def compute_file(path: str | os.PathLike, device: str = "auto", *, threads: int 
                     raise VideoDecodeError(f"frame size changed mid-stream in {os.fspath(path)!r}")
                 buf[k] = luma
                 k += 1
-                pts.append(frame.pts if frame.pts is not None else index)
+                pts.append(clock(frame))
                 if k == len(buf):
                     acc.add(buf)
                     k = 0
