@@ -139,7 +139,8 @@ def _without_cupy(monkeypatch):
     from lpcore.vsig import cuda
 
     monkeypatch.setitem(sys.modules, "cupy", None)  # as on a machine without CuPy, even where it is installed
-    cuda._device_count.cache_clear()
+    monkeypatch.setattr(cuda, "_device_count", cuda._device_count.__wrapped__)  # uncached while patched
+    monkeypatch.setattr(cuda, "available", cuda.available.__wrapped__)
 
 
 def test_cuda_without_gpu_path_raises_device_unavailable(monkeypatch):

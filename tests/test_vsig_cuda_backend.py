@@ -27,6 +27,7 @@ pytestmark = pytest.mark.skipif(emu.CXX is None, reason="needs a C++ compiler fo
 
 def _clear_caches():
     vsig_cuda._device_count.cache_clear()
+    vsig_cuda.available.cache_clear()
 
 
 @pytest.fixture(scope="module")
