@@ -193,3 +193,15 @@ def test_no_cupy_means_device_unavailable(monkeypatch):
 def test_importing_lpcore_never_imports_cupy():
     code = "import sys, lpcore, lpcore.vsig, lpcore.vsig.cuda; assert 'cupy' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.skipif(__import__("shutil").which("ffmpeg") is None, reason="needs ffmpeg to make a clip")
+def test_compute_file_on_cuda(cupy, tmp_path, monkeypatch):
+    clip = tmp_path / "clip.mkv"
+    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-f", "lavfi", "-i",
+                    "testsrc2=size=200x150:rate=25", "-frames:v", "60", "-c:v", "ffv1", str(clip)], check=True)
+    monkeypatch.setattr(engine, "CHUNK_BYTES", 200 * 150 * 16)         # decoded in 16-frame chunks
+    want = vsig.compute_file(clip, device="cpu")
+    assert vsig.compute_file(clip, device="cuda") == want
+    assert vsig.compute_file(clip) == want                              # auto: CUDA here
+    assert cupy.copies["h2d"] == 2 * 60 * 200 * 150

@@ -123,3 +123,15 @@ def test_cuda_on_ffmpeg_frames_matches_ffmpeg(cp, tmp_path, src, w, h, n):
     luma = cp.lib.stride_tricks.as_strided(dev, (n, h, w), (frame, w, 1))        # Y planes in place on the GPU
     sig = vsig.compute(luma, time_base=(1, 25), device="cuda")
     assert sig.to_binary() == sig_file.read_bytes()
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs the ffmpeg binary (oracle)")
+def test_compute_file_on_cuda_matches_ffmpeg(tmp_path):
+    clip, sig_file = tmp_path / "clip.mp4", tmp_path / "ffmpeg.bin"
+    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-f", "lavfi", "-i",
+                    "testsrc2=size=1280x720:rate=30", "-frames:v", "120", "-c:v", "libx264", "-preset", "ultrafast",
+                    str(clip)], check=True, capture_output=True)
+    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-i", str(clip), "-map",
+                    "0:v:0", "-vf", f"format=yuv420p,signature=filename={sig_file}", "-f", "null", "-"], check=True,
+                   capture_output=True)
+    assert vsig.compute_file(clip, device="cuda").to_binary() == sig_file.read_bytes()
