@@ -100,6 +100,17 @@ def test_emulation_really_synchronises(kernels):
     assert kernels.barriers() - before == 32 * 32 * 5 * 2  # 5 shuffles x 2 rendezvous per block column
 
 
+def test_missing_barriers_would_be_caught(tmp_path):
+    # the emulation has teeth: without __syncthreads the signature kernel reads shared memory before it is written
+    broken = emu.build(tmp_path, defines=["LP_EMU_NO_SYNCTHREADS"])
+    frames = _contents(np.random.default_rng(9), 4, 241, 427)
+    blocks = broken.block_sums(frames)
+    assert np.array_equal(blocks[0], native.block_sums(frames[0]))  # no barriers in this kernel: still right
+    got = broken.signature(blocks, 427, 241)
+    want = native.compute_frames(frames)
+    assert not all(np.array_equal(g, e) for g, e in zip(got, want))
+
+
 # -- FFmpeg-generated frames: the kernels' output written as FFmpeg's file must equal FFmpeg's file -------------
 CLIPS = [("testsrc2=size=1919x1081:rate=25", 1919, 1081, 3),
          ("mandelbrot=size=63x95:rate=25", 63, 95, 46),

@@ -8,7 +8,9 @@
  * can never reach, which is undefined behaviour on a GPU) instead of hanging. This gives __syncthreads its exact
  * meaning (no thread passes before all arrive, shared-memory writes before it are visible after it) without
  * assuming anything about how the kernel is structured. Threads run one at a time in tid order, which is one of
- * the schedules a GPU may pick; kernels whose result depends on the schedule are wrong anyway.
+ * the schedules a GPU may pick; kernels whose result depends on the schedule are wrong anyway. Since each thread
+ * runs as far as it can before the next one starts, thread 0 races ahead of the others: a missing barrier shows up
+ * as wrong output (tests build the kernels with LP_EMU_NO_SYNCTHREADS to check that it does).
  *
  * Thread blocks run one after another. __shared__ becomes `static`: one copy per kernel, which is exactly one
  * copy per running thread block here. Only __shfl_down_sync with a full mask is provided (all our kernels need).
@@ -172,7 +174,12 @@ static int launch(unsigned gx, unsigned bx, std::function<void()> kernel)
 #define blockDim (emu::block_dim)
 #define gridDim (emu::grid_dim)
 
+#ifdef LP_EMU_NO_SYNCTHREADS
+/* Mutation build for the tests: barriers removed, so a kernel that needs them must give wrong output. */
+static inline void __syncthreads() {}
+#else
 static inline void __syncthreads() { emu::wait(emu::WAIT_BLOCK); }
+#endif
 
 /* Lane l gets lane l+delta's value (its own if l+delta is past the warp), as on the GPU. */
 template <class T>
