@@ -20,15 +20,23 @@
 
 #define VSIG_WARP 32
 #define VSIG_FULL_MASK 0xffffffffu
+#ifdef __CUDACC__
+#define LP_UNROLL4 _Pragma("unroll 4")
+#else
+#define LP_UNROLL4
+#endif
 
 /* ---- (1) block sums -------------------------------------------------------------------------------------------
  * Launch: grid = n_frames*32 thread blocks (one per frame and block row), block = a multiple of 32 threads
- * (256 recommended). Each warp owns block columns warp, warp+nwarps, ...: its 32 lanes take the block column's
- * pixel columns (consecutive lanes read consecutive bytes: each warp load is 32 contiguous bytes, one or two
- * sectors), accumulate down all pixel rows of the block row in registers, and one shuffle reduction gives the
- * block sum, written once. No atomics and no shared memory: each output element has exactly one writer.
+ * (256 recommended). Each warp owns block columns warp, warp+nwarps, ...; for each, its lanes read the pixel rows
+ * of the block row as aligned 32-bit words (a group of lanes per row, consecutive lanes on consecutive words, so a
+ * warp load is up to 128 contiguous bytes), mask off the bytes outside the block column (any pitch and alignment
+ * work: rows are re-aligned one by one), add the four bytes with two SWAR steps, and one shuffle reduction gives
+ * the block sum, written once. No atomics and no shared memory: each output element has exactly one writer.
+ * An aligned word holding one of our bytes lies inside the same allocation (CUDA allocations are >= 256-byte
+ * aligned), so the masked neighbour bytes are always readable.
  *
- * Per-lane sums stay far below 2^32: a lane sees at most ceil(H/32) rows x ceil(ceil(W/32)/32) columns x 255.
+ * Per-lane sums stay far below 2^32: a lane sees at most ceil(H/32) rows of ceil((ceil(W/32)+6)/128) words x 1020.
  * The partition is vsig_block_start(), the same helper behind the CPU's row_start/col_start tables. */
 extern "C" __global__ void vsig_block_sums_kernel(const uint8_t *__restrict__ frames, long long frame_stride,
                                                   long long row_stride, uint32_t width, uint32_t height,
@@ -46,22 +54,28 @@ extern "C" __global__ void vsig_block_sums_kernel(const uint8_t *__restrict__ fr
         return;  /* uniform per thread block: the reduction below always has all 32 lanes */
     for (c = warp; c < VSIG_GRID; c += nwarps) {
         const uint32_t x0 = vsig_block_start((uint32_t)c, width), x1 = vsig_block_start((uint32_t)c + 1, width);
-        uint32_t acc = 0, x;
+        const uint32_t span = x1 - x0;
+        /* A row's [x0, x1) touches at most (span + 6) / 4 aligned words; the warp splits into groups of `group`
+         * lanes (a power of two covering them, at most 32), each group taking one row per pass. */
+        const uint32_t max_words = (span + 6) / 4;
+        uint32_t group = 1, acc = 0, y;
         int off;
-        /* Column-major walk with four independent row loads per step: each lane keeps several loads in flight
-         * (memory-level parallelism is what a byte-granular bandwidth kernel lives on). */
-        for (x = x0 + (uint32_t)lane; x < x1; x += VSIG_WARP) {
-            const uint8_t *p = plane + (long long)y0 * row_stride + x;
-            uint32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, y = y0;
-            for (; y + 4 <= y1; y += 4, p += 4 * row_stride) {
-                a0 += p[0];
-                a1 += p[row_stride];
-                a2 += p[2 * row_stride];
-                a3 += p[3 * row_stride];
+        while (group < max_words && group < VSIG_WARP)
+            group *= 2;
+        LP_UNROLL4
+        for (y = y0 + (uint32_t)lane / group; y < y1; y += VSIG_WARP / group) {
+            const uint8_t *first = plane + (long long)y * row_stride + x0;
+            const uint32_t mis = (uint32_t)((unsigned long long)first & 3u);
+            const uint32_t *words = (const uint32_t *)(const void *)(first - mis);
+            const uint32_t nwords = (mis + span + 3) / 4;
+            uint32_t i;
+            for (i = (uint32_t)lane % group; i < nwords; i += group) {
+                const uint32_t lo = 4 * i < mis ? mis - 4 * i : 0;            /* first byte of ours in the word */
+                const uint32_t hi = mis + span - 4 * i >= 4 ? 4 : mis + span - 4 * i;  /* one past our last */
+                const uint32_t w = __ldg(words + i) & (0xffffffffu << (8 * lo)) & (0xffffffffu >> (8 * (4 - hi)));
+                const uint32_t pairs = (w & 0x00ff00ffu) + ((w >> 8) & 0x00ff00ffu);
+                acc += (pairs & 0xffffu) + (pairs >> 16);
             }
-            for (; y < y1; y++, p += row_stride)
-                a0 += p[0];
-            acc += a0 + a1 + a2 + a3;
         }
         for (off = VSIG_WARP / 2; off > 0; off /= 2)
             acc += __shfl_down_sync(VSIG_FULL_MASK, acc, off);

@@ -169,6 +169,9 @@ static int launch(unsigned gx, unsigned bx, std::function<void()> kernel)
 
 }  // namespace emu
 
+template <class T>
+static inline T __ldg(const T *p) { return *p; }
+
 #define threadIdx (emu::thread_idx)
 #define blockIdx (emu::block_idx)
 #define blockDim (emu::block_dim)
