@@ -9,7 +9,8 @@
  *
  * Kernel contract (checked by the Python caller, trusted here): 32 <= width, height <= VSIG_MAX_DIM; frames points
  * at pixel (0,0) of frame 0; pixels within a row are contiguous; strides are in bytes and may be negative; all
- * output arrays are C-contiguous with n_frames rows.
+ * output arrays are C-contiguous with n_frames rows. Rows are read as aligned 32-bit words, so up to 3 bytes
+ * before/after a row's pixels (inside the same aligned word, hence the same allocation) are read and ignored.
  */
 #include "vsig_common.h"
 

@@ -1,8 +1,8 @@
 /* Host emulation of the CUDA built-ins the lpcore kernels use, so that kernels/vsig.cu compiles with g++ and its
  * grid runs on the CPU (tests/test_vsig_gpu_emu.py). Test-only: never shipped, never used for results.
  *
- * Semantics: every CUDA thread of a thread block is a coroutine (POSIX ucontext, one stack each) and one OS thread
- * runs them. A thread runs until it reaches a barrier (__syncthreads, or the warp rendezvous inside a shuffle) and
+ * Semantics: every CUDA thread of a thread block is a coroutine (its own stack, entered once through ucontext, then
+ * switched with _setjmp/_longjmp) and one OS thread runs them. A thread runs until it reaches a barrier (__syncthreads, or the warp rendezvous inside a shuffle) and
  * then yields to the scheduler; the scheduler releases a warp barrier when every live lane of that warp is waiting
  * on it and a block barrier when every live thread of the block is, and reports a deadlock (a barrier some threads
  * can never reach, which is undefined behaviour on a GPU) instead of hanging. This gives __syncthreads its exact
