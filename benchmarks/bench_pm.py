@@ -29,9 +29,8 @@ def ratio_table(request: pytest.FixtureRequest):
     reporter = request.config.pluginmanager.getplugin("terminalreporter")
     if reporter is None or not RESULTS:
         return
-    reporter.write_line("")
-    reporter.write_line(f"pm throughput, N={N} (min of rounds; ratio = peer time / lpcore time; "
-                        "(cpu) = interleaved calling-thread CPU time)")
+    lines = ["", f"pm throughput, N={N} (min of rounds; ratio = peer time / lpcore time; "
+             "(cpu) = interleaved calling-thread CPU time)"]
     for case in CASES:
         times = RESULTS.get(case.name, {})
         if "lpcore" not in times:
@@ -40,9 +39,14 @@ def ratio_table(request: pytest.FixtureRequest):
         for peer in case.peers:
             if peer in times:
                 label = case.name + (" (cpu)" if case.timer == "thread" else "")
-                reporter.write_line(
+                lines.append(
                     f"  {label:<30} lpcore {case.items / ours:>14,.0f} {case.unit}/s   {peer:<28} "
                     f"{case.items / times[peer]:>12,.0f} {case.unit}/s   ratio {times[peer] / ours:6.2f}x")
+    # Module teardown runs under output capture; print the table past it.
+    capture = request.config.pluginmanager.getplugin("capturemanager")
+    with capture.global_and_fixture_disabled():
+        for line in lines:
+            reporter.write_line(line)
 
 
 @pytest.mark.parametrize("case,impl", PARAMS, ids=[f"{c.name.replace(' ', '_')}-{i}" for c, i in PARAMS])
@@ -58,5 +62,5 @@ def test_pm(benchmark, case: Case, impl: str) -> None:
     elif impl == "lpcore":
         # Single-thread overhead vs the bare library: a few percent, far below the noise of wall time on a
         # shared machine, so the ratio uses interleaved CPU time of this thread.
-        times = best_times([case.ours, *case.peers.values()], 5, "thread")
+        times = best_times([case.ours, *case.peers.values()], 9, "thread")
         RESULTS[case.name] = dict(zip(("lpcore", *case.peers), times))

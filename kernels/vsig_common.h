@@ -10,9 +10,15 @@
  * Per-frame pipeline:
  *   blocks[32*32] (uint32 luma sums, vsig_block_of partition)  -> vsig_scaled_sat -> sat[32*32] (uint64)
  *   sat -> vsig_element_value (380 elements) -> per-category threshold (vsig_category_threshold)
- *       -> vsig_ternary -> vsig_pack_framesig / vsig_words ; D-elements -> vsig_element_confidence -> vsig_confidence
- * vsig_frame_signature() runs the whole pipeline for one frame; a GPU kernel may instead spread the elements of a
- * frame over the threads of a block and call the same building blocks.
+ *       -> vsig_ternary -> vsig_pack_framesig / vsig_words
+ *   D-elements -> vsig_element_confidence_clamped -> vsig_confidence_add (histogram) -> vsig_confidence
+ * vsig_frame_signature() runs the whole pipeline for one frame (vsig_frame_signature_sat() from a ready SAT); a
+ * GPU kernel may instead spread the elements of a frame over the threads of a block (vsig_element_category maps a
+ * thread's element index) and call the same building blocks.
+ *
+ * Block sums: block row r covers pixel rows [p.row_start[r], p.row_start[r+1]) and block column c covers columns
+ * [p.col_start[c], p.col_start[c+1]), which is exactly FFmpeg's floor(32y/H), floor(32x/W) assignment
+ * (vsig_block_of); a GPU reduction may use either form.
  *
  * The region table (spec Appendix A) is data from ISO/IEC 15938-3 as used by FFmpeg; it is regenerated from the
  * spec with scripts/gen_vsig_tables.py.

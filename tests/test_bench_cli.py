@@ -34,6 +34,8 @@ def test_bench_cases_agree_with_their_peers() -> None:
     for peer in cases["recover_batch"].peers.values():
         assert [bytes(r) for r in addrs] == peer()
     assert cases["verify_batch"].ours().all()
+    for peer in cases["verify_batch"].peers.values():
+        assert all(peer())
     wins = cases["is_winning_batch"].ours()
     for peer in cases["is_winning_batch"].peers.values():
         assert wins.tolist() == peer()

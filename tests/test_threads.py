@@ -10,7 +10,7 @@ from lpcore import _native_pm, pm
 
 THREADS = (None, 1, 2, 3, 7)
 RNG = np.random.default_rng(77)
-N_HASH = 2001  # above every parallel threshold, not a multiple of four
+N_HASH = 65_537  # above the parallel threshold (csrc/pm/batch.h), not a multiple of four
 N_SECP = 301
 
 

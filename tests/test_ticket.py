@@ -184,3 +184,33 @@ def test_random_tickets_against_python_packing(ts: list[pm.Ticket]) -> None:
         expect = oracle_keccak(python_preimage(t))
         assert row.tobytes() == expect == t.hash()
         assert len(t.aux_data()) in (0, 64)
+
+
+def test_native_preimage_matches_vectors() -> None:
+    from lpcore import _native_pm
+
+    for v in VECTORS["ticket_hash"]["vectors"]:
+        t = ticket_from_vector(v)
+        assert _native_pm.ticket_one(*t._packed_fields(), preimage=True).hex() == v["preimage"]
+
+
+def test_hash_cache_does_not_leak_into_equality_or_replace() -> None:
+    import dataclasses
+
+    a = pm.Ticket(bytes(20), bytes(20), 1, 2, 3, bytes(32))
+    b = pm.Ticket(bytes(20), bytes(20), 1, 2, 3, bytes(32))
+    ha = a.hash()
+    assert a == b and hash(a) == hash(b) and repr(a) == repr(b)
+    c = dataclasses.replace(a, sender_nonce=4)
+    assert c.hash() != ha == b.hash()
+    assert c.hash() == pm.ticket_hashes_columns(bytes(20), bytes(20), 1, 2, 4, bytes(32))[0].tobytes()
+
+
+def test_ticket_one_checks_arguments() -> None:
+    from lpcore import _native_pm
+
+    fields = list(pm.Ticket(bytes(20), bytes(20), 1, 2, 3, bytes(32))._packed_fields())
+    with pytest.raises(ValueError, match="sender_nonce"):
+        _native_pm.ticket_one(*fields[:4], b"\0" * 5, *fields[5:])
+    with pytest.raises(TypeError, match="recipient"):
+        _native_pm.ticket_one(bytearray(20), *fields[1:])

@@ -296,3 +296,45 @@ def test_works_in_a_forked_child():
         proc.kill()
         pytest.fail("vsig.compute hung in a forked child")
     assert queue.get(timeout=5) == want
+
+
+def _find_nvrtc() -> str | None:
+    import ctypes.util
+    import glob
+
+    try:
+        import nvidia.cuda_nvrtc as pkg  # pip wheel nvidia-cuda-nvrtc-cu12 (a CuPy dependency on some setups)
+        hits = sorted(glob.glob(str(Path(next(iter(pkg.__path__))) / "lib" / "libnvrtc.so*")))
+        if hits:
+            return hits[0]
+    except ImportError:
+        pass
+    return ctypes.util.find_library("nvrtc")
+
+
+@pytest.mark.skipif(_find_nvrtc() is None, reason="needs libnvrtc (CuPy's RawModule compiler)")
+def test_header_compiles_with_nvrtc():
+    # CuPy's RawModule compiles with NVRTC, which has no <stdint.h>: the header must stand alone there.
+    import ctypes
+
+    lib = ctypes.CDLL(_find_nvrtc())
+    src = rb"""
+#include "vsig_common.h"
+extern "C" __global__ void sig(const uint32_t *b, const vsig_params *p, uint8_t *fs, uint8_t *w, uint8_t *c, int n)
+{
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) vsig_frame_signature(b + 1024 * i, p, fs + 76 * i, w + 5 * i, c + i);
+}
+"""
+    prog = ctypes.c_void_p()
+    headers = (ctypes.c_char_p * 1)((ROOT / "kernels" / "vsig_common.h").read_bytes())
+    names = (ctypes.c_char_p * 1)(b"vsig_common.h")
+    assert lib.nvrtcCreateProgram(ctypes.byref(prog), src, b"k.cu", 1, headers, names) == 0
+    opts = (ctypes.c_char_p * 1)(b"--gpu-architecture=compute_80")
+    rc = lib.nvrtcCompileProgram(prog, 1, opts)
+    size = ctypes.c_size_t()
+    lib.nvrtcGetProgramLogSize(prog, ctypes.byref(size))
+    log = ctypes.create_string_buffer(size.value)
+    lib.nvrtcGetProgramLog(prog, log)
+    lib.nvrtcDestroyProgram(ctypes.byref(prog))
+    assert rc == 0, log.value.decode(errors="replace")

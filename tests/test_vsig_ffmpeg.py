@@ -32,6 +32,11 @@ CLIPS = {
     "mandelbrot_96x64_mjpeg": ("mandelbrot=size=96x64:rate=25", 96, 64, 5, "yuvj420p", ["-c:v", "mjpeg"], "avi"),
     "testsrc2_96x64_h264_fullrange": ("testsrc2=size=96x64:rate=25", 96, 64, 5, "yuvj420p",
                                       ["-c:v", "libx264", "-preset", "ultrafast"], "mp4"),
+    # full-range tagged planar YUV: 5.1 passes yuv420p through but range-converts yuv444p to limited yuv420p
+    "testsrc2_96x64_444_fullrange": ("testsrc2=size=96x64:rate=25", 96, 64, 3, "yuv444p",
+                                     ["-color_range", "pc", "-c:v", "ffv1"], "mkv"),
+    "testsrc2_96x64_420_fullrange": ("testsrc2=size=96x64:rate=25", 96, 64, 3, "yuv420p",
+                                     ["-color_range", "pc", "-c:v", "ffv1"], "mkv"),
     "testsrc_160x90_rgb": ("testsrc=size=160x90:rate=25", 160, 90, 5, "bgr0", LOSSLESS, "nut"),
     "life_1000x562": ("life=size=1000x562:rate=25:mold=10:ratio=0.3:death_color=#102030:life_color=#e0c040",
                       1000, 562, 12, "yuv420p", ["-c:v", "mpeg4", "-q:v", "4"], "mp4"),

@@ -294,16 +294,8 @@ void lp_keccak256_final(lp_keccak256_state *st, uint8_t out32[32]) {
     absorb_final(st->lanes, st->buf, st->buf_len, out32);
 }
 
-/* Below this many permutations a batch runs on the calling thread: waking a thread team costs more. */
-#define LP_KECCAK_PARALLEL_MIN_BLOCKS 256
-
-static int rows_threads(int threads, size_t n, size_t blocks_per_row) {
-    if ((unsigned long long)n * (blocks_per_row ? blocks_per_row : 1) < LP_KECCAK_PARALLEL_MIN_BLOCKS) return 1;
-    return lp_resolve_threads(threads, (long long)n);
-}
-
 void lp_keccak256_rows(uint8_t *out, const uint8_t *data, size_t n, size_t width, size_t stride, int threads) {
-    int nt = rows_threads(threads, n, width / LP_KECCAK256_RATE + 1);
+    int nt = lp_hash_threads(threads, n, width / LP_KECCAK256_RATE + 1);
     long long groups = (long long)((n + 3) / 4);
 #pragma omp parallel for num_threads(nt) schedule(dynamic, LP_HASH_CHUNK / 4) if (nt > 1)
     for (long long g = 0; g < groups; g++) {
@@ -327,7 +319,7 @@ int lp_keccak256_ragged(uint8_t *out, const uint8_t *data, size_t data_len, cons
     for (size_t i = 0; i < n; i++)
         if (offsets[i + 1] < offsets[i]) return 0;
     if ((uint64_t)offsets[n] > (uint64_t)data_len) return 0;
-    int nt = rows_threads(threads, n, data_len / (n ? n : 1) / LP_KECCAK256_RATE + 1);
+    int nt = lp_hash_threads(threads, n, data_len / (n ? n : 1) / LP_KECCAK256_RATE + 1);
     long long groups = (long long)((n + 3) / 4);
 #pragma omp parallel for num_threads(nt) schedule(dynamic, LP_HASH_CHUNK / 4) if (nt > 1)
     for (long long g = 0; g < groups; g++) {

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pm/attrs.h"
+
 #define LP_KECCAK256_RATE 136 /* bytes absorbed per permutation: (1600 - 2*256) / 8 */
 
 /* Incremental hashing state. Plain data: copy it to fork a common prefix. */
@@ -63,7 +65,7 @@ void lp_keccak256_rows(uint8_t *out, const uint8_t *data, size_t n, size_t width
  *      offsets  n+1 entries: row i is data[offsets[i] .. offsets[i+1]).
  *      n        number of rows.
  *      threads  as for lp_keccak256_rows. */
-int lp_keccak256_ragged(uint8_t *out, const uint8_t *data, size_t data_len, const int64_t *offsets, size_t n,
+LP_WARN_UNUSED_RESULT int lp_keccak256_ragged(uint8_t *out, const uint8_t *data, size_t data_len, const int64_t *offsets, size_t n,
                         int threads);
 
 /* Testing hook: on != 0 makes every later call use the portable permutation even where the CPU offers the

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pm/attrs.h"
+
 typedef struct lp_secp256k1_context_s lp_secp256k1_context; /* secp256k1_context */
 typedef struct { unsigned char data[64]; } lp_secp256k1_pubkey;    /* secp256k1_pubkey */
 typedef struct { unsigned char data[65]; } lp_secp256k1_recsig;    /* secp256k1_ecdsa_recoverable_signature */
@@ -74,7 +76,7 @@ const char *lp_secp_function_name(int index);
  *      context_flags   flags for secp256k1_context_create (SECP256K1_CONTEXT_NONE).
  *      ec_uncompressed the library's SECP256K1_EC_UNCOMPRESSED flag.
  *      seed32          32 bytes of fresh randomness for secp256k1_context_randomize. */
-int lp_secp_init(lp_secp *s, const uintptr_t *fns, size_t n_fns, unsigned int context_flags,
+LP_WARN_UNUSED_RESULT int lp_secp_init(lp_secp *s, const uintptr_t *fns, size_t n_fns, unsigned int context_flags,
                  unsigned int ec_uncompressed, const unsigned char seed32[32]);
 
 /* Destroys the context created by lp_secp_init (the handle must not be used afterwards). */

@@ -19,9 +19,6 @@ static const uint8_t SECP256K1_HALF_N[32] = {
 static const char PERSONAL_PREFIX_32[] = "\x19" "Ethereum Signed Message:\n32";
 #define PERSONAL_PREFIX_32_LEN 28
 
-/* Below this many winner checks (one permutation each) the batch stays on the calling thread. */
-#define LP_WIN_PARALLEL_MIN 256
-
 static int all_zero(const uint8_t *p, size_t n) {
     uint8_t acc = 0;
     for (size_t k = 0; k < n; k++) acc |= p[k];
@@ -48,7 +45,7 @@ void lp_pm_personal_message_digest(uint8_t out32[32], const uint8_t *msg, size_t
 }
 
 void lp_pm_personal_hashes(uint8_t *out, const uint8_t *hashes, size_t n, int threads) {
-    int nt = n < LP_WIN_PARALLEL_MIN ? 1 : lp_resolve_threads(threads, (long long)n);
+    int nt = lp_hash_threads(threads, n, 1);
     long long groups = (long long)((n + 3) / 4);
 #pragma omp parallel for num_threads(nt) schedule(dynamic, LP_HASH_CHUNK / 4) if (nt > 1)
     for (long long g = 0; g < groups; g++) {
@@ -190,7 +187,7 @@ int lp_pm_is_winning_batch(uint8_t *wins, const uint8_t *sigs, size_t sigs_len, 
     } else if (sigs_len / 65 < n) {
         return 0;
     }
-    int nt = n < LP_WIN_PARALLEL_MIN ? 1 : lp_resolve_threads(threads, (long long)n);
+    int nt = lp_hash_threads(threads, n, 1);
     long long groups = (long long)((n + 3) / 4);
 #pragma omp parallel for num_threads(nt) schedule(dynamic, LP_HASH_CHUNK / 4) if (nt > 1)
     for (long long g = 0; g < groups; g++) {

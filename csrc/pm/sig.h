@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pm/attrs.h"
+
 #include "pm/secp.h"
 #include "pm/ticket.h"
 
@@ -39,14 +41,14 @@ void lp_pm_personal_hashes(uint8_t *out, const uint8_t *hashes, size_t n, int th
 /* Returns 1 if seckey is a valid secp256k1 secret key (0 < key < N), 0 otherwise.
  * Args: s       an initialised handle.
  * In:   seckey  32 bytes, big-endian. */
-int lp_pm_seckey_valid(const lp_secp *s, const uint8_t seckey[32]);
+LP_WARN_UNUSED_RESULT int lp_pm_seckey_valid(const lp_secp *s, const uint8_t seckey[32]);
 
 /* Derives the Ethereum address of a secret key: last 20 bytes of keccak256(X | Y) of its public key.
  * Returns 1 on success, 0 if the key is invalid (out is zeroed).
  * Args: s       an initialised handle.
  * Out:  out20   the address.
  * In:   seckey  32 bytes. */
-int lp_pm_address(const lp_secp *s, const uint8_t seckey[32], uint8_t out20[20]);
+LP_WARN_UNUSED_RESULT int lp_pm_address(const lp_secp *s, const uint8_t seckey[32], uint8_t out20[20]);
 
 /* Signs n 32-byte messages with one key.
  * Returns the number of rows that could not be signed (0 for a valid key); such rows are all zero.
@@ -58,7 +60,7 @@ int lp_pm_address(const lp_secp *s, const uint8_t seckey[32], uint8_t out20[20])
  *       personal  1: each row is a ticket hash and its EIP-191 personal digest is signed;
  *                 0: each row is already the digest to sign.
  *       threads   <= 0: all cores. */
-size_t lp_pm_sign_batch(const lp_secp *s, uint8_t *sigs, const uint8_t seckey[32], const uint8_t *msgs, size_t n,
+LP_WARN_UNUSED_RESULT size_t lp_pm_sign_batch(const lp_secp *s, uint8_t *sigs, const uint8_t seckey[32], const uint8_t *msgs, size_t n,
                         int personal, int threads);
 
 /* Recovers the signer address of each row, applying go-livepeer's checks (enum lp_sig_status) in order.
@@ -91,7 +93,7 @@ void lp_pm_verify_batch(const lp_secp *s, uint8_t *valid, uint8_t *status, const
  *      recipient_rand  32-byte big-endian uint256 per row, or broadcast.
  *      win_prob        32-byte big-endian uint256 per row, or broadcast.
  *      n               rows; threads  <= 0: all cores. */
-int lp_pm_is_winning_batch(uint8_t *wins, const uint8_t *sigs, size_t sigs_len, const int64_t *sig_offsets,
+LP_WARN_UNUSED_RESULT int lp_pm_is_winning_batch(uint8_t *wins, const uint8_t *sigs, size_t sigs_len, const int64_t *sig_offsets,
                            lp_column recipient_rand, lp_column win_prob, size_t n, int threads);
 
 /* Benchmark baselines: the bare libsecp256k1 calls, with none of lpcore's hashing, checks or threads, so the

@@ -34,11 +34,8 @@ size_t lp_ticket_preimage(uint8_t out[LP_TICKET_PREIMAGE_MAX], const lp_ticket_c
     return LP_TICKET_PREIMAGE_MAX;
 }
 
-/* Two permutations per ticket (168 or 232 bytes > one 136-byte block): threads pay off from a few hundred. */
-#define LP_TICKET_PARALLEL_MIN 128
-
 void lp_ticket_hashes(uint8_t *out, const lp_ticket_columns *cols, size_t n, int threads) {
-    int nt = n < LP_TICKET_PARALLEL_MIN ? 1 : lp_resolve_threads(threads, (long long)n);
+    int nt = lp_hash_threads(threads, n, 2); /* 168/232 bytes: two permutations */
     long long groups = (long long)((n + 3) / 4);
 #pragma omp parallel for num_threads(nt) schedule(dynamic, LP_HASH_CHUNK / 4) if (nt > 1)
     for (long long g = 0; g < groups; g++) {

@@ -41,6 +41,7 @@ cdef extern from "pm/ticket.h" nogil:
         lp_column creation_round_block_hash
     void lp_ticket_hashes(uint8_t *out, const lp_ticket_columns *cols, size_t n, int threads)
     void lp_ticket_preimages(uint8_t *out, uint16_t *lengths, const lp_ticket_columns *cols, size_t n)
+    size_t lp_ticket_preimage(uint8_t *out, const lp_ticket_columns *cols, size_t i)
 
 cdef extern from "pm/secp.h" nogil:
     ctypedef struct lp_secp:
@@ -302,6 +303,41 @@ def ticket_preimages(recipient, sender, face_value, win_prob, sender_nonce, reci
     with nogil:
         lp_ticket_preimages(o, l, &cols, <size_t>n)
     return out, lengths
+
+
+cdef const uint8_t *_field(object value, str name, Py_ssize_t width) except NULL:
+    if type(value) is not bytes:
+        raise TypeError(f"{name} must be bytes, got {type(value).__name__}")
+    if len(<bytes>value) != width:
+        raise ValueError(f"{name} must be {width} bytes, got {len(<bytes>value)}")
+    return <const uint8_t *>(<bytes>value)
+
+
+def ticket_one(recipient, sender, face_value, win_prob, sender_nonce, recipient_rand_hash, creation_round,
+               creation_round_block_hash, bint preimage=False):
+    """ticket_one(8 fields as bytes, widths as for ticket_hashes) -> 32-byte hash, or the preimage if preimage.
+
+    The single-ticket form of ticket_hashes (same C packing), without building arrays: for Ticket.hash()."""
+    cdef lp_ticket_columns cols
+    cdef uint8_t pre[232]
+    cdef uint8_t out[32]
+    cols.recipient.ptr = _field(recipient, "recipient", 20)
+    cols.sender.ptr = _field(sender, "sender", 20)
+    cols.face_value.ptr = _field(face_value, "face_value", 32)
+    cols.win_prob.ptr = _field(win_prob, "win_prob", 32)
+    cols.sender_nonce.ptr = _field(sender_nonce, "sender_nonce", 4)
+    cols.recipient_rand_hash.ptr = _field(recipient_rand_hash, "recipient_rand_hash", 32)
+    cols.creation_round.ptr = _field(creation_round, "creation_round", 8)
+    cols.creation_round_block_hash.ptr = _field(creation_round_block_hash, "creation_round_block_hash", 32)
+    cols.recipient.stride = cols.sender.stride = cols.face_value.stride = cols.win_prob.stride = 0
+    cols.sender_nonce.stride = cols.recipient_rand_hash.stride = 0
+    cols.creation_round.stride = cols.creation_round_block_hash.stride = 0
+    cdef size_t length
+    if preimage:
+        length = lp_ticket_preimage(pre, &cols, 0)
+        return PyBytes_FromStringAndSize(<char *>pre, length)
+    lp_ticket_hashes(out, &cols, 1, 1)
+    return PyBytes_FromStringAndSize(<char *>out, 32)
 
 
 # ---------------------------------------------------------------------------------------------------------------

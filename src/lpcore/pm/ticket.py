@@ -82,18 +82,22 @@ class Ticket:
             raise TypeError("price_per_pixel must be a Fraction or an int")
         set_(self, "price_per_pixel", Fraction(self.price_per_pixel))
 
-    def _columns(self) -> tuple[np.ndarray, ...]:
-        return _columns(self.recipient, self.sender, self.face_value, self.win_prob, self.sender_nonce,
-                        self.recipient_rand_hash, self.creation_round, self.creation_round_block_hash)
+    def _packed_fields(self) -> tuple[bytes, ...]:
+        return (self.recipient, self.sender, self.face_value.to_bytes(32, "big"), self.win_prob.to_bytes(32, "big"),
+                self.sender_nonce.to_bytes(4, "big"), self.recipient_rand_hash, self.creation_round.to_bytes(8, "big"),
+                self.creation_round_block_hash)
 
     def hash(self) -> bytes:
         """keccak256 of the packed ticket (168- or 232-byte preimage, spec/pm.md §1.3): 32 bytes."""
-        return _native.ticket_hashes(*self._columns(), threads=1)[0].tobytes()
+        cached = self.__dict__.get("_hash")
+        if cached is None:  # fields are immutable, so the hash is computed once (not a dataclass field)
+            cached = _native.ticket_one(*self._packed_fields())
+            object.__setattr__(self, "_hash", cached)
+        return cached
 
     def aux_data(self) -> bytes:
         """uint256(creation_round) + creation_round_block_hash, or b"" when both are zero (go-livepeer rule)."""
-        preimages, lengths = _native.ticket_preimages(*self._columns())
-        return preimages[0, 168 : int(lengths[0])].tobytes()
+        return _native.ticket_one(*self._packed_fields(), preimage=True)[168:]
 
     def expected_value(self) -> Fraction:
         """face_value * win_prob / (2**256 - 1), exactly."""

@@ -1,8 +1,4 @@
-"""``lpcore bench`` rows for video signatures: ``vsig.compute`` vs FFmpeg's `signature` filter, same frames.
-
-Not yet in ``lpcore.bench.ROWS``: appending it there makes ``tests/test_bench_cli.py`` (which counts pm rows only)
-fail and adds ~10 s to it, so the wiring is left to the bench owner: ``ROWS.append(vsig_rows)``.
-"""
+"""``lpcore bench`` rows for video signatures: ``vsig.compute`` vs FFmpeg's `signature` filter, same frames."""
 
 from __future__ import annotations
 
@@ -16,9 +12,10 @@ import numpy as np
 
 
 def vsig_rows(n: int) -> list:
-    """1080p and 720p testsrc2 luma (60 frames each, `n` is ignored: frames are the unit here). The peer is the
+    """1080p and 720p testsrc2 luma (min(n, 60) frames each: frames are the unit here). The peer is the
     whole `ffmpeg -f rawvideo -i frames.yuv -vf signature -f null -` run over the same frames, so it includes
-    ffmpeg's raw read (about 10-20% of its time; benchmarks/bench_vsig.py subtracts it)."""
+    ffmpeg's start-up and raw read and its ratio reads higher than benchmarks/bench_vsig.py's, which subtracts
+    a null pass."""
     from ..bench import Case
     from . import compute
 
@@ -26,7 +23,7 @@ def vsig_rows(n: int) -> list:
         return []
     tmp = Path(tempfile.mkdtemp(prefix="lpcore-bench-vsig-"))
     atexit.register(shutil.rmtree, tmp, True)
-    frames = 60
+    frames = max(1, min(n, 60))
     cases = []
     for label, (w, h) in (("1080p", (1920, 1080)), ("720p", (1280, 720))):
         raw_file = tmp / f"{label}.yuv"

@@ -33,25 +33,12 @@ Progress = Callable[[int], None]
 Backend = Callable[[Any], tuple[np.ndarray, np.ndarray, np.ndarray]]
 
 
-# GNU OpenMP cannot start threads in a process forked after it ran a parallel region (the child hangs), so a
-# forked child (multiprocessing's default on Linux) computes on its own thread only.
-_forked_child = False
-
-
-def _after_fork_in_child() -> None:
-    global _forked_child
-    _forked_child = True
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
 def _cpu_backend(threads: int | None) -> Backend:
     def run(chunk: np.ndarray):
         if chunk.strides[2] != 1:
             chunk = np.ascontiguousarray(chunk)
-        return _native.compute_frames(chunk, 1 if _forked_child else (threads or 0))
+        # a forked child runs on one thread: csrc/common/lp_threads.c guards every module against libgomp's fork hang
+        return _native.compute_frames(chunk, threads or 0)
     return run
 
 
@@ -225,7 +212,7 @@ _FULL_RANGE = 2  # AVCOL_RANGE_JPEG
 
 def _is_direct(frame) -> bool:
     name = frame.format.name
-    return name == "yuv420p" or (name in _DIRECT_LUMA and frame.color_range != _FULL_RANGE)
+    return name == "yuv420p" or (name in _DIRECT_LUMA and getattr(frame, "color_range", 0) != _FULL_RANGE)
 
 
 def _display_matrix(frame) -> np.ndarray | None:
