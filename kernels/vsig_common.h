@@ -331,7 +331,18 @@ LP_HOST_DEVICE static inline int vsig_params_init(vsig_params *p, uint32_t width
 
 /* ---- scaled summed-area table (spec §1.3) ------------------------------------------------------------------ */
 
-/* Writes the inclusive 2-D prefix sum of T[r][c] = ((B[r][c]*a_r*b_c*P) mod 2^64) div q1, all mod 2^64.
+/* Returns the scaled block term T[r][c] = ((B*a_r*b_c*P) mod 2^64) div q1 of block sum B at block row r, column c.
+ * The SAT is a mod-2^64 sum of these terms, so any summation order gives the same table (the GPU kernel sums
+ * rows and columns in parallel). */
+LP_HOST_DEVICE static inline uint64_t vsig_scaled_term(uint32_t block, const vsig_params *p, int r, int c)
+{
+    uint64_t t = (uint64_t)block * ((uint64_t)p->row_weight[r] * p->P) * p->col_weight[c];
+    if (p->q1 != 1)          /* divide mode only; a 64-bit division per block is the SAT's main cost */
+        t /= p->q1;
+    return t;
+}
+
+/* Writes the inclusive 2-D prefix sum of T[r][c] (vsig_scaled_term), all mod 2^64.
  * In:  blocks  32x32 luma block sums, row-major (blocks[r*32+c])
  *      p       stream constants
  * Out: sat     32x32 uint64, row-major (sat[y*32+x]) */
@@ -340,11 +351,8 @@ LP_HOST_DEVICE static inline void vsig_scaled_sat(const uint32_t *blocks, const 
     int r, c;
     for (r = 0; r < VSIG_GRID; r++) {
         uint64_t rowsum = 0;
-        uint64_t ar = (uint64_t)p->row_weight[r] * p->P;
         for (c = 0; c < VSIG_GRID; c++) {
-            uint64_t t = (uint64_t)blocks[r * VSIG_GRID + c] * ar * p->col_weight[c];
-            if (p->q1 != 1)          /* divide mode only; a 64-bit division per block is the SAT's main cost */
-                t /= p->q1;
+            uint64_t t = vsig_scaled_term(blocks[r * VSIG_GRID + c], p, r, c);
             rowsum += t;
             sat[r * VSIG_GRID + c] = rowsum + (r ? sat[(r - 1) * VSIG_GRID + c] : 0);
         }

@@ -135,7 +135,16 @@ def test_bad_arguments():
     assert vsig.compute(iter(frames), pts=(p for p in (4, 9))).pts.tolist() == [4, 9]
 
 
-def test_cuda_without_gpu_path_raises_device_unavailable():
+def _without_cupy(monkeypatch):
+    from lpcore.vsig import cuda
+
+    monkeypatch.setitem(sys.modules, "cupy", None)  # as on a machine without CuPy, even where it is installed
+    monkeypatch.setattr(cuda, "_device_count", cuda._device_count.__wrapped__)  # uncached while patched
+    monkeypatch.setattr(cuda, "available", cuda.available.__wrapped__)
+
+
+def test_cuda_without_gpu_path_raises_device_unavailable(monkeypatch):
+    _without_cupy(monkeypatch)
     with pytest.raises(DeviceUnavailable):
         vsig.compute(np.zeros((1, 32, 32), np.uint8), device="cuda")
     assert issubclass(DeviceUnavailable, lpcore.LpcoreError)
@@ -205,6 +214,7 @@ def test_cli_compute(tmp_path, monkeypatch, capsys):
     assert (tmp_path / "o.xml").read_text() == ref_xml.read_text()
     assert lpcore.cli.main(["vsig", "compute", str(tmp_path / "nope.mp4"), "-o", str(out)]) == 1
     assert "cannot open" in capsys.readouterr().err
+    _without_cupy(monkeypatch)
     assert lpcore.cli.main(["vsig", "compute", str(clip), "-o", str(out), "--device", "cuda"]) == 1
 
 

@@ -1,6 +1,7 @@
 """Signature computation: frames (numpy, or an iterable of planes) and video files (PyAV) -> VideoSignature.
 
-The CPU/GPU dispatch point is `_backend()`: it maps a device name to a function that signs one chunk of frames.
+The CPU/GPU dispatch point is `_backend()`: it maps a device name to a function that signs one chunk of frames
+(the CUDA one lives in `cuda.py` and imports CuPy only when used).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from typing import Any
 import numpy as np
 
 from .. import _native_vsig as _native
-from ..errors import DeviceUnavailable, VideoDecodeError
+from . import cuda as _cuda
+from ..errors import VideoDecodeError
 from .signature import VideoSignature, _check_time_base
 
 __all__ = ["compute", "compute_file"]
@@ -26,7 +28,8 @@ CHUNK_BYTES = 64 << 20
 MIN_CHUNK = 8
 
 Progress = Callable[[int], None]
-# A backend maps a (K,H,W) uint8 chunk to (framesig (K,76), words (K,5), confidence (K,)).
+# A backend maps a (K,H,W) uint8 chunk to (framesig (K,76), words (K,5), confidence (K,)) numpy arrays. The CUDA
+# backend (device == "cuda") also takes CuPy chunks.
 Backend = Callable[[Any], tuple[np.ndarray, np.ndarray, np.ndarray]]
 
 
@@ -39,16 +42,21 @@ def _cpu_backend(threads: int | None) -> Backend:
     return run
 
 
-def _backend(device: str, threads: int | None = None) -> Backend:
+def _backend(device: str, threads: int | None = None, on_gpu: bool = False) -> Backend:
     """The one dispatch point between CPU and GPU: returns the per-chunk signature function for ``device``.
 
-    "auto" is the CPU until the CUDA path lands; "cuda" raises DeviceUnavailable for now.
+    "cuda" needs CuPy and a device (else DeviceUnavailable); "auto" is CUDA when both are present or when the
+    frames already live on the GPU (``on_gpu``), else the CPU.
     """
-    if device in ("auto", "cpu"):
-        return _cpu_backend(threads)
-    if device == "cuda":
-        raise DeviceUnavailable("device='cuda': the CUDA signature path is not available in this build")
-    raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {device!r}")
+    if device not in ("auto", "cpu", "cuda"):
+        raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {device!r}")
+    if device == "cuda" or (device == "auto" and (on_gpu or _cuda.available())):
+        return _cuda.CudaBackend()
+    return _cpu_backend(threads)
+
+
+def _on_cuda(backend: Backend) -> bool:
+    return getattr(backend, "device", "cpu") == "cuda"
 
 
 def _check_size(height: int, width: int) -> None:
@@ -123,15 +131,23 @@ def compute(frames, pts=None, time_base=(1, 1), device: str = "auto", *, threads
     """Signature of a stream of 8-bit luma frames, bit-identical to FFmpeg's `signature` filter.
 
     ``frames`` is a ``(N, H, W)`` uint8 array (any strides) or an iterable of ``(H, W)`` uint8 planes, which is
-    processed in bounded chunks. ``pts`` (default ``0..N-1``) and ``time_base`` (num, den) only go into the
-    files. ``threads``: CPU threads (default all cores). ``progress(frames_done)`` is called after each chunk.
+    processed in bounded chunks. GPU arrays (CuPy, ``__cuda_array_interface__``, CUDA DLPack) are read in place
+    by the CUDA backend. ``device``: "cpu", "cuda" (raises :class:`lpcore.DeviceUnavailable` without CuPy or a
+    GPU) or "auto" (CUDA when available or when the frames are on the GPU). Both give identical output.
+    ``pts`` (default ``0..N-1``) and ``time_base`` (num, den) only go into the files. ``threads``: CPU threads
+    (default all cores). ``progress(frames_done)`` is called after each chunk.
     Raises ValueError/TypeError for frames smaller than 32x32, a wrong dtype/shape or no frames.
     """
     time_base = _check_time_base(time_base)
     _check_threads(threads)
-    backend = _backend(device, threads)
+    on_gpu = _cuda.is_device_array(frames)
+    backend = _backend(device, threads, on_gpu)
     acc = _Accumulator(backend, progress)
-    if isinstance(frames, np.ndarray):
+    if on_gpu:
+        frames = _cuda.as_cupy(frames)
+        if not _on_cuda(backend):
+            frames = frames.get()  # device="cpu" asked for the CPU: one device-to-host copy
+    if isinstance(frames, np.ndarray) or on_gpu:
         _check_plane_array(frames, 3, "frames")
         n, height, width = frames.shape
         _check_size(height, width)
@@ -147,18 +163,29 @@ def compute(frames, pts=None, time_base=(1, 1), device: str = "auto", *, threads
     return _compute_stream(iter(frames), acc, pts, time_base)
 
 
+def _plane_reader(first, backend: Backend):
+    """(convert one plane, allocate a chunk buffer) for a stream whose first plane is ``first``: GPU planes are
+    gathered into a GPU buffer for the CUDA backend (no host copy), everything else into a host buffer."""
+    if not _cuda.is_device_array(first):
+        return np.asarray, np.empty
+    if _on_cuda(backend):
+        return _cuda.as_cupy, _cuda.cupy_module().empty
+    return (lambda plane: plane if isinstance(plane, np.ndarray) else _cuda.as_cupy(plane).get()), np.empty
+
+
 def _compute_stream(planes, acc: _Accumulator, pts, time_base) -> VideoSignature:
     first = next(planes, None)
     if first is None:
         raise ValueError("frames is empty: a signature needs at least one frame")
-    first = np.asarray(first)
+    as_plane, empty = _plane_reader(first, acc.backend)
+    first = as_plane(first)
     _check_plane_array(first, 2, "each frame")
     height, width = first.shape
     _check_size(height, width)
-    buf = np.empty((_chunk_len(height, width), height, width), np.uint8)
+    buf = empty((_chunk_len(height, width), height, width), np.uint8)
     k = 0
     for plane in itertools.chain([first], planes):
-        plane = np.asarray(plane)
+        plane = as_plane(plane)
         _check_plane_array(plane, 2, "each frame")
         if plane.shape != (height, width):
             raise ValueError(f"all frames must have the same size: {width}x{height} then "
