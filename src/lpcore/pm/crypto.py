@@ -54,12 +54,13 @@ def _threads(threads: int | None) -> int:
     return threads
 
 
-def _bytes_arg(value: Any, name: str, width: int | None = None) -> bytes:
+def _bytes_arg(value: Any, name: str, width: int | None = None, error: type[Exception] = ValueError) -> bytes:
+    """The one bytes-argument check of lpcore.pm; ``error`` lets ticket fields raise InvalidTicket."""
     if not isinstance(value, (bytes, bytearray, memoryview)):
         raise TypeError(f"{name} must be bytes, got {type(value).__name__}")
     value = bytes(value)
     if width is not None and len(value) != width:
-        raise ValueError(f"{name} must be {width} bytes, got {len(value)}")
+        raise error(f"{name} must be {width} bytes, got {len(value)}")
     return value
 
 
@@ -111,7 +112,8 @@ def _sig_rows(sigs: Rows, name: str = "sigs") -> tuple[np.ndarray, np.ndarray | 
     return arr, (bad if bad.any() else None)
 
 
-def _uint(value: Any, name: str, limit: int = _U256_LIMIT) -> int:
+def _uint(value: Any, name: str, limit: int = _U256_LIMIT, error: type[Exception] = ValueError) -> int:
+    """The one unsigned-integer-argument check of lpcore.pm (value in [0, limit))."""
     if isinstance(value, bool):
         raise TypeError(f"{name} must be an int, got bool")
     try:
@@ -119,7 +121,7 @@ def _uint(value: Any, name: str, limit: int = _U256_LIMIT) -> int:
     except TypeError:
         raise TypeError(f"{name} must be an int, got {type(value).__name__}") from None
     if not 0 <= value < limit:
-        raise ValueError(f"{name} must be in [0, 2**{limit.bit_length() - 1}), got {value}")
+        raise error(f"{name} must be in [0, 2**{limit.bit_length() - 1}), got {value}")
     return value
 
 

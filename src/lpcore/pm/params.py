@@ -20,6 +20,7 @@ from fractions import Fraction
 from typing import Callable
 
 from . import errors as E
+from .crypto import _bytes_arg, _uint
 
 MAX_WIN_PROB = 2**256 - 1
 _U64 = 2**64 - 1
@@ -41,20 +42,11 @@ ZERO_HASH = b"\0" * 32
 
 
 def _check_uint(name: str, value: int, bits: int = 256) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < 0 or value >> bits:
-        raise ValueError(f"{name} must be in [0, 2**{bits}), got {value}")
-    return value
+    return _uint(value, name, 1 << bits)
 
 
 def _check_bytes(name: str, value: bytes, length: int) -> bytes:
-    if not isinstance(value, (bytes, bytearray, memoryview)):
-        raise TypeError(f"{name} must be bytes, got {type(value).__name__}")
-    value = bytes(value)
-    if len(value) != length:
-        raise ValueError(f"{name} must be {length} bytes, got {len(value)}")
-    return value
+    return _bytes_arg(value, name, length)
 
 
 def _fraction(name: str, value) -> Fraction:

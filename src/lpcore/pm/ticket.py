@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -12,7 +11,7 @@ import numpy as np
 
 from .. import _native_pm as _native
 from ..errors import InvalidTicket
-from .crypto import MAX_WIN_PROB, BytesLike, _row, _rows, _threads, to_u256
+from .crypto import MAX_WIN_PROB, BytesLike, _bytes_arg, _row, _rows, _threads, _uint, to_u256
 
 ZERO_HASH = bytes(32)
 _NONCE_LIMIT = 2**32  # go-livepeer's SenderNonce is a uint32 (wire field uint32 sender_nonce)
@@ -23,24 +22,11 @@ IntColumn = Union[int, np.ndarray, Sequence[int]]
 
 
 def _int_field(value: Any, name: str, limit: int) -> int:
-    if isinstance(value, bool):
-        raise TypeError(f"{name} must be an int, got bool")
-    try:
-        value = operator.index(value)
-    except TypeError:
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}") from None
-    if not 0 <= value < limit:
-        raise InvalidTicket(f"{name} must be in [0, 2**{limit.bit_length() - 1}), got {value}")
-    return value
+    return _uint(value, name, limit, InvalidTicket)
 
 
 def _bytes_field(value: Any, name: str, width: int) -> bytes:
-    if not isinstance(value, (bytes, bytearray, memoryview)):
-        raise TypeError(f"{name} must be bytes, got {type(value).__name__}")
-    value = bytes(value)
-    if len(value) != width:
-        raise InvalidTicket(f"{name} must be {width} bytes, got {len(value)}")
-    return value
+    return _bytes_arg(value, name, width, InvalidTicket)
 
 
 @dataclass(frozen=True)
