@@ -43,8 +43,8 @@ def register(subparsers: Any) -> None:
     limits.add_argument("--pixels-per-unit", default="1", help="price ceiling denominator")
     limits.add_argument("--max-price-per-capability", metavar="JSON",
                         help='per-(capability, model) ceilings: [{"capability": 35, "model": "m", "price": "1/2"}]')
-    limits.add_argument("--sign-threads", type=int, default=1,
-                        help="threads per ticket batch (0 = all cores; default 1: requests already run in parallel)")
+    limits.add_argument("--sign-threads", type=int, default=0,
+                        help="threads per ticket batch (default 0 = all cores)")
     limits.add_argument("--max-body-bytes", type=int, default=1 << 20, help="largest request body (default 1 MiB)")
     serve.add_argument("--auth-webhook-url", help="auth webhook (go-livepeer -remoteSignerWebhookUrl)")
     serve.add_argument("--auth-webhook-headers", default="",

@@ -68,9 +68,10 @@ class SignerConfig:
     auth_hook: Callable[[dict[str, list[str]], dict[str, Any]], Mapping[str, Any]] | None = None
     #: Largest request body accepted (go-livepeer has none; an unbounded body is a memory hazard).
     max_body_bytes: int = 1 << 20
-    #: Threads per ``sign_batch`` call (None = all cores). A batch is at most 100 tickets (a few ms), and the
-    #: server already signs concurrent requests in parallel (the GIL is released), so 1 avoids oversubscribing.
-    threads: int | None = 1
+    #: Threads per ``sign_batch`` call (None = all cores). Measured on 2 idle cores: a 100-ticket request takes
+    #: 2.5 ms with all cores vs 4.0 ms with one, and under 4 concurrent connections throughput is the same either
+    #: way (lpcore's OpenMP workers wait passively, so they don't spin against the other requests).
+    threads: int | None = None
 
     def __post_init__(self) -> None:
         self.max_ticket_ev = Fraction(self.max_ticket_ev)
