@@ -10,11 +10,9 @@ Run: ``python3 -m pytest benchmarks/bench_vsig.py --benchmark-only -s`` (the rat
 from __future__ import annotations
 
 import shutil
-import subprocess
-import time
 
-import numpy as np
 import pytest
+from _vsig_peer import ffmpeg_filter_seconds, testsrc2_frames
 
 from lpcore import vsig
 
@@ -27,25 +25,7 @@ pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs th
 
 @pytest.fixture(scope="module")
 def clips():
-    out = {}
-    for name, (w, h) in SIZES.items():
-        raw = subprocess.run(
-            ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-f", "lavfi", "-i",
-             f"testsrc2=size={w}x{h}:rate=30", "-frames:v", str(FRAMES), "-pix_fmt", "yuv420p", "-f", "rawvideo",
-             "-"], check=True, capture_output=True).stdout
-        frame = w * h * 3 // 2
-        arr = np.frombuffer(raw, np.uint8)
-        luma = np.lib.stride_tricks.as_strided(arr, (FRAMES, h, w), (frame, w, 1), writeable=False)
-        out[name] = (raw, np.ascontiguousarray(luma))
-    return out
-
-
-def _ffmpeg(raw_file, w: int, h: int, vf: list[str]) -> float:
-    t = time.perf_counter()
-    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-f", "rawvideo", "-pix_fmt",
-                    "yuv420p", "-s", f"{w}x{h}", "-r", "30", "-i", str(raw_file), *vf, "-f", "null", "-"],
-                   check=True, capture_output=True)
-    return time.perf_counter() - t
+    return {name: testsrc2_frames(w, h, FRAMES) for name, (w, h) in SIZES.items()}
 
 
 @pytest.mark.parametrize("size", list(SIZES))
@@ -60,22 +40,12 @@ def test_lpcore_compute(benchmark, clips, size):
 def test_ffmpeg_signature_filter(benchmark, clips, size, tmp_path):
     raw, luma = clips[size]
     w, h = SIZES[size]
-    raw_file = tmp_path / "frames.yuv"
-    raw_file.write_bytes(raw)
-    sig_file = tmp_path / "sig.bin"
-    with_filter = ["-vf", f"signature=filename={sig_file}"]
-    # Interleaved null and filter passes; the minimum of each is the least disturbed by other load.
-    nulls, sigs = [], []
-    for _ in range(4):
-        nulls.append(_ffmpeg(raw_file, w, h, []))
-        sigs.append(_ffmpeg(raw_file, w, h, with_filter))
-    benchmark.pedantic(_ffmpeg, args=(raw_file, w, h, with_filter), rounds=1, iterations=1)
-    sigs.append(benchmark.stats.stats.min)
+    seconds, null, sig_bin = ffmpeg_filter_seconds(benchmark, raw, w, h, tmp_path, repeats=4)
     # same frames through lpcore give the same file
-    assert vsig.compute(luma, time_base=(1, 30)).to_binary() == sig_file.read_bytes()
-    RESULTS[size]["null"] = min(nulls)
-    RESULTS[size]["ffmpeg"] = max(min(sigs) - min(nulls), 1e-9)
-    benchmark.extra_info["signature_seconds"] = RESULTS[size]["ffmpeg"]
+    assert vsig.compute(luma, time_base=(1, 30)).to_binary() == sig_bin
+    RESULTS[size]["null"] = null
+    RESULTS[size]["ffmpeg"] = seconds
+    benchmark.extra_info["signature_seconds"] = seconds
 
 
 @pytest.fixture(scope="module", autouse=True)

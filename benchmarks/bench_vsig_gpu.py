@@ -13,11 +13,10 @@ Run: ``python3 -m pytest benchmarks/bench_vsig_gpu.py --benchmark-only -s`` (the
 from __future__ import annotations
 
 import shutil
-import subprocess
-import time
 
 import numpy as np
 import pytest
+from _vsig_peer import ffmpeg_filter_seconds, testsrc2_frames
 
 from lpcore import vsig
 from lpcore.vsig import cuda as vsig_cuda
@@ -35,16 +34,7 @@ pytestmark = pytest.mark.skipif(not vsig_cuda.available(), reason="needs CuPy an
 def clips():
     if shutil.which("ffmpeg") is None:
         pytest.skip("needs the ffmpeg binary (frames and the peer)")
-    out = {}
-    for name, (w, h) in SIZES.items():
-        raw = subprocess.run(
-            ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-f", "lavfi", "-i",
-             f"testsrc2=size={w}x{h}:rate=30", "-frames:v", str(UNIQUE), "-pix_fmt", "yuv420p", "-f", "rawvideo",
-             "-"], check=True, capture_output=True).stdout
-        frame = w * h * 3 // 2
-        luma = np.lib.stride_tricks.as_strided(np.frombuffer(raw, np.uint8), (UNIQUE, h, w), (frame, w, 1))
-        out[name] = (raw, np.ascontiguousarray(luma))
-    return out
+    return {name: testsrc2_frames(w, h, UNIQUE) for name, (w, h) in SIZES.items()}
 
 
 def _batch(luma: np.ndarray, n: int) -> np.ndarray:
@@ -81,31 +71,14 @@ def test_cpu_path(benchmark, clips, size):
     RESULTS.setdefault(size, {})["cpu"] = CPU_FRAMES / benchmark.stats.stats.min
 
 
-def _ffmpeg(raw_file, w: int, h: int, vf: list[str]) -> float:
-    t = time.perf_counter()
-    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-f", "rawvideo", "-pix_fmt",
-                    "yuv420p", "-s", f"{w}x{h}", "-r", "30", "-i", str(raw_file), *vf, "-f", "null", "-"],
-                   check=True, capture_output=True)
-    return time.perf_counter() - t
-
-
 @pytest.mark.parametrize("size", list(SIZES))
 def test_ffmpeg_signature_filter(benchmark, clips, size, tmp_path):
     raw, luma = clips[size]
     w, h = SIZES[size]
-    raw_file = tmp_path / "frames.yuv"
-    raw_file.write_bytes(raw)
-    sig_file = tmp_path / "sig.bin"
-    with_filter = ["-vf", f"signature=filename={sig_file}"]
-    nulls, sigs = [], []
-    for _ in range(3):
-        nulls.append(_ffmpeg(raw_file, w, h, []))
-        sigs.append(_ffmpeg(raw_file, w, h, with_filter))
-    benchmark.pedantic(_ffmpeg, args=(raw_file, w, h, with_filter), rounds=1, iterations=1)
-    sigs.append(benchmark.stats.stats.min)
+    seconds, _, sig_bin = ffmpeg_filter_seconds(benchmark, raw, w, h, tmp_path, repeats=3)
     # the GPU gives FFmpeg's file for the same frames
-    assert vsig.compute(luma, time_base=(1, 30), device="cuda").to_binary() == sig_file.read_bytes()
-    RESULTS.setdefault(size, {})["ffmpeg"] = UNIQUE / max(min(sigs) - min(nulls), 1e-9)
+    assert vsig.compute(luma, time_base=(1, 30), device="cuda").to_binary() == sig_bin
+    RESULTS.setdefault(size, {})["ffmpeg"] = UNIQUE / seconds
 
 
 def _peak_bandwidth() -> float:
