@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import socket
+import json
 import threading
 import time
 from dataclasses import dataclass
@@ -151,3 +152,49 @@ class ServerThread:
         self.server.should_exit = True
         self.thread.join(timeout=10)
         self.sock.close()
+
+
+class JsonPeer:
+    """A fake HTTP peer on 127.0.0.1 (orchestrator, auth webhook, Ethereum node) in a daemon thread.
+
+    ``reply(path, headers, body) -> (status, json_value)`` answers each POST; every request is kept in
+    ``requests`` as (path, headers, body bytes). Use as a context manager or call ``close()``.
+    """
+
+    def __init__(self, reply):
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        peer = self
+        self.requests: list[tuple[str, dict, bytes]] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                headers = dict(self.headers.items())
+                peer.requests.append((self.path, headers, body))
+                status, value = reply(self.path, headers, body)
+                data = json.dumps(value).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(timeout=5)
+
+    def __enter__(self) -> JsonPeer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

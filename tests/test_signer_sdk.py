@@ -11,8 +11,6 @@ import asyncio
 import base64
 import json
 import os
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import pytest
@@ -29,6 +27,7 @@ from _signer_support import (  # noqa: E402
     MAX_WIN_PROB,
     SIGNER_ADDRESS,
     Clock,
+    JsonPeer,
     ServerThread,
     b64,
     check_payment,
@@ -158,40 +157,17 @@ def test_payment_session_refresh_path_gives_up_after_retries(server, signer):
         session.get_payment()
 
 
-class _Orchestrator:
+class _Orchestrator(JsonPeer):
     """A stub orchestrator HTTP endpoint on 127.0.0.1: /refresh-payment and the live payment URL."""
 
     def __init__(self, fresh_info_b64: str):
-        outer = self
-        self.requests: list[tuple[str, dict, bytes]] = []
         self.fresh_info_b64 = fresh_info_b64
+        super().__init__(self._reply)
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                outer.requests.append((self.path, dict(self.headers.items()), body))
-                if self.path == "/refresh-payment":
-                    reply = json.dumps({"payment_params": outer.fresh_info_b64}).encode()
-                else:
-                    reply = b"{}"
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(reply)))
-                self.end_headers()
-                self.wfile.write(reply)
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(timeout=5)
+    def _reply(self, path: str, headers: dict, body: bytes):
+        if path == "/refresh-payment":
+            return 200, {"payment_params": self.fresh_info_b64}
+        return 200, {}
 
 
 def test_live_payment_session_fixed_482_and_refresh(server, signer, clock):

@@ -15,6 +15,7 @@ import pytest
 pytest.importorskip("google.protobuf")  # the signer extra
 
 from _signer_support import (
+    JsonPeer,
     MAX_WIN_PROB,
     ORCH_ADDRESS,
     ROUND_HASH,
@@ -481,32 +482,17 @@ def test_key_never_in_repr(signer):
 
 
 def test_auth_webhook_over_http(clock):
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
     from lpcore.signer import webhook
 
     seen = []
     answers = [(200, {"status": 200, "expiry": 5, "auth_id": "u"}), (503, {}), (200, [1])]
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802
-            seen.append((dict(self.headers.items()), json.loads(self.rfile.read(int(self.headers["Content-Length"])))))
-            code, reply = answers.pop(0)
-            data = json.dumps(reply).encode()
-            self.send_response(code)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+    def reply(path, headers, body):
+        seen.append((headers, json.loads(body)))
+        return answers.pop(0)
 
-        def log_message(self, *args):
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        hook = webhook(f"http://127.0.0.1:{httpd.server_address[1]}/auth", {"X-Key": "k"})
+    with JsonPeer(reply) as peer:
+        hook = webhook(f"{peer.url}/auth", {"X-Key": "k"})
         signer = make_signer(SignerConfig(auth_hook=hook), clock)
         body = ok(signer, orch_info(), type="fixed", headers={"authorization": ["Bearer t"]})
         headers, sent = seen[0]
@@ -515,10 +501,6 @@ def test_auth_webhook_over_http(clock):
         assert (state_of(body).auth_expiry, state_of(body).auth_id) == (5, "u")
         assert err(signer, orch_info(), type="fixed") == (500, "Internal Server Error")  # webhook answered 503
         assert err(signer, orch_info(), type="fixed") == (500, "Internal Server Error")  # reply not an object
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
 
 
 def test_unexpected_errors_are_masked(clock, caplog):

@@ -6,15 +6,13 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 from fractions import Fraction
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 pytest.importorskip("google.protobuf")  # the signer extra
 
-from _signer_support import SIGNER_ADDRESS, SIGNER_KEY, Clock, make_signer, orch_info
+from _signer_support import SIGNER_ADDRESS, SIGNER_KEY, Clock, JsonPeer, make_signer, orch_info
 from lpcore import keccak256, pm
 from lpcore.signer import (
     ChainSnapshot,
@@ -230,7 +228,7 @@ def test_key_from_env(monkeypatch):
 
 # -- JSON-RPC chain poller against a fake node on 127.0.0.1 ----------------------------------------------------
 
-class FakeNode:
+class FakeNode(JsonPeer):
     """A tiny Ethereum JSON-RPC node: the Controller, RoundsManager and TicketBroker calls the poller makes."""
 
     CONTROLLER = b"\xc0" * 20
@@ -243,30 +241,17 @@ class FakeNode:
         self.deposit, self.withdraw_round, self.reserve, self.claimed = 10**18, 0, 5 * 10**17, 7
         self.fail = False
         self.calls: list[dict] = []
-        node = self
+        super().__init__(self._reply)
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
-                req = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                node.calls.append(req)
-                reply = {"jsonrpc": "2.0", "id": req["id"]}
-                if node.fail:
-                    reply["error"] = {"code": -32000, "message": "boom"}
-                else:
-                    reply["result"] = node.answer(req["method"], req["params"])
-                data = json.dumps(reply).encode()
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
+    def _reply(self, path: str, headers: dict, body: bytes):
+        req = json.loads(body)
+        self.calls.append(req)
+        reply = {"jsonrpc": "2.0", "id": req["id"]}
+        if self.fail:
+            reply["error"] = {"code": -32000, "message": "boom"}
+        else:
+            reply["result"] = self.answer(req["method"], req["params"])
+        return 200, reply
 
     def answer(self, method, params):
         if method == "eth_getBlockByNumber":
@@ -287,10 +272,6 @@ class FakeNode:
             return "0x" + b"".join(map(word, (self.deposit, self.withdraw_round, self.reserve, self.claimed))).hex()
         raise AssertionError(f"unexpected call {params}")
 
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(timeout=5)
 
 
 def test_json_rpc_chain_state_polls_fake_node():
