@@ -173,18 +173,24 @@ _load_secp()
 # ---------------------------------------------------------------------------------------------------------------
 # keccak-256
 
+cdef int _get_bytes_buffer(obj, str name, Py_buffer *view) except -1:
+    """Acquire a simple (C-contiguous, byte) buffer of ``obj``; the caller releases it. Errors name ``name``."""
+    if isinstance(obj, str):
+        raise TypeError(f"{name} must be bytes-like, not str (encode it first)")
+    try:
+        PyObject_GetBuffer(obj, view, PyBUF_SIMPLE)
+    except BufferError:
+        raise ValueError(f"{name} must be a C-contiguous bytes-like object") from None
+    except TypeError:
+        raise TypeError(f"{name} must be bytes, bytearray or memoryview, not {type(obj).__name__}") from None
+    return 0
+
+
 def keccak256(data):
     """keccak256(data) -> 32 bytes: Ethereum keccak-256 of a C-contiguous bytes-like object."""
     cdef Py_buffer view
     cdef uint8_t out[32]
-    if isinstance(data, str):
-        raise TypeError("data must be bytes-like, not str (encode it first)")
-    try:
-        PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
-    except BufferError:
-        raise ValueError("data must be a C-contiguous bytes-like object") from None
-    except TypeError:
-        raise TypeError(f"data must be bytes, bytearray or memoryview, not {type(data).__name__}") from None
+    _get_bytes_buffer(data, "data", &view)
     try:
         if view.len >= _NOGIL_MIN_BYTES:
             with nogil:
@@ -360,14 +366,7 @@ def personal_message_digest(message):
     """personal_message_digest(message) -> 32 bytes: EIP-191 digest of an arbitrary-length message."""
     cdef Py_buffer view
     cdef uint8_t out[32]
-    if isinstance(message, str):
-        raise TypeError("message must be bytes-like, not str (encode it first)")
-    try:
-        PyObject_GetBuffer(message, &view, PyBUF_SIMPLE)
-    except BufferError:
-        raise ValueError("message must be a C-contiguous bytes-like object") from None
-    except TypeError:
-        raise TypeError(f"message must be bytes, bytearray or memoryview, not {type(message).__name__}") from None
+    _get_bytes_buffer(message, "message", &view)
     try:
         with nogil:
             lp_pm_personal_message_digest(out, <const uint8_t *>view.buf, <size_t>view.len)
