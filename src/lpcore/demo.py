@@ -157,8 +157,7 @@ def run(*, segments: int = 24, frames_per_segment: int = 48, seed: int = 7, work
             sender.validate_ticket_params(params)
             sid = sender.start_session(params)
             ev_ticket = sender.ev(sid)
-            min_credit = max(fee, ev_ticket)
-            n = 0 if st.balance >= min_credit else math.ceil((min_credit - st.balance) / ev_ticket)
+            n = pm.tickets_for_fee(fee, ev_ticket, st.balance)
             st.balance += n * ev_ticket - fee
             if n:
                 payment = sender.create_ticket_batch(sid, n)

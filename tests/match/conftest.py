@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from match_oracle import _MATCH, CLIPS, FFMPEG, PAIRS
+from tests.match.oracle import _MATCH, CLIPS, FFMPEG, PAIRS
 
 
 @dataclass

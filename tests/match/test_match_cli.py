@@ -11,7 +11,7 @@ from lpcore import SignatureFormatError
 from lpcore.vsig import Match, VideoSignature, compare
 from lpcore.vsig.match import effective_th_it
 
-from _shared import vector_path
+from tests._shared import vector_path
 
 VEC = vector_path("lpms")
 

@@ -6,7 +6,7 @@ import pytest
 
 from lpcore.vsig import VideoSignature, compare
 
-from match_oracle import PAIRS, needs_ffmpeg
+from tests.match.oracle import PAIRS, needs_ffmpeg
 
 pytestmark = needs_ffmpeg
 

@@ -11,7 +11,7 @@ import re
 import subprocess
 
 import pytest
-from match_oracle import _MATCH
+from tests.match.oracle import _MATCH
 
 from lpcore.vsig import VideoSignature, compare
 

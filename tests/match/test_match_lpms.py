@@ -10,7 +10,7 @@ from lpcore import SignatureFormatError
 from lpcore import _native_match as native
 from lpcore.vsig import VideoSignature, compare
 
-from _shared import vector_path
+from tests._shared import vector_path
 
 VEC = vector_path("lpms")
 NAMES = ["sw1", "nv1", "sw2", "nv2"]

@@ -55,6 +55,7 @@ from .params import (  # noqa: E402
     validate_ticket_params,
     win_prob_for,
 )
+from .fees import tickets_for_fee  # noqa: E402
 from .payment import Payment, TicketBatch  # noqa: E402
 from .sender import Sender  # noqa: E402
 from .queue import RedemptionQueue, SignedTicket  # noqa: E402
@@ -64,7 +65,7 @@ from .recipient import PaymentResult, ReceiveResult, Recipient  # noqa: E402
 
 _ROLES_EXPORTS = [
     "errors", "MAX_SENDER_NONCES", "TicketExpirationParams", "TicketParams", "face_value_for", "float_string",
-    "recipient_rand", "ticket_ev", "validate_ticket_params", "win_prob_for", "Payment", "TicketBatch", "Sender",
+    "recipient_rand", "ticket_ev", "tickets_for_fee", "validate_ticket_params", "win_prob_for", "Payment", "TicketBatch", "Sender",
     "RedemptionQueue", "SignedTicket", "SenderMonitor", "Validator", "PaymentResult", "ReceiveResult", "Recipient",
 ]
 # --- end of roles exports ------------------------------------------------------------------------------------------

@@ -366,10 +366,9 @@ class RemoteSigner:
                 raise RemoteSignerError(400, "invalid state")
             existing = parsed
         ev = params.ev()
-        min_credit = max(fee, ev)
-        if existing >= min_credit or ev == 0:
+        num_tickets = pm.tickets_for_fee(fee, ev, existing) if ev > 0 else 0
+        if num_tickets == 0:
             raise RemoteSignerError(HTTP_NO_TICKETS, "no tickets")
-        num_tickets = math.ceil((min_credit - existing) / ev)
         if num_tickets > MAX_TICKETS_PER_PAYMENT:
             raise RemoteSignerError(400, f"numTickets {num_tickets} exceeds maximum of {MAX_TICKETS_PER_PAYMENT}")
 

@@ -1,0 +1,130 @@
+"""Redemption queue (§7.2), client-side redemption checks (§7.3) and the sender monitor's max float (§7.1)."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+
+from tests.pm import pyref
+from tests.pm.helpers import ORCH_ADDR, SECRET, Node
+from lpcore import BrokerRevert, pm
+from lpcore.broker import SenderInfo
+from lpcore.pm import errors as E
+from lpcore.pm.params import MAX_WIN_PROB
+from lpcore.pm.queue import is_non_retryable
+
+
+def winners(node: Node, n=3, exp_delta=5, fv=10**8):
+    ep = node.recipient.expiration_params()
+    exp = node.chain.last_seen_l1_block() + exp_delta
+    seed = exp * 1000 + n
+    rand = pm.recipient_rand(SECRET, seed, node.signer.address, fv, MAX_WIN_PROB - 1, exp, Fraction(1),
+                             ep.creation_round, ep.creation_round_block_hash)
+    p = pm.TicketParams(recipient=ORCH_ADDR, face_value=fv, win_prob=MAX_WIN_PROB - 1,
+                        recipient_rand_hash=pyref.rand_hash(rand), seed=seed, expiration_block=exp,
+                        price_per_pixel=Fraction(1), expiration_params=ep)
+    res = node.recipient.receive_payment(node.pay(p, n))
+    assert len(res.winners) == n
+    return res.winners
+
+
+def test_redeems_only_after_params_expire(node):
+    ws = winners(node, 3, exp_delta=5)
+    assert node.chain.advance(4) and node.queue.counts() == {"queued": 3}  # block = exp - 1: nothing redeemed
+    run = node.monitor.on_new_l1_block(node.chain.last_seen_l1_block())
+    assert run.not_expired == 3 and not run.redeemed
+    node.chain.subscribe_l1_blocks(node.monitor.on_new_l1_block)
+    node.chain.advance(1)  # block == expiration block -> redeemable
+    assert node.queue.counts() == {"redeemed": 3}
+    assert node.broker.transcoder_fees(ORCH_ADDR) == 3 * 10**8
+    assert all(node.broker.is_used_ticket(w.ticket.hash()) for w in ws)
+    for st, status, tx, err in node.queue.all_tickets():
+        assert status == "redeemed" and len(tx) == 32 and err is None
+
+
+def test_window_and_retry_classification(node):
+    ws = winners(node, 2, exp_delta=2)
+    node.chain.advance(2)
+    calls = []
+
+    def flaky(st):
+        calls.append(st.ticket.sender_nonce)
+        raise BrokerRevert("ticket is expired")  # retryable (Go estimates gas and retries)
+
+    run = node.queue.process(node.chain.last_seen_l1_block(), node.chain.last_initialized_round(), flaky)
+    assert len(run.retry) == 2 and node.queue.counts() == {"queued": 2} and calls == [1, 2]
+
+    def used(st):
+        raise E.TicketUsed()
+
+    run = node.queue.process(node.chain.last_seen_l1_block(), node.chain.last_initialized_round(), used)
+    assert len(run.failed) == 2 and node.queue.counts() == {"failed": 2}
+    assert [err for *_, err in node.queue.all_tickets()] == ["ticket already used"] * 2
+    # outside the window (creation_round < LIR - 2) tickets are not looked at
+    ws = winners(node, 1, exp_delta=2)
+    node.chain.advance_rounds(3)
+    run = node.queue.process(node.chain.last_seen_l1_block(), node.chain.last_initialized_round(),
+                             lambda st: pytest.fail("must not redeem"))
+    assert run.redeemed == [] and run.retry == [] and node.queue.counts()["queued"] == 1
+    del ws
+
+
+def test_non_retryable_errors():
+    assert is_non_retryable(E.TicketUsed())
+    assert is_non_retryable(RuntimeError("transaction failed txHash=0x12"))
+    assert is_non_retryable(BrokerRevert("ticket creationRound does not have a block hash"))
+    assert not is_non_retryable(BrokerRevert("ticket is expired"))
+    assert not is_non_retryable(E.InsufficientFundsForTxCost())
+
+
+def test_inactive_recipient_skipped(node):
+    winners(node, 1, exp_delta=2)
+    node.chain.advance(2)
+    node.broker.register_transcoder(ORCH_ADDR, active=False)
+    run = node.monitor.on_new_l1_block(node.chain.last_seen_l1_block())
+    assert run.inactive == 1 and node.queue.counts() == {"queued": 1}
+
+
+def test_client_side_redemption_checks(tmp_path):
+    node = Node(tmp_path, gas_price=1)
+    ws = winners(node, 2, exp_delta=2, fv=2_000_000)
+    st = ws[0]
+    node.monitor.redeem_winning_ticket(st)
+    with pytest.raises(E.TicketUsed, match="^ticket already used$"):
+        node.monitor.redeem_winning_ticket(st)
+    node.monitor._gas_price = 2  # txCost = 2.4M >= face value 2M
+    with pytest.raises(E.InsufficientFaceValueForTxCost, match="^insufficient ticket face value for redeem tx cost$"):
+        node.monitor.redeem_winning_ticket(ws[1])
+    node.monitor._gas_price = 10**13  # txCost 1.2e19 above all available funds (~2e18)
+    with pytest.raises(E.InsufficientFundsForTxCost, match="^insufficient sender funds for redeem tx cost$"):
+        node.monitor.redeem_winning_ticket(ws[1])
+    assert node.monitor.pending(node.signer.address) == 0
+
+
+class FakeBroker:
+    def __init__(self, info, claimed=0, pool=4):
+        self.info, self.claimed, self.pool = info, claimed, pool
+
+    def get_sender_info(self, s):
+        return self.info
+
+    def claimed_reserve(self, s, c):
+        return self.claimed
+
+    def transcoder_pool_size(self):
+        return self.pool
+
+
+def test_max_float_and_reserve_alloc():
+    m = pm.SenderMonitor(ORCH_ADDR, FakeBroker(SenderInfo(300, 0, 1000, 200), claimed=50), None, None)
+    s = b"\x01" * 20
+    assert m.reserve_alloc(s) == (1000 + 200) // 4 - 50 == 250
+    assert m.max_float(s) == 250  # nothing pending
+    m._pending[s] = 100  # deposit / pending = 3.0 >= 3 -> pending ignored
+    assert m.max_float(s) == 250
+    m._pending[s] = 101  # ratio < 3 -> alloc - pending
+    assert m.max_float(s) == 149
+    assert m.available_funds(s) == 250 + 300 - 101
+    m.broker.pool = 0
+    assert m.reserve_alloc(s) == 0 and m.max_float(s) == -101
