@@ -11,10 +11,10 @@ transaction per advance), so a reopened chain continues where it stopped.
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 import threading
 from typing import Callable
 
+from .._db import connect, transaction
 from ..errors import BrokerRevert
 from .base import ZERO_HASH, TimeSource
 
@@ -31,15 +31,6 @@ CREATE TABLE IF NOT EXISTS round_block_hash (
     hash BLOB NOT NULL
 );
 """
-
-
-def connect(path) -> sqlite3.Connection:
-    """A durable SQLite connection: WAL, ``synchronous=FULL``, explicit transactions, shared by threads."""
-    db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30.0)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=FULL")
-    db.execute("PRAGMA foreign_keys=ON")
-    return db
 
 
 class Chain(TimeSource):
@@ -64,11 +55,10 @@ class Chain(TimeSource):
         row = self._db.execute("SELECT l1_block, last_initialized_round, round_length, seed FROM chain_state").fetchone()
         if row is None:
             block = 10 * round_length if start_block is None else start_block
-            self._db.execute("BEGIN IMMEDIATE")
-            self._db.execute(
-                "INSERT INTO chain_state VALUES (1, ?, 0, ?, ?)", (block, round_length, bytes(seed))
-            )
-            self._db.execute("COMMIT")
+            with transaction(self._db):
+                self._db.execute(
+                    "INSERT INTO chain_state VALUES (1, ?, 0, ?, ?)", (block, round_length, bytes(seed))
+                )
             row = (block, 0, round_length, bytes(seed))
         self._block, self._lir, self.round_length, self.seed = row[0], row[1], row[2], bytes(row[3])
         self._hashes = dict(self._db.execute("SELECT round, hash FROM round_block_hash").fetchall())
@@ -115,14 +105,9 @@ class Chain(TimeSource):
             if not self._lir < cur:
                 raise BrokerRevert("round already initialized")
             h = self.block_hash(self._block - 1)
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
+            with transaction(self._db):
                 self._db.execute("INSERT OR REPLACE INTO round_block_hash VALUES (?, ?)", (cur, h))
                 self._db.execute("UPDATE chain_state SET last_initialized_round = ?", (cur,))
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
             self._hashes[cur] = h
             self._lir = cur
             return cur
@@ -133,13 +118,8 @@ class Chain(TimeSource):
         if blocks < 0:
             raise ValueError(f"blocks must be >= 0, got {blocks}")
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
+            with transaction(self._db):
                 self._db.execute("UPDATE chain_state SET l1_block = ?", (self._block + blocks,))
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
             self._block += blocks
             if self.auto_initialize and self.current_round() > self._lir:
                 self.initialize_round()

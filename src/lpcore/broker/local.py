@@ -20,9 +20,10 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from contextlib import contextmanager
+import sqlite3
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Iterator, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -30,7 +31,8 @@ from lpcore import pm as _pm
 
 from ..errors import BrokerRevert
 from .base import ZERO_HASH, Broker, SenderInfo
-from .chain import Chain, connect
+from .._db import connect, transaction
+from .chain import Chain
 
 SECP256K1_HALF_N = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0
 _ZERO_ADDR = b"\0" * 20
@@ -105,16 +107,8 @@ class LocalBroker(Broker):
 
     # -- plumbing ------------------------------------------------------------------------------------------
 
-    @contextmanager
-    def _tx(self) -> Iterator:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+    def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
+        return transaction(self._db, self._lock)
 
     def _meta(self, key: str) -> str:
         return self._db.execute("SELECT value FROM broker_meta WHERE key = ?", (key,)).fetchone()[0]

@@ -22,7 +22,7 @@ from typing import Callable, Iterable
 
 from lpcore import pm as _pm
 
-from ..broker.chain import connect
+from .._db import connect, transaction
 from . import errors as E
 
 TICKET_VALIDITY_PERIOD = 2  # go-livepeer queue.go hard-codes it
@@ -104,21 +104,15 @@ class RedemptionQueue:
             ))
         if not rows:
             return 0
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                before = self._db.total_changes
-                self._db.executemany(
-                    "INSERT OR IGNORE INTO ticket_queue (sig, sender, recipient, face_value, win_prob, sender_nonce, "
-                    "recipient_rand_hash, creation_round, creation_round_block_hash, params_expiration_block, "
-                    "price_num, price_den, recipient_rand) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    rows,
-                )
-                added = self._db.total_changes - before
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with transaction(self._db, self._lock):
+            before = self._db.total_changes
+            self._db.executemany(
+                "INSERT OR IGNORE INTO ticket_queue (sig, sender, recipient, face_value, win_prob, sender_nonce, "
+                "recipient_rand_hash, creation_round, creation_round_block_hash, params_expiration_block, "
+                "price_num, price_den, recipient_rand) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                rows,
+            )
+            added = self._db.total_changes - before
         return added
 
     @staticmethod
@@ -165,18 +159,12 @@ class RedemptionQueue:
         return [(self._row_ticket(r), r[14], r[15], r[16]) for r in rows]
 
     def _mark(self, sig: bytes, status: str, tx_hash: bytes | None, error: str | None) -> None:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.execute(
-                    "UPDATE ticket_queue SET status = ?, tx_hash = ?, error = ?, attempts = attempts + 1 "
-                    "WHERE sig = ? AND status = 'queued'",
-                    (status, tx_hash, error, sig),
-                )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with transaction(self._db, self._lock):
+            self._db.execute(
+                "UPDATE ticket_queue SET status = ?, tx_hash = ?, error = ?, attempts = attempts + 1 "
+                "WHERE sig = ? AND status = 'queued'",
+                (status, tx_hash, error, sig),
+            )
 
     def process(
         self,
