@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lpcore import keccak256, pm
-from lpcore.signer import ChainSnapshot, RemoteSigner, SignerConfig, StaticChainState, proto
+from lpcore.signer import ChainSnapshot, PaymentState, RemoteSigner, SignerConfig, StaticChainState, proto
 
 # Hardhat test accounts #0 (the signer, spec §7.2) and #1 (the orchestrator/recipient): public test keys.
 SIGNER_KEY = bytes.fromhex("ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80")
@@ -117,6 +117,41 @@ def check_payment(payment_b64: str, seg_b64: str | None, *, manifest_id: str | N
         if manifest_id is not None:
             assert seg.manifestId == manifest_id.encode()
     return CheckedPayment(payment, nonces, seg)
+
+
+# -- calling the service directly: (status, body, headers) with the spec's envelope checked ------------------
+
+def call(signer, info=None, *, raw: bytes | None = None, headers=None, **fields):
+    if raw is None:
+        body = dict(fields)
+        if info is not None:
+            body["orchestrator"] = b64(info.SerializeToString())
+        raw = json.dumps(body).encode()
+    out = signer.generate_live_payment(raw, headers or {})
+    assert out.body.endswith(b"\n")
+    return out.status, json.loads(out.body), dict(out.headers)
+
+
+def err(signer, info=None, **kw):
+    status, body, headers = call(signer, info, **kw)
+    assert set(body) == {"error"}, body
+    return status, body["error"]["message"]
+
+
+def ok(signer, info=None, **kw):
+    status, body, headers = call(signer, info, **kw)
+    assert status == 200, body
+    assert list(body) == ["payment", "segCreds", "state"] and list(body["state"]) == ["State", "Sig"]
+    return body
+
+
+def state_of(body) -> PaymentState:
+    return PaymentState.from_json(base64.b64decode(body["state"]["State"]))
+
+
+def signed_state(state: PaymentState | bytes, key: bytes = SIGNER_KEY) -> dict:
+    data = state if isinstance(state, bytes) else state.to_json()
+    return {"State": b64(data), "Sig": b64(pm.Signer(key).sign_message(data))}
 
 
 def free_socket() -> socket.socket:

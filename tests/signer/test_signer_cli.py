@@ -11,7 +11,7 @@ import pytest
 pytest.importorskip("google.protobuf")  # the signer extra
 
 from tests.signer.helpers import SIGNER_KEY
-from lpcore.signer import JsonRpcChainState, StaticChainState, cli
+from lpcore.signer import JsonRpcChainState, SignerConfig, StaticChainState, cli
 
 
 def parse(*argv):
@@ -87,3 +87,42 @@ def test_bad_key_exits_cleanly(monkeypatch, capsys):
     assert args.func(args) == 2
     err = capsys.readouterr().err
     assert "LPCORE_SIGNER_KEY" in err and "nope" not in err
+
+
+def test_public_listener_refusal_names_the_cli_flag(monkeypatch, capsys):
+    monkeypatch.setenv("LPCORE_SIGNER_KEY", SIGNER_KEY.hex())
+    args = parse("--host", "10.0.0.1")
+    assert args.func(args) == 2
+    err = capsys.readouterr().err
+    assert "--allow-no-auth" in err and "allow_no_auth=True" not in err
+    assert len(err.strip().splitlines()) == 1
+    assert cli.build_signer(parse("--allow-no-auth")).config.allow_no_auth
+
+
+def test_unreachable_eth_url_is_one_line_exit_2(monkeypatch, capsys):
+    from tests.signer.helpers import free_socket
+
+    monkeypatch.setenv("LPCORE_SIGNER_KEY", SIGNER_KEY.hex())
+    sock = free_socket()  # bound, not listening: connection refused
+    try:
+        args = parse("--eth-url", f"http://127.0.0.1:{sock.getsockname()[1]}")
+        assert args.func(args) == 2
+    finally:
+        sock.close()
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert err.startswith("lpcore signer: ") and "chain state" in err
+
+
+def test_sign_threads_default_all_cores_and_zero_is_refused(monkeypatch, capsys):
+    monkeypatch.setenv("LPCORE_SIGNER_KEY", SIGNER_KEY.hex())
+    args = parse()
+    assert args.sign_threads is None and cli.build_signer(args).config.threads is None
+    assert cli.build_signer(parse("--sign-threads", "2")).config.threads == 2
+    for bad in ("0", "-1", "x"):
+        with pytest.raises(SystemExit) as exc:
+            parse("--sign-threads", bad)
+        assert exc.value.code == 2
+        assert "--sign-threads" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="threads"):
+        SignerConfig(threads=0)

@@ -22,9 +22,14 @@ from tests.signer.helpers import (
     SIGNER_KEY,
     Clock,
     b64,
+    call,
     check_payment,
+    err,
     make_signer,
+    ok,
     orch_info,
+    signed_state,
+    state_of,
 )
 from lpcore import keccak256, pm
 from lpcore.signer import PaymentState, SignerConfig, proto
@@ -32,39 +37,6 @@ from lpcore.signer import PaymentState, SignerConfig, proto
 pytestmark = pytest.mark.filterwarnings("ignore:Using .httpx. with .starlette.testclient")
 
 ORCH_URL = "https://127.0.0.1:9/"
-
-
-def call(signer, info=None, *, raw: bytes | None = None, headers=None, **fields):
-    if raw is None:
-        body = dict(fields)
-        if info is not None:
-            body["orchestrator"] = b64(info.SerializeToString())
-        raw = json.dumps(body).encode()
-    out = signer.generate_live_payment(raw, headers or {})
-    assert out.body.endswith(b"\n")
-    return out.status, json.loads(out.body), dict(out.headers)
-
-
-def err(signer, info=None, **kw):
-    status, body, headers = call(signer, info, **kw)
-    assert set(body) == {"error"}, body
-    return status, body["error"]["message"]
-
-
-def ok(signer, info=None, **kw):
-    status, body, headers = call(signer, info, **kw)
-    assert status == 200, body
-    assert list(body) == ["payment", "segCreds", "state"] and list(body["state"]) == ["State", "Sig"]
-    return body
-
-
-def state_of(body) -> PaymentState:
-    return PaymentState.from_json(base64.b64decode(body["state"]["State"]))
-
-
-def signed_state(state: PaymentState | bytes, key: bytes = SIGNER_KEY) -> dict:
-    data = state if isinstance(state, bytes) else state.to_json()
-    return {"State": b64(data), "Sig": b64(pm.Signer(key).sign_message(data))}
 
 
 @pytest.fixture

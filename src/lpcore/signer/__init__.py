@@ -22,6 +22,7 @@ from .chain import (
     JsonRpcChainState,
     StaticChainState,
 )
+from .auth import AuthWebhookUnreachable, SignerSetupError, webhook
 from .keys import KeyLoadError, decrypt_keystore, key_from_env, load_keystore
 from .service import (
     HTTP_NO_TICKETS,
@@ -30,7 +31,6 @@ from .service import (
     RemoteSigner,
     SignerConfig,
     SignerResponse,
-    webhook,
 )
 from .state import PaymentState
 
@@ -53,5 +53,5 @@ __all__ = [
     "RemoteSigner", "SignerConfig", "SignerResponse", "PaymentState", "ChainSnapshot", "ChainStateSource",
     "ChainStateUnavailable", "StaticChainState", "BrokerChainState", "JsonRpcChainState", "create_app", "serve",
     "decrypt_keystore", "load_keystore", "key_from_env", "KeyLoadError", "HTTP_REFRESH_SESSION",
-    "HTTP_PRICE_EXCEEDED", "HTTP_NO_TICKETS", "webhook",
+    "HTTP_PRICE_EXCEEDED", "HTTP_NO_TICKETS", "webhook", "AuthWebhookUnreachable", "SignerSetupError",
 ]

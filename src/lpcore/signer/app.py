@@ -5,11 +5,13 @@ Routes (spec/remote_signer.md §2–§5): ``POST /sign-orchestrator-info``, ``PO
 paths answer Go's ``404 page not found``, wrong methods ``405`` with ``Allow``. Request bodies above
 ``SignerConfig.max_body_bytes`` get 413 with a JSON error before they are read in full. Handlers never
 leak a traceback: anything unexpected is logged (without the body) and answered with the masked 500.
+
+Without an auth hook (and without ``SignerConfig.allow_no_auth``) the signing routes answer only requests that
+arrived on a loopback address (403 otherwise), however the app is served: see ``lpcore.signer.auth``.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from typing import Any
 
@@ -19,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from .auth import NO_AUTH_REFUSAL, check_listener, is_loopback, request_allowed
 from .service import RemoteSigner, SignerResponse, error_response
 
 _LOG = logging.getLogger("lpcore.signer")
@@ -50,8 +53,14 @@ def _to_response(result: SignerResponse) -> Response:
 def create_app(signer: RemoteSigner) -> Starlette:
     """An ASGI app serving ``signer``."""
     limit = signer.config.max_body_bytes
+    refused = error_response(403, "this signer answers only on loopback addresses: " + NO_AUTH_REFUSAL)
+
+    def allowed(request: Request) -> bool:
+        return request_allowed(signer.config, request.scope.get("server"))
 
     async def sign_orchestrator_info(request: Request) -> Response:
+        if not allowed(request):
+            return _to_response(refused)
         # The body is not read by go-livepeer; drain it within the limit so the connection stays usable.
         try:
             await _read_body(request, limit)
@@ -60,6 +69,8 @@ def create_app(signer: RemoteSigner) -> Starlette:
         return _to_response(signer.sign_orchestrator_info())
 
     async def generate_live_payment(request: Request) -> Response:
+        if not allowed(request):
+            return _to_response(refused)
         try:
             body = await _read_body(request, limit)
         except BodyTooLarge:
@@ -76,6 +87,8 @@ def create_app(signer: RemoteSigner) -> Starlette:
         return _to_response(result)
 
     async def discover_orchestrators(request: Request) -> Response:
+        if not allowed(request):
+            return _to_response(refused)
         return _to_response(signer.discover_orchestrators(request.query_params.getlist("caps")))
 
     async def healthz(request: Request) -> Response:
@@ -104,26 +117,14 @@ def create_app(signer: RemoteSigner) -> Starlette:
                                                          500: server_error, Exception: server_error})
 
 
-def is_loopback(host: str) -> bool:
-    """True for ``localhost`` and loopback IP literals (the only listeners allowed without auth, #3959)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def serve(signer: RemoteSigner, host: str = "127.0.0.1", port: int = 8935, *, allow_no_auth: bool = False,
-          log_level: str = "info") -> None:
+def serve(signer: RemoteSigner, host: str = "127.0.0.1", port: int = 8935, *, log_level: str = "info") -> None:
     """Serve ``signer`` with uvicorn until interrupted.
 
-    Like go-livepeer (#3959), a non-loopback ``host`` is refused unless an auth hook is configured or
-    ``allow_no_auth`` is set: anyone who can reach the signer can spend its deposit.
+    Like go-livepeer (#3959), a non-loopback ``host`` is refused (:class:`~lpcore.signer.auth.SignerSetupError`)
+    unless an auth hook is configured or ``SignerConfig.allow_no_auth`` is set (``--allow-no-auth``): anyone who
+    can reach the signer can spend its deposit.
     """
-    if not is_loopback(host) and signer.config.auth_hook is None and not allow_no_auth:
-        raise ValueError(f"refusing to listen on non-loopback host {host!r} without an auth hook "
-                         "(pass allow_no_auth=True to override)")
+    check_listener(signer, host)
     import uvicorn
 
     uvicorn.run(create_app(signer), host=host, port=port, log_level=log_level, access_log=False)

@@ -24,7 +24,8 @@ def register(subparsers: Any) -> None:
     serve.add_argument("--host", default="127.0.0.1", help="listen address (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8935, help="listen port (default 8935)")
     serve.add_argument("--allow-no-auth", action="store_true",
-                       help="allow a non-loopback listener without an auth hook (put an authenticating proxy in front)")
+                       help="serve non-loopback callers without an auth webhook (only behind an authenticating "
+                            "proxy: anyone who reaches the signer can spend its deposit)")
     chain = serve.add_argument_group("chain view (JSON-RPC poller, or static values)")
     chain.add_argument("--eth-url", help="Ethereum JSON-RPC URL (e.g. Arbitrum One); polled for blocks, round, deposit")
     chain.add_argument("--controller", help="Controller address for --eth-url (default: Arbitrum One)")
@@ -43,8 +44,8 @@ def register(subparsers: Any) -> None:
     limits.add_argument("--pixels-per-unit", default="1", help="price ceiling denominator")
     limits.add_argument("--max-price-per-capability", metavar="JSON",
                         help='per-(capability, model) ceilings: [{"capability": 35, "model": "m", "price": "1/2"}]')
-    limits.add_argument("--sign-threads", type=int, default=0,
-                        help="threads per ticket batch (default 0 = all cores)")
+    limits.add_argument("--sign-threads", type=_thread_count, default=None, metavar="N",
+                        help="threads per ticket batch, >= 1 (default: all cores)")
     limits.add_argument("--max-body-bytes", type=int, default=1 << 20, help="largest request body (default 1 MiB)")
     serve.add_argument("--auth-webhook-url", help="auth webhook (go-livepeer -remoteSignerWebhookUrl)")
     serve.add_argument("--auth-webhook-headers", default="",
@@ -53,6 +54,17 @@ def register(subparsers: Any) -> None:
                        help="JSON list of orchestrators served by GET /discover-orchestrators")
     serve.add_argument("--log-level", default="info")
     serve.set_defaults(func=_serve)
+
+
+def _thread_count(text: str) -> int:
+    """``--sign-threads``: an int >= 1; omitting the flag means all cores (lpcore's ``threads=None``)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r} (omit it to use all cores)")
+    return value
 
 
 def _load_key(args: argparse.Namespace) -> bytes:
@@ -76,7 +88,8 @@ def build_signer(args: argparse.Namespace):
     """The :class:`RemoteSigner` the parsed ``serve`` arguments describe."""
     from .. import pm
     from .chain import ARBITRUM_ONE_CONTROLLER, ChainSnapshot, JsonRpcChainState, StaticChainState
-    from .service import RemoteSigner, SignerConfig, webhook
+    from .auth import webhook
+    from .service import RemoteSigner, SignerConfig
 
     key = _load_key(args)
     address = bytes(pm.Signer(key).address)
@@ -106,26 +119,31 @@ def build_signer(args: argparse.Namespace):
                           max_total_ev=Fraction(args.max_total_ev),
                           deposit_multiplier=args.deposit_multiplier, max_price=max_price if max_price > 0 else None,
                           max_price_per_capability=per_cap, discovery=discovery, max_body_bytes=args.max_body_bytes,
-                          threads=args.sign_threads or None)
+                          threads=args.sign_threads, allow_no_auth=args.allow_no_auth)
     return RemoteSigner(key, chain, config)
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from ..errors import LpcoreError
     from .app import serve
+    from .auth import check_listener
+    from .chain import ChainStateUnavailable
 
+    # Every expected failure (bad key, unreachable --eth-url, a public listener without auth) is one line on
+    # stderr and exit status 2, never a traceback.
+    expected = (LpcoreError, ChainStateUnavailable, ValueError, OSError)
+    signer = None
     try:
         signer = build_signer(args)
-    except (ValueError, OSError) as exc:
-        print(f"lpcore signer: {exc}", file=sys.stderr)
-        return 2
-    print(f"lpcore signer: address {signer.checksum_address} on http://{args.host}:{args.port}", file=sys.stderr)
-    try:
-        serve(signer, args.host, args.port, allow_no_auth=args.allow_no_auth, log_level=args.log_level)
-    except ValueError as exc:
+        check_listener(signer, args.host)
+        print(f"lpcore signer: address {signer.checksum_address} on http://{args.host}:{args.port}",
+              file=sys.stderr)
+        serve(signer, args.host, args.port, log_level=args.log_level)
+    except expected as exc:
         print(f"lpcore signer: {exc}", file=sys.stderr)
         return 2
     finally:
-        close = getattr(signer.chain, "close", None)
+        close = getattr(signer.chain, "close", None) if signer is not None else None
         if close is not None:
             close()
     return 0

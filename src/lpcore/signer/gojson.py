@@ -5,6 +5,11 @@ so the service mirrors it (spec/remote_signer.md §2.2): only the first JSON val
 ignored, keys match struct fields exactly or else case-insensitively (the last matching key wins), byte
 fields are padded standard base64, integers must be integer literals in range, and ``json.Number`` accepts a
 number or a string holding a number literal. Output is compact with Go's HTML-safe escaping.
+
+Sizes an attacker controls are bounded before work proportional to them: nesting depth
+(:data:`MAX_JSON_DEPTH`, checked by a vectorised scan before the recursive decoder runs) and integer literals
+(never longer than the widest Go integer before ``int()`` sees them). A lone UTF-16 surrogate escape decodes
+to U+FFFD, as in Go, so every decoded string can be encoded as UTF-8.
 """
 
 from __future__ import annotations
@@ -16,6 +21,15 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
+#: Deepest nesting of arrays/objects accepted in a request or state (the root object is level 1). The deepest
+#: legitimate request is 3 levels; Python's recursive decoder would fail near 1000 (RecursionError).
+MAX_JSON_DEPTH = 100
+#: Digits of the widest Go integer (uint64 has 20): a longer literal is out of range whatever it says.
+_MAX_INT_DIGITS = 20
+
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
 _B64_RE = re.compile(r"[A-Za-z0-9+/=]*")
 _NUMBER_RE = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?\Z")
 
@@ -50,11 +64,49 @@ def _reject_constant(name: str) -> Any:
     raise GoJSONError(f"invalid character {name[0]!r} looking for beginning of value")
 
 
+def nesting_depth(data: bytes) -> int:
+    """Nesting depth of the first JSON value in ``data`` (0 for a scalar), brackets inside strings ignored.
+
+    Linear and vectorised, so it can run on any body before the recursive decoder does. Exact for valid JSON;
+    for invalid JSON the decoder reports the error anyway. Structural characters are ASCII and never occur
+    inside a multi-byte UTF-8 sequence, so the raw bytes can be scanned.
+    """
+    arr = np.frombuffer(data, dtype=np.uint8)
+    start = len(data) - len(data.lstrip(b" \t\r\n"))
+    if start == len(data) or arr[start] not in (0x5B, 0x7B):
+        return 0
+    delim = arr == 0x22
+    backslash = arr == 0x5C
+    if backslash.any():
+        # A quote is escaped iff an odd run of backslashes precedes it.
+        idx = np.arange(len(arr))
+        last_other = np.maximum.accumulate(np.where(backslash, -1, idx))
+        run = np.zeros(len(arr), dtype=np.int64)
+        run[1:] = idx[:-1] - last_other[:-1]
+        delim &= run % 2 == 0
+    inside = np.cumsum(delim, dtype=np.int64) % 2 == 1
+    step = ((arr == 0x5B) | (arr == 0x7B)).astype(np.int32) - ((arr == 0x5D) | (arr == 0x7D))
+    step[inside] = 0
+    depth = np.cumsum(step[start:], dtype=np.int64)
+    closed = np.flatnonzero(depth <= 0)
+    end = int(closed[0]) + 1 if len(closed) else len(depth)  # only the first value counts: the rest is ignored
+    return int(depth[:end].max())
+
+
+def _check_depth(data: bytes) -> None:
+    if data.count(b"[") + data.count(b"{") <= MAX_JSON_DEPTH:
+        return  # too few brackets to exceed the limit: the common case, no scan needed
+    if nesting_depth(data) > MAX_JSON_DEPTH:
+        raise GoJSONError(f"JSON nesting depth exceeds {MAX_JSON_DEPTH}")
+
+
 def loads_first(data: bytes) -> Any:
     """Decode the first JSON value of ``data`` like ``json.NewDecoder(body).Decode``; trailing bytes are ignored.
 
     Numbers come back as :class:`Number`; objects as lists of (key, value) pairs, keeping duplicates in order.
+    Nesting deeper than :data:`MAX_JSON_DEPTH` is refused before decoding.
     """
+    _check_depth(data)
     # Go replaces invalid UTF-8 with U+FFFD rather than failing.
     text = data.decode("utf-8", errors="replace")
     idx = len(text) - len(text.lstrip(" \t\r\n"))
@@ -76,6 +128,7 @@ def loads_first(data: bytes) -> Any:
 
 def loads_whole(data: bytes) -> Any:
     """Decode exactly one JSON value like ``json.Unmarshal`` (trailing non-space bytes are an error)."""
+    _check_depth(data)
     text = data.decode("utf-8", errors="replace")
     decoder = json.JSONDecoder(
         object_pairs_hook=_Object, parse_float=Number, parse_int=Number,
@@ -136,12 +189,13 @@ def _type_error(value: Any, go_type: str, struct: str, field: str) -> GoJSONErro
 
 
 def as_string(value: Any, struct: str, field: str) -> str:
-    """A Go ``string`` field: a JSON string, or ``null`` for empty."""
+    """A Go ``string`` field: a JSON string, or ``null`` for empty. A lone surrogate escape (``"\\ud800"``)
+    becomes U+FFFD, as Go decodes it (Python keeps it, and it then cannot be encoded as UTF-8)."""
     if value is None:
         return ""
     if not isinstance(value, str):
         raise _type_error(value, "string", struct, field)
-    return value
+    return _SURROGATE_RE.sub("\ufffd", value)
 
 
 def as_bytes(value: Any, struct: str, field: str) -> bytes:
@@ -169,6 +223,8 @@ def as_int(value: Any, struct: str, field: str, bits: int = 64, signed: bool = T
     if value is None:
         return 0
     if not isinstance(value, Number) or not re.fullmatch(r"-?[0-9]+", value.literal):
+        raise _type_error(value, go_type, struct, field)
+    if len(value.literal.lstrip("-")) > _MAX_INT_DIGITS:  # out of range; and int() of it is O(digits**2)
         raise _type_error(value, go_type, struct, field)
     n = int(value.literal)
     lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
@@ -204,5 +260,5 @@ def dumps(value: Any) -> bytes:
     return _HTML_RE.sub(lambda m: _HTML_ESCAPES[m.group(0)], text).encode("utf-8", errors="replace")
 
 
-__all__ = ["GoJSONError", "Number", "loads_first", "loads_whole", "match_fields", "as_string", "as_bytes",
+__all__ = ["GoJSONError", "Number", "MAX_JSON_DEPTH", "nesting_depth", "loads_first", "loads_whole", "match_fields", "as_string", "as_bytes",
            "as_int", "as_number", "dumps"]

@@ -84,16 +84,29 @@ def format_rat(value: Fraction) -> str:
 
 _RAT_RE = re.compile(r"([+-]?)(?:(\d+)(?:/(\d+))?|(\d*)\.(\d*)|(\d+))(?:[eE]([+-]?\d+))?\Z")
 
+#: Longest rational literal accepted (prices and balances; a uint256 has 78 digits). Bounds the digits
+#: ``int()`` converts, which costs time quadratic in their number.
+MAX_RATIONAL_LENGTH = 256
+#: Largest decimal exponent magnitude accepted: ``1e999999999`` would make ``10**exp`` run for hours under
+#: the GIL. Real prices in wei per unit lie within 1e-30 .. 1e30.
+MAX_RATIONAL_EXPONENT = 1000
+
 
 def parse_rat(text: str) -> Fraction | None:
     """Parse a rational the way Go's ``big.Rat.SetString`` does (``"a"``, ``"a/b"``, decimals, exponents).
 
-    Returns ``None`` if ``text`` is not a valid rational (including a zero denominator).
+    Returns ``None`` if ``text`` is not a valid rational (including a zero denominator). Raises ``ValueError``
+    (message: what is too large) if it is longer than :data:`MAX_RATIONAL_LENGTH` characters or its exponent is
+    outside ±:data:`MAX_RATIONAL_EXPONENT`; both are checked before any arithmetic.
     """
+    if len(text) > MAX_RATIONAL_LENGTH:
+        raise ValueError(f"has more than {MAX_RATIONAL_LENGTH} characters")
     m = _RAT_RE.match(text)
     if not m:
         return None
     sign, num, den, int_part, frac_part, plain, exp = m.groups()
+    if exp is not None and abs(int(exp)) > MAX_RATIONAL_EXPONENT:
+        raise ValueError(f"has an exponent outside ±{MAX_RATIONAL_EXPONENT}")
     if num is not None and den is not None:
         if exp is not None or int(den) == 0:
             return None
@@ -182,4 +195,5 @@ class PaymentState:
         return replace(self, **changes)  # type: ignore[arg-type]
 
 
-__all__ = ["PaymentState", "ZERO_TIME", "format_time_ns", "parse_time_ns", "format_rat", "parse_rat"]
+__all__ = ["PaymentState", "ZERO_TIME", "format_time_ns", "parse_time_ns", "format_rat", "parse_rat",
+           "MAX_RATIONAL_LENGTH", "MAX_RATIONAL_EXPONENT"]
