@@ -22,7 +22,7 @@ def register(subparsers: Any) -> None:
                                                       "(default LPCORE_SIGNER_KEY when --key is not given)")
     serve.add_argument("--password-file", help="file whose first line is the keystore password")
     serve.add_argument("--host", default="127.0.0.1", help="listen address (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8935, help="listen port (default 8935)")
+    serve.add_argument("--port", type=_port, default=8935, help="listen port (default 8935)")
     serve.add_argument("--allow-no-auth", action="store_true",
                        help="serve non-loopback callers without an auth webhook (only behind an authenticating "
                             "proxy: anyone who reaches the signer can spend its deposit)")
@@ -54,6 +54,16 @@ def register(subparsers: Any) -> None:
                        help="JSON list of orchestrators served by GET /discover-orchestrators")
     serve.add_argument("--log-level", default="info")
     serve.set_defaults(func=_serve)
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a TCP port in 0..65535, got {text!r}")
+    return value
 
 
 def _thread_count(text: str) -> int:
@@ -93,20 +103,17 @@ def build_signer(args: argparse.Namespace):
 
     key = _load_key(args)
     address = bytes(pm.Signer(key).address)
-    if args.eth_url:
-        controller = bytes.fromhex(args.controller.removeprefix("0x")) if args.controller else ARBITRUM_ONE_CONTROLLER
-        chain: Any = JsonRpcChainState(args.eth_url, address, controller=controller,
-                                       interval_s=args.poll_interval).start()
-    else:
-        chain = StaticChainState(ChainSnapshot(
-            last_seen_l1_block=args.l1_block, last_initialized_round=args.round,
-            last_initialized_block_hash=bytes.fromhex(args.round_hash.removeprefix("0x")),
-            deposit=args.deposit, withdraw_round=args.withdraw_round, reserve_funds_remaining=args.reserve))
+    if Fraction(args.pixels_per_unit) <= 0:
+        raise ValueError("--pixels-per-unit must be > 0")
     max_price = Fraction(args.max_price_per_unit) / Fraction(args.pixels_per_unit)
     per_cap = {}
     if args.max_price_per_capability:
-        for item in json.loads(args.max_price_per_capability):
-            per_cap[(int(item["capability"]), str(item.get("model", "")))] = Fraction(str(item["price"]))
+        try:
+            for item in json.loads(args.max_price_per_capability):
+                per_cap[(int(item["capability"]), str(item.get("model", "")))] = Fraction(str(item["price"]))
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValueError('--max-price-per-capability must be a JSON list of {"capability": id, "model": name, '
+                             f'"price": wei}} objects ({type(exc).__name__}: {exc})') from None
     discovery = None
     if args.discovery:
         with open(args.discovery, encoding="utf-8") as f:
@@ -120,6 +127,16 @@ def build_signer(args: argparse.Namespace):
                           deposit_multiplier=args.deposit_multiplier, max_price=max_price if max_price > 0 else None,
                           max_price_per_capability=per_cap, discovery=discovery, max_body_bytes=args.max_body_bytes,
                           threads=args.sign_threads, allow_no_auth=args.allow_no_auth)
+    # The chain view last: a JSON-RPC poller starts a thread, so everything that can be refused is checked first.
+    if args.eth_url:
+        controller = bytes.fromhex(args.controller.removeprefix("0x")) if args.controller else ARBITRUM_ONE_CONTROLLER
+        chain: Any = JsonRpcChainState(args.eth_url, address, controller=controller,
+                                       interval_s=args.poll_interval).start()
+    else:
+        chain = StaticChainState(ChainSnapshot(
+            last_seen_l1_block=args.l1_block, last_initialized_round=args.round,
+            last_initialized_block_hash=bytes.fromhex(args.round_hash.removeprefix("0x")),
+            deposit=args.deposit, withdraw_round=args.withdraw_round, reserve_funds_remaining=args.reserve))
     return RemoteSigner(key, chain, config)
 
 
