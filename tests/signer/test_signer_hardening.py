@@ -344,3 +344,41 @@ def test_app_refuses_non_loopback_requests_without_auth(clock):
                 assert public.post("/sign-orchestrator-info").status_code == 403
             assert local.post("/generate-live-payment", content=raw).status_code == 200
             assert public.get("/healthz").status_code == 200
+
+
+def test_capability_entry_limits(signer):
+    limit = wire.MAX_CAPABILITY_ENTRIES
+
+    def caps_with(n: int, kind: str):
+        caps = proto.Capabilities()
+        for i in range(n):
+            if kind == "capacities":
+                caps.capacities[i] = 1
+            elif kind == "constraints":
+                caps.constraints.PerCapability[i].SetInParent()
+            else:
+                caps.constraints.PerCapability[i % 8].models[f"m{i}"].warm = True
+        return b64(caps.SerializeToString())
+
+    for kind in ("capacities", "constraints", "model constraints"):
+        assert call(signer, orch_info(), type="fixed", capabilities=caps_with(limit, kind))[0] == 200
+        assert err(signer, orch_info(), type="fixed", capabilities=caps_with(limit + 1, kind)) == (
+            400, f"capabilities has {limit + 1} {kind}, more than {limit}")
+
+
+def test_json_value_count_limit(signer):
+    limit = gojson.MAX_JSON_VALUES
+    info = b64(orch_info().SerializeToString())
+
+    def body(values: int) -> bytes:
+        # The root object with three keys counts as 5 separators; each further array element adds one.
+        zeros = ",".join(["0"] * (values - 5))
+        return ('{"orchestrator": "%s", "type": "fixed", "x": [%s]}' % (info, zeros)).encode()
+
+    assert gojson.structure(body(limit)) == (2, limit)
+    assert signer.generate_live_payment(body(limit)).status == 200
+    out = signer.generate_live_payment(body(limit + 1))
+    assert (out.status, json.loads(out.body)["error"]["message"]) == (400, f"JSON has more than {limit} values")
+    # The review's shape of the cost: 1 MiB of [0,0,...] is refused by the scan, never decoded value by value.
+    out = signer.generate_live_payment(b'{"x":[' + b"0," * 500_000 + b"0]}")
+    assert out.status == 400

@@ -24,6 +24,9 @@ EMPTY_HASH = bytes.fromhex("c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfa
 #: go-livepeer defines about 40 (one word). Each set bit becomes a capacity entry in segCreds, so without a
 #: bound a 0.93 MB request produced a 52 MB response.
 MAX_CAPABILITY_WORDS = 16
+#: Most ``capacities`` entries, per-capability constraints, and model constraints (in total) accepted: each is
+#: copied into segCreds (and summed for the configured ceiling) one by one. A real request names one model.
+MAX_CAPABILITY_ENTRIES = 64 * MAX_CAPABILITY_WORDS
 #: Longest ``Livepeer-Orchestrator-URL`` header value (after percent-encoding) the 480 answer carries; clients
 #: refuse header lines near 8 KiB (aiohttp: 8190 bytes), and a real orchestrator URL is far below this.
 MAX_ORCHESTRATOR_URL_BYTES = 2048
@@ -79,6 +82,13 @@ def parse_capabilities(data: bytes) -> Any | None:
         words = len(getattr(caps, name))
         if words > MAX_CAPABILITY_WORDS:
             raise RemoteSignerError(400, f"capabilities {name} has {words} words, more than {MAX_CAPABILITY_WORDS}")
+    per_capability = caps.constraints.PerCapability
+    counts = (("capacities", lambda: len(caps.capacities)), ("constraints", lambda: len(per_capability)),
+              ("model constraints", lambda: sum(len(c.models) for c in per_capability.values())))
+    for name, count in counts:  # in this order: the model count iterates the (by then bounded) constraints
+        n = count()
+        if n > MAX_CAPABILITY_ENTRIES:
+            raise RemoteSignerError(400, f"capabilities has {n} {name}, more than {MAX_CAPABILITY_ENTRIES}")
     return caps
 
 
@@ -182,7 +192,7 @@ def normalize_capabilities(caps: Any) -> Any:
     return out
 
 
-__all__ = ["EMPTY_HASH", "MAX_CAPABILITY_WORDS", "MAX_ORCHESTRATOR_URL_BYTES", "ORCHESTRATOR_URL_HEADER",
+__all__ = ["EMPTY_HASH", "MAX_CAPABILITY_WORDS", "MAX_CAPABILITY_ENTRIES", "MAX_ORCHESTRATOR_URL_BYTES", "ORCHESTRATOR_URL_HEADER",
            "bytes_to_address", "bytes_to_hash", "parse_orchestrator_info", "orchestrator_price", "pm_session_id",
            "parse_capabilities", "refresh_headers", "ticket_params", "payment_message", "seg_creds",
            "normalize_capabilities"]
