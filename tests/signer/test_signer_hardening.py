@@ -213,6 +213,19 @@ def test_unreachable_webhook_is_502_with_a_clear_body(clock):
     assert status == 502 and message.startswith("signer auth webhook unreachable")
 
 
+def test_webhook_that_never_answers_is_502(clock):
+    from lpcore.signer import webhook
+
+    sock = free_socket()
+    sock.listen(1)  # the kernel accepts the connection; nobody ever answers
+    try:
+        signer = make_signer(SignerConfig(auth_hook=webhook(f"http://127.0.0.1:{sock.getsockname()[1]}/",
+                                                            timeout_s=0.5)), clock)
+        assert err(signer, orch_info(), type="fixed") == (502, "signer auth webhook unreachable: timed out")
+    finally:
+        sock.close()
+
+
 def test_webhook_reply_with_an_impossible_status_is_500(clock):
     for reply in ({"status": 99}, {"status": 600}, {"status": 200, "expiry": 2**63}, {"status": True}):
         signer = make_signer(SignerConfig(auth_hook=lambda h, s, r=reply: r), clock)
