@@ -32,7 +32,7 @@ from tests.signer.helpers import (
     state_of,
 )
 from lpcore import keccak256, pm
-from lpcore.signer import PaymentState, SignerConfig, proto
+from lpcore.signer import SignerConfig, proto
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using .httpx. with .starlette.testclient")
 

@@ -99,5 +99,6 @@ def settle(state: PaymentState, bill: Charge, now_ns: int, session_id: str, firs
                          sender_nonce=(first_nonce + bill.num_tickets) % _U32)
 
 
-__all__ = ["billable_units", "initial_price", "charge", "check_ticket_cap", "settle", "Charge", "MAX_TICKETS_PER_PAYMENT",
+__all__ = ["billable_units", "initial_price", "charge", "check_ticket_cap", "settle", "Charge",
+           "MAX_TICKETS_PER_PAYMENT",
            "LV2V_PIXELS_PER_SECOND", "LV2V_OPENING_SECONDS", "LIVE_OPENING_SECONDS", "HTTP_NO_TICKETS"]

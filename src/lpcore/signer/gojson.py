@@ -276,5 +276,6 @@ def dumps(value: Any) -> bytes:
     return _HTML_RE.sub(lambda m: _HTML_ESCAPES[m.group(0)], text).encode("utf-8", errors="replace")
 
 
-__all__ = ["GoJSONError", "Number", "MAX_JSON_DEPTH", "MAX_JSON_VALUES", "structure", "nesting_depth", "loads_first", "loads_whole", "match_fields", "as_string", "as_bytes",
+__all__ = ["GoJSONError", "Number", "MAX_JSON_DEPTH", "MAX_JSON_VALUES", "structure", "nesting_depth",
+           "loads_first", "loads_whole", "match_fields", "as_string", "as_bytes",
            "as_int", "as_number", "dumps"]

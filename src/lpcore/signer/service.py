@@ -321,5 +321,6 @@ class RemoteSigner:
             raise RemoteSignerError(400, "invalid state") from None
 
 
-__all__ = ["RemoteSigner", "SignerConfig", "SignerResponse", "error_response", "HTTP_REFRESH_SESSION", "HTTP_PRICE_EXCEEDED", "HTTP_NO_TICKETS",
+__all__ = ["RemoteSigner", "SignerConfig", "SignerResponse", "error_response", "HTTP_REFRESH_SESSION",
+           "HTTP_PRICE_EXCEEDED", "HTTP_NO_TICKETS",
            "HTTP_BODY_TOO_LARGE", "MAX_TICKETS_PER_PAYMENT", "DEFAULT_MAX_BODY_BYTES"]

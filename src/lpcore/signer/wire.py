@@ -192,7 +192,8 @@ def normalize_capabilities(caps: Any) -> Any:
     return out
 
 
-__all__ = ["EMPTY_HASH", "MAX_CAPABILITY_WORDS", "MAX_CAPABILITY_ENTRIES", "MAX_ORCHESTRATOR_URL_BYTES", "ORCHESTRATOR_URL_HEADER",
+__all__ = ["EMPTY_HASH", "MAX_CAPABILITY_WORDS", "MAX_CAPABILITY_ENTRIES", "MAX_ORCHESTRATOR_URL_BYTES",
+           "ORCHESTRATOR_URL_HEADER",
            "bytes_to_address", "bytes_to_hash", "parse_orchestrator_info", "orchestrator_price", "pm_session_id",
            "parse_capabilities", "refresh_headers", "ticket_params", "payment_message", "seg_creds",
            "normalize_capabilities"]
