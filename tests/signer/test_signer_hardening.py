@@ -130,6 +130,9 @@ def test_price_is_parsed_after_authorization_and_nothing_is_signed_before(clock)
     assert len(hooked) == 2 and signed == []
     # The webhook still sees the complete new state (balance and nonce after this payment), as in go-livepeer.
     assert (hooked[0]["Balance"], hooked[0]["SenderNonce"], hooked[0]["Type"]) == ("5", 1, "live")
+    # Nothing to pay (482) is answered before the webhook is asked, as in go-livepeer.
+    assert err(signer, orch_info(win_prob=0), type="live") == (482, "no tickets")
+    assert len(hooked) == 2
 
 
 def test_json_nesting_depth_limit(signer):
