@@ -1,4 +1,4 @@
-"""Workload and pure-Python peer for ``Recipient.receive_payment`` (``lpcore bench`` row, ``benchmarks/bench_roles.py``).
+"""``lpcore bench`` rows for ``Recipient.receive_payment`` and its pure-Python peer (also ``benchmarks/bench_roles.py``).
 
 The peer is what a Python port of go-livepeer's ``ReceiveTicket`` + ``ProcessPayment`` crediting does ticket by
 ticket with ``hmac``, pycryptodome keccak and coincurve recovery; lpcore validates each payment with one
@@ -21,8 +21,9 @@ from pathlib import Path
 from coincurve import PublicKey
 from Crypto.Hash import keccak as _keccak
 
-from . import pm
-from .broker import LocalBroker
+from .. import pm
+from ..broker import LocalBroker
+from .case import Case
 
 GATEWAY_KEY = bytes.fromhex("4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318")
 ORCH = bytes.fromhex("70997970c51812dc3a010c7d01b50e0d17dc79c8")
@@ -147,10 +148,8 @@ def make_world(payments: int, tickets: int, directory: Path | None = None) -> Wo
     return World(broker, monitor, batch, batch[0].ticket_params.ev())
 
 
-def roles_rows(n: int):
+def rows(n: int) -> list[Case]:
     """``lpcore bench`` rows: receiving ``n`` tickets in payments of 100 (wall, all cores; and CPU, one thread)."""
-    from .bench import Case
-
     world = make_world(max(1, n // 100), 100)
     items = len(world.payments) * 100
     return [
