@@ -39,8 +39,6 @@ from fractions import Fraction
 
 import numpy as np
 
-from lpcore import pm as _pm
-
 from . import errors as E
 from .params import (
     DEFAULT_DEPOSIT_MULTIPLIER,
@@ -51,6 +49,7 @@ from .params import (
     validate_ticket_params,
 )
 from .payment import Payment
+from .ticket import ticket_hashes_columns
 
 _U32 = 2**32
 
@@ -167,7 +166,7 @@ class Sender:
         nonces = (np.arange(1, size + 1, dtype=np.uint64) + np.uint64(first)) % np.uint64(_U32)
         nonces = nonces.astype(np.uint32)
         sender = self.address
-        hashes = _pm.ticket_hashes_columns(
+        hashes = ticket_hashes_columns(
             params.recipient,
             sender,
             params.face_value,
