@@ -15,6 +15,7 @@ queued ticket is considered once per block, in the same order. Which tickets are
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -77,7 +78,7 @@ def is_non_retryable(err: BaseException) -> bool:
 class RedemptionQueue:
     """The recipient's winning-ticket queue in SQLite at ``path``. Thread-safe."""
 
-    def __init__(self, path):
+    def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = path
         self._lock = threading.RLock()
         self._process_lock = threading.Lock()  # one redemption pass at a time

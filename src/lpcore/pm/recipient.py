@@ -35,7 +35,8 @@ import secrets
 import threading
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import NamedTuple
+import random
+from typing import TYPE_CHECKING, Callable, NamedTuple
 
 import numpy as np
 
@@ -59,6 +60,10 @@ from .payment import Payment
 from .queue import SignedTicket
 from .ticket import Ticket
 from .validator import Validator
+
+if TYPE_CHECKING:  # broker imports pm: the interfaces are only named here, never imported at run time
+    from ..broker.base import TimeSource
+    from .monitor import SenderMonitor
 
 
 class ReceiveResult(NamedTuple):
@@ -94,18 +99,18 @@ class Recipient:
     def __init__(
         self,
         address: bytes,
-        sender_monitor,
-        time_source,
+        sender_monitor: SenderMonitor,
+        time_source: TimeSource,
         *,
         secret: bytes | None = None,
         ev: int = DEFAULT_TICKET_EV,
         redeem_gas: int = REDEEM_GAS_L2,
         tx_cost_multiplier: int = TX_COST_MULTIPLIER,
-        gas_price=None,
+        gas_price: int | Callable[[], int | None] | None = None,
         max_face_value: int = 0,
         validator: Validator | None = None,
-        rng=None,
-    ):
+        rng: random.Random | None = None,
+    ) -> None:
         if secret is None:
             secret = secrets.token_bytes(32)
         if not isinstance(secret, (bytes, bytearray)) or len(secret) != 32:
