@@ -153,3 +153,30 @@ def test_deposit_plus_reserve_overflow_reverts_before_the_value_check(tmp_path):
     assert b.get_sender_info(SENDER).deposit == 0 and b.events() == []
     with pytest.raises(BrokerRevert, match="msg.value does not equal"):
         b.fund_deposit_and_reserve(SENDER, 1, 2, value=4)
+
+
+def test_reading_the_chain_inside_a_write_on_its_file_never_waits_for_a_blocked_advance(tmp_path):
+    """A LocalBroker transaction holds the file's write lock and reads the chain; meanwhile another thread's
+    ``advance`` waits for that lock. The read must not queue behind the advance (a deadlock until the busy
+    timeout); it sees the last committed block, and the advance completes once the lock is released."""
+    import threading
+
+    path = tmp_path / "broker.db"
+    chain = Chain(path, round_length=50, start_block=500)
+    writer = connect(path)
+    writer.execute("BEGIN IMMEDIATE")  # what LocalBroker._tx holds while it redeems
+    advanced = []
+    advancing = threading.Thread(target=lambda: advanced.append(chain.advance(1)), daemon=True)
+    advancing.start()
+    advancing.join(0.3)
+    assert advancing.is_alive()  # blocked on the file lock, as it should be
+    read = []
+    reader = threading.Thread(target=lambda: read.append((chain.last_seen_l1_block(), chain.current_round(),
+                                                          chain.block_hash_for_round(10))), daemon=True)
+    reader.start()
+    reader.join(20)
+    alive = reader.is_alive()
+    writer.execute("COMMIT")
+    advancing.join(60)
+    assert not alive and read == [(500, 10, chain.block_hash(499))]
+    assert advanced == [501] and chain.last_seen_l1_block() == 501

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import sqlite3
 import threading
 from typing import Callable
 
@@ -63,6 +64,12 @@ class Chain(TimeSource):
         self._lock = threading.RLock()
         self._db = connect(":memory:" if path is None else path)
         self._db.executescript(_SCHEMA)
+        # Reads outside a write use their own connection and lock. With one connection, a reader thread would
+        # queue behind a writer thread waiting in BEGIN IMMEDIATE for the file lock - which a LocalBroker
+        # transaction on the same file may hold while it reads the chain: a deadlock until the busy timeout.
+        # A WAL reader needs no lock and sees the last commit. A private in-memory chain has no other writer.
+        self._reader = self._db if path is None else connect(path)
+        self._read_lock = self._lock if path is None else threading.Lock()
         self.auto_initialize = auto_initialize
         self._subscribers: list[Callable[[int], None]] = []
         block = 10 * round_length if start_block is None else start_block
@@ -76,15 +83,19 @@ class Chain(TimeSource):
                 self._initialize(required=False)
 
     def close(self) -> None:
+        if self._reader is not self._db:
+            self._reader.close()
         self._db.close()
 
     # -- reads (TimeSource) ----------------------------------------------------------------------------------
 
-    def _state(self) -> tuple[int, int]:
-        """``(l1_block, last_initialized_round)`` as committed (or as written by this connection's open
-        transaction, when called inside one)."""
-        with self._lock:
-            return self._db.execute("SELECT l1_block, last_initialized_round FROM chain_state").fetchone()
+    def _state(self, tx: sqlite3.Connection | None = None) -> tuple[int, int]:
+        """``(l1_block, last_initialized_round)``: as last committed, or as this chain's open transaction ``tx``
+        has written it."""
+        if tx is not None:
+            return tx.execute("SELECT l1_block, last_initialized_round FROM chain_state").fetchone()
+        with self._read_lock:
+            return self._reader.execute("SELECT l1_block, last_initialized_round FROM chain_state").fetchone()
 
     def block_hash(self, block: int) -> bytes:
         """The simulated hash of L1 block ``block``."""
@@ -105,8 +116,8 @@ class Chain(TimeSource):
 
     def block_hash_for_round(self, round_: int) -> bytes:
         """``RoundsManager.blockHashForRound``: zero for a round that was never initialized."""
-        with self._lock:
-            row = self._db.execute("SELECT hash FROM round_block_hash WHERE round = ?", (round_,)).fetchone()
+        with self._read_lock:
+            row = self._reader.execute("SELECT hash FROM round_block_hash WHERE round = ?", (round_,)).fetchone()
         return ZERO_HASH if row is None else bytes(row[0])
 
     def last_initialized_l1_block_hash(self) -> bytes:
@@ -120,7 +131,7 @@ class Chain(TimeSource):
     def _initialize(self, *, required: bool) -> int | None:
         """Inside a transaction: ``initializeRound()`` if the current round is not initialized yet (else revert
         when ``required``). Returns the round initialized, or None."""
-        block, lir = self._state()
+        block, lir = self._state(self._db)
         cur = block // self.round_length
         if not lir < cur:
             if required:
@@ -159,11 +170,11 @@ class Chain(TimeSource):
 
     def _mine(self, blocks_for: Callable[[int], int]) -> int:
         with transaction(self._db, self._lock):
-            block = self._state()[0]
+            block = self._state(self._db)[0]
             self._db.execute("UPDATE chain_state SET l1_block = l1_block + ?", (blocks_for(block),))
             if self.auto_initialize:
                 self._initialize(required=False)
-            block = self._state()[0]
+            block = self._state(self._db)[0]
         with self._lock:
             subscribers = list(self._subscribers)
         self._notify(subscribers, block)
