@@ -58,6 +58,9 @@ class PyRecipient:
         aux = ep.creation_round.to_bytes(32, "big") + ep.creation_round_block_hash
         credited, sticky = Fraction(0), None
         ev = Fraction(tp.face_value * tp.win_prob, pm.MAX_WIN_PROB)
+        # go-livepeer reads the last seen block per ticket from memory; the chain here is SQLite, so the peer
+        # reads it once per payment, as lpcore does, and the comparison stays about the ticket work.
+        last_seen = self.chain.last_seen_l1_block()
         for nonce, sig in zip(payment.sender_nonces, payment.sigs):
             nonce, sig = int(nonce), bytes(sig)
             msg = (minimal(tp.seed) + sender + minimal(tp.face_value) + minimal(tp.win_prob) + minimal(tp.expiration_block)
@@ -91,7 +94,7 @@ class PyRecipient:
                         err = "too many values"
                     else:
                         entry[0].add(nonce)
-                if err is None and tp.expiration_block <= self.chain.last_seen_l1_block():
+                if err is None and tp.expiration_block <= last_seen:
                     err = "TicketParams expired"
             if err is not None and sticky is None:
                 sticky = err
