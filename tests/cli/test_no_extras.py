@@ -37,6 +37,8 @@ _WRAPPER = textwrap.dedent("""
     how, sys.argv = sys.argv[2], ["lpcore", *sys.argv[3:]]
     if how == "module":
         runpy.run_module("lpcore", run_name="__main__", alter_sys=True)
+    elif how == "code":
+        exec(sys.argv[1])
     else:
         from lpcore.cli import main
         sys.exit(main())
@@ -53,9 +55,22 @@ def _no_traceback(res: subprocess.CompletedProcess) -> None:
 
 
 def test_the_blocker_really_hides_the_extras():
-    res = subprocess.run([sys.executable, "-c", _WRAPPER.replace("from lpcore.cli import main", "import google.protobuf"),
-                          ",".join(BLOCKED), "cli"], capture_output=True, text=True, timeout=60)
+    res = lpcore_without_extras("import google.protobuf", how="code")
     assert res.returncode != 0 and "No module named 'google" in res.stderr
+
+
+def test_importing_the_signer_names_its_extra():
+    code = textwrap.dedent("""
+        import lpcore
+        try:
+            import lpcore.signer
+        except lpcore.MissingExtra as exc:
+            print(type(exc).__name__, isinstance(exc, ImportError), exc.extra, exc.name, str(exc), sep="|")
+    """)
+    res = lpcore_without_extras(code, how="code")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout == ("MissingExtra|True|signer|google|"
+                          "lpcore.signer needs the 'signer' extra: pip install 'lpcore[signer]'\n")
 
 
 @pytest.mark.parametrize("how", ["cli", "module"])
