@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import sqlite3
 import threading
 from typing import Callable
@@ -52,13 +53,13 @@ class Chain(TimeSource):
 
     def __init__(
         self,
-        path=None,
+        path: str | os.PathLike[str] | None = None,
         *,
         round_length: int = 50,
         start_block: int | None = None,
         seed: bytes = b"",
         auto_initialize: bool = True,
-    ):
+    ) -> None:
         if round_length < 1:
             raise ValueError(f"round_length must be >= 1, got {round_length}")
         self._lock = threading.RLock()
@@ -72,15 +73,21 @@ class Chain(TimeSource):
         self._read_lock = self._lock if path is None else threading.Lock()
         self.auto_initialize = auto_initialize
         self._subscribers: list[Callable[[int], None]] = []
-        block = 10 * round_length if start_block is None else start_block
-        with transaction(self._db, self._lock):
-            # OR IGNORE: another process may create the same file at the same time; the first one's values win.
-            self._db.execute("INSERT OR IGNORE INTO chain_state VALUES (1, ?, 0, ?, ?)",
-                             (block, round_length, bytes(seed)))
-            self.round_length, seed_ = self._db.execute("SELECT round_length, seed FROM chain_state").fetchone()
-            self.seed = bytes(seed_)
-            if auto_initialize:
-                self._initialize(required=False)
+        q = "SELECT round_length, seed, l1_block, last_initialized_round FROM chain_state"
+        row = self._reader.execute(q).fetchone()
+        # Opening an existing, initialized chain only reads; the write lock is taken to create it or to initialize
+        # the round it is in.
+        if row is None or (auto_initialize and row[3] < row[2] // row[0]):
+            block = 10 * round_length if start_block is None else start_block
+            with transaction(self._db, self._lock):
+                # OR IGNORE: another process may create the file at the same time; the first one's values win.
+                self._db.execute("INSERT OR IGNORE INTO chain_state VALUES (1, ?, 0, ?, ?)",
+                                 (block, round_length, bytes(seed)))
+                row = self._db.execute(q).fetchone()
+                self.round_length, self.seed = row[0], bytes(row[1])
+                if auto_initialize:
+                    self._initialize(required=False)
+        self.round_length, self.seed = row[0], bytes(row[1])
 
     def close(self) -> None:
         if self._reader is not self._db:
