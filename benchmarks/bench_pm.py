@@ -1,6 +1,6 @@
 """Ticket hot paths beside their peers, same inputs, same run (N = 10 000).
 
-Workloads come from ``lpcore.bench.pm_rows`` (the same cases ``lpcore bench`` prints):
+Workloads come from ``lpcore._bench.pm.rows`` (the same cases ``lpcore bench`` prints):
 - sign_batch / recover_batch / verify_batch (all cores) vs a coincurve ``sign_recoverable`` /
   ``PublicKey.from_signature_and_message`` loop with the EIP-191 prefix hashed by the fastest Python keccak;
 - is_winning_batch and ticket_hashes_columns (a Payment: shared params, N nonces) vs per-ticket pycryptodome and
@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import pytest
 
-from lpcore.bench import Case, best_times, pm_rows
+from lpcore._bench.case import Case, best_times
+from lpcore._bench.pm import rows as pm_rows
 
 N = 10_000
 CASES = pm_rows(N)

@@ -22,7 +22,7 @@ import time
 
 import pytest
 
-from lpcore._bench_roles import make_world  # workload and peer shared with `lpcore bench`
+from lpcore._bench.roles import make_world  # workload and peer shared with `lpcore bench`
 
 PAYMENTS, TICKETS = 20, 100
 RESULTS: dict[str, float] = {}

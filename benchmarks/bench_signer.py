@@ -26,7 +26,7 @@ import threading
 import time
 
 from lpcore.signer import proto
-from lpcore.signer._bench import TICKETS, make_signer, request_body
+from lpcore._bench.signer import TICKETS, make_signer, request_body
 REQUESTS = int(os.environ.get("LPCORE_BENCH_SIGNER_REQUESTS", "200"))
 CONCURRENCY = int(os.environ.get("LPCORE_BENCH_SIGNER_CONCURRENCY", "4"))
 TIME_CAP_S = float(os.environ.get("LPCORE_BENCH_SIGNER_TIME_CAP", "30"))

@@ -19,6 +19,7 @@ from .errors import (  # noqa: E402
     InvalidSignature,
     InvalidTicket,
     LpcoreError,
+    MissingExtra,
     SignatureFormatError,
     VideoDecodeError,
 )
@@ -34,4 +35,5 @@ __all__ = [
     "SignatureFormatError",
     "VideoDecodeError",
     "DeviceUnavailable",
+    "MissingExtra",
 ]

@@ -1,5 +1,8 @@
+"""``python -m lpcore``: the same command line as ``lpcore``."""
+
 import sys
 
 from .cli import main
 
-sys.exit(main())
+if __name__ == "__main__":
+    sys.exit(main())

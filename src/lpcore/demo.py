@@ -20,7 +20,7 @@ import shutil
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
@@ -94,7 +94,6 @@ class OrchStats:
     false_alarms: int = 0
     receive_s: float = 0.0
     balance: Fraction = Fraction(0)       # the gateway's credit at this orchestrator (§5.4)
-    extra: dict = field(default_factory=dict)
 
 
 def run(*, segments: int = 24, frames_per_segment: int = 48, seed: int = 7, workdir: Path | None = None,

@@ -41,6 +41,29 @@ class DeviceUnavailable(LpcoreError):
     """A GPU code path was requested but no CUDA device (or CuPy) is available."""
 
 
+class MissingExtra(LpcoreError, ImportError):
+    """A feature needs an optional dependency group ("extra") that is not installed.
+
+    ``extra`` names the group (``pip install 'lpcore[<extra>]'``), ``feature`` what needed it, and ``name`` (as
+    for any ``ImportError``) the module that failed to import. Raised by :func:`lpcore._extras.require`; the
+    command line prints ``str(err)`` as one line and exits 2.
+    """
+
+    def __init__(self, extra: str, feature: str, missing: str | None = None):
+        super().__init__(f"{feature} needs the '{extra}' extra: pip install 'lpcore[{extra}]'", name=missing)
+        self.extra = extra
+        self.feature = feature
+
+
+class KeyLoadError(LpcoreError, ValueError):
+    """A signing key could not be loaded (bad keystore, wrong password, bad hex); the message never contains
+    key material."""
+
+
+class ChainStateUnavailable(LpcoreError, RuntimeError):
+    """The chain view could not be read (the remote signer answers 503)."""
+
+
 class RemoteSignerError(LpcoreError):
     """A remote-signer request failed; ``status`` is the HTTP status the service answers with.
 
@@ -83,6 +106,9 @@ __all__ = [
     "SignatureFormatError",
     "VideoDecodeError",
     "DeviceUnavailable",
+    "MissingExtra",
+    "KeyLoadError",
+    "ChainStateUnavailable",
     "RemoteSignerError",
     "VerificationError",
     "SignatureMismatch",

@@ -41,9 +41,10 @@ def test_demo_cli_registration():
 
 def test_bench_rows_agree_with_their_peer():
     """`lpcore bench`'s Recipient rows: lpcore and the pure-Python peer credit exactly the same EV."""
-    from lpcore import _bench_roles, bench
+    from lpcore import bench
+    from lpcore._bench import roles
 
-    assert _bench_roles.roles_rows in bench.ROWS
-    world = _bench_roles.make_world(2, 30)
+    assert roles.rows in bench.row_functions()
+    world = roles.make_world(2, 30)
     assert world.run_lpcore() == world.run_peer() == world.ev * 60
     assert world.run_lpcore(1) == world.ev * 60

@@ -519,7 +519,7 @@ def test_out_of_range_ticket_params_are_400(signer):
 
 def test_bench_row_peer_computes_the_same_payment():
     """The benchmark's peer (a coincurve per-ticket loop) signs byte-identical payments (RFC 6979)."""
-    from lpcore.signer import _bench
+    from lpcore._bench import signer as _bench
 
     (case,) = _bench.rows(0)
     ours = json.loads(case.ours().body)

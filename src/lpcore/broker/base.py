@@ -28,7 +28,13 @@ class SenderInfo:
 
 
 class TimeSource(abc.ABC):
-    """Rounds and L1 blocks as a node sees them (``eth/watchers/timewatcher.go``)."""
+    """Rounds and L1 blocks as a node sees them (``eth/watchers/timewatcher.go``).
+
+    Senders stamp tickets with the last initialized round and its block hash (the ticket's creation round,
+    which the broker checks on redemption), recipients expire ticket params by L1 block, and redemption queues
+    run on each new block. Implementations: :class:`lpcore.broker.Chain` (simulated, SQLite),
+    :class:`StaticChainView` (fixed values), an on-chain watcher. Reads must be cheap: the roles call them per
+    payment."""
 
     @abc.abstractmethod
     def last_seen_l1_block(self) -> int: ...
@@ -51,16 +57,30 @@ class TimeSource(abc.ABC):
 
 
 class SenderInfoSource(abc.ABC):
-    @abc.abstractmethod
-    def get_sender_info(self, sender: bytes) -> SenderInfo: ...
+    """Where a sender's TicketBroker balances are read (go-livepeer ``SenderManager``).
+
+    A sender checks its own deposit and reserve before signing tickets (a face value above the deposit is
+    refused, spec/pm.md §5.3); a recipient checks them, and what it already claimed from the reserve this
+    round, to decide how much credit it extends (spec/pm.md §7.1). Both calls read the current round's view;
+    amounts are wei, addresses 20-byte ``bytes``; an unknown sender reads as zero, as on chain."""
 
     @abc.abstractmethod
-    def claimed_reserve(self, reserve_holder: bytes, claimant: bytes) -> int: ...
+    def get_sender_info(self, sender: bytes) -> SenderInfo:
+        """``TicketBroker.getSenderInfo(sender)``: deposit, withdraw round, reserve remaining and claimed in the
+        current round."""
+
+    @abc.abstractmethod
+    def claimed_reserve(self, reserve_holder: bytes, claimant: bytes) -> int:
+        """``TicketBroker.claimedReserve(reserve_holder, claimant)``: what ``claimant`` already claimed from
+        ``reserve_holder``'s reserve in the current round (wei)."""
 
 
 class Broker(SenderInfoSource):
-    """The TicketBroker as the roles use it. Reverts raise :class:`lpcore.BrokerRevert` with the contract's
-    revert string (spec/pm.md §7.4)."""
+    """The TicketBroker as the roles use it: sender info (as :class:`SenderInfoSource`), the used-ticket set,
+    redemption and the active transcoder pool (which splits each reserve). A recipient's
+    :class:`~lpcore.pm.SenderMonitor` is its only caller. Reverts raise :class:`lpcore.BrokerRevert` with the
+    contract's revert string (spec/pm.md §7.4), so a backend (embedded SQLite, or web3 against the deployed
+    contract) is interchangeable: the same inputs give the same results and the same reasons."""
 
     @abc.abstractmethod
     def is_used_ticket(self, ticket_hash: bytes) -> bool: ...

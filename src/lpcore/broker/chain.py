@@ -6,17 +6,32 @@ It plays go-livepeer's ``TimeManager`` (``eth/watchers/timewatcher.go``) and the
 ``sha256(b"lpcore-chain" ‖ seed ‖ u256(block))`` - never zero, unpredictable enough for a commit-reveal
 demo, and reproducible for a given seed. With a ``path`` the state is kept in SQLite (WAL, one
 transaction per advance), so a reopened chain continues where it stopped.
+
+The database is the only copy of the state: every read is one indexed SELECT and every write reads and changes
+it inside one ``BEGIN IMMEDIATE`` transaction (``l1_block = l1_block + ?``), so several ``Chain`` objects on
+one file - in one process or several - always agree: a broker opened before another process advanced the
+rounds sees the new round, and two processes each advancing 10 blocks advance 20. Only the round length and
+the seed, fixed when the file is created, are kept in memory.
+
+Block subscribers are called after the commit, in this process only (another process's advances notify that
+process's subscribers), each inside its own ``try``: one subscriber's failure is logged and never stops the
+others nor the advance, which has happened whatever a subscriber does.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
+import os
+import sqlite3
 import threading
 from typing import Callable
 
 from .._db import connect, transaction
 from ..errors import BrokerRevert
 from .base import ZERO_HASH, TimeSource
+
+_LOG = logging.getLogger("lpcore.broker")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS chain_state (
@@ -38,101 +53,147 @@ class Chain(TimeSource):
 
     def __init__(
         self,
-        path=None,
+        path: str | os.PathLike[str] | None = None,
         *,
         round_length: int = 50,
         start_block: int | None = None,
         seed: bytes = b"",
         auto_initialize: bool = True,
-    ):
+    ) -> None:
         if round_length < 1:
             raise ValueError(f"round_length must be >= 1, got {round_length}")
         self._lock = threading.RLock()
         self._db = connect(":memory:" if path is None else path)
         self._db.executescript(_SCHEMA)
+        # Reads outside a write use their own connection and lock. With one connection, a reader thread would
+        # queue behind a writer thread waiting in BEGIN IMMEDIATE for the file lock - which a LocalBroker
+        # transaction on the same file may hold while it reads the chain: a deadlock until the busy timeout.
+        # A WAL reader needs no lock and sees the last commit. A private in-memory chain has no other writer.
+        self._reader = self._db if path is None else connect(path)
+        self._read_lock = self._lock if path is None else threading.Lock()
         self.auto_initialize = auto_initialize
         self._subscribers: list[Callable[[int], None]] = []
-        row = self._db.execute("SELECT l1_block, last_initialized_round, round_length, seed FROM chain_state").fetchone()
-        if row is None:
+        q = "SELECT round_length, seed, l1_block, last_initialized_round FROM chain_state"
+        row = self._reader.execute(q).fetchone()
+        # Opening an existing, initialized chain only reads; the write lock is taken to create it or to initialize
+        # the round it is in.
+        if row is None or (auto_initialize and row[3] < row[2] // row[0]):
             block = 10 * round_length if start_block is None else start_block
-            with transaction(self._db):
-                self._db.execute(
-                    "INSERT INTO chain_state VALUES (1, ?, 0, ?, ?)", (block, round_length, bytes(seed))
-                )
-            row = (block, 0, round_length, bytes(seed))
-        self._block, self._lir, self.round_length, self.seed = row[0], row[1], row[2], bytes(row[3])
-        self._hashes = dict(self._db.execute("SELECT round, hash FROM round_block_hash").fetchall())
-        if auto_initialize and self.current_round() > self._lir:
-            self.initialize_round()
+            with transaction(self._db, self._lock):
+                # OR IGNORE: another process may create the file at the same time; the first one's values win.
+                self._db.execute("INSERT OR IGNORE INTO chain_state VALUES (1, ?, 0, ?, ?)",
+                                 (block, round_length, bytes(seed)))
+                row = self._db.execute(q).fetchone()
+                self.round_length, self.seed = row[0], bytes(row[1])
+                if auto_initialize:
+                    self._initialize(required=False)
+        self.round_length, self.seed = row[0], bytes(row[1])
 
     def close(self) -> None:
+        if self._reader is not self._db:
+            self._reader.close()
         self._db.close()
 
     # -- reads (TimeSource) ----------------------------------------------------------------------------------
+
+    def _state(self, tx: sqlite3.Connection | None = None) -> tuple[int, int]:
+        """``(l1_block, last_initialized_round)``: as last committed, or as this chain's open transaction ``tx``
+        has written it."""
+        if tx is not None:
+            return tx.execute("SELECT l1_block, last_initialized_round FROM chain_state").fetchone()
+        with self._read_lock:
+            return self._reader.execute("SELECT l1_block, last_initialized_round FROM chain_state").fetchone()
 
     def block_hash(self, block: int) -> bytes:
         """The simulated hash of L1 block ``block``."""
         return hashlib.sha256(b"lpcore-chain" + self.seed + block.to_bytes(32, "big")).digest()
 
     def last_seen_l1_block(self) -> int:
-        return self._block
+        return self._state()[0]
 
     def current_round(self) -> int:
-        return self._block // self.round_length
+        return self._state()[0] // self.round_length
 
     def last_initialized_round(self) -> int:
-        return self._lir
+        return self._state()[1]
 
     def current_round_initialized(self) -> bool:
-        return self._lir == self.current_round()
+        block, lir = self._state()
+        return lir == block // self.round_length
 
     def block_hash_for_round(self, round_: int) -> bytes:
         """``RoundsManager.blockHashForRound``: zero for a round that was never initialized."""
-        return bytes(self._hashes.get(round_, ZERO_HASH))
+        with self._read_lock:
+            row = self._reader.execute("SELECT hash FROM round_block_hash WHERE round = ?", (round_,)).fetchone()
+        return ZERO_HASH if row is None else bytes(row[0])
 
     def last_initialized_l1_block_hash(self) -> bytes:
-        return self.block_hash_for_round(self._lir)
+        return self.block_hash_for_round(self.last_initialized_round())
 
     def pre_last_initialized_l1_block_hash(self) -> bytes:
-        return self.block_hash_for_round(self._lir - 1)
+        return self.block_hash_for_round(self.last_initialized_round() - 1)
 
     # -- writes ----------------------------------------------------------------------------------------------
 
+    def _initialize(self, *, required: bool) -> int | None:
+        """Inside a transaction: ``initializeRound()`` if the current round is not initialized yet (else revert
+        when ``required``). Returns the round initialized, or None."""
+        block, lir = self._state(self._db)
+        cur = block // self.round_length
+        if not lir < cur:
+            if required:
+                raise BrokerRevert("round already initialized")
+            return None
+        self._db.execute("INSERT OR REPLACE INTO round_block_hash VALUES (?, ?)", (cur, self.block_hash(block - 1)))
+        self._db.execute("UPDATE chain_state SET last_initialized_round = ?", (cur,))
+        return cur
+
     def initialize_round(self) -> int:
         """``RoundsManager.initializeRound()``: store ``blockhash(block - 1)`` for the current round."""
-        with self._lock:
-            cur = self.current_round()
-            if not self._lir < cur:
-                raise BrokerRevert("round already initialized")
-            h = self.block_hash(self._block - 1)
-            with transaction(self._db):
-                self._db.execute("INSERT OR REPLACE INTO round_block_hash VALUES (?, ?)", (cur, h))
-                self._db.execute("UPDATE chain_state SET last_initialized_round = ?", (cur,))
-            self._hashes[cur] = h
-            self._lir = cur
-            return cur
+        with transaction(self._db, self._lock):
+            return self._initialize(required=True)
 
     def advance(self, blocks: int = 1) -> int:
-        """Mine ``blocks`` L1 blocks (initializing a new round if ``auto_initialize``), notify subscribers,
-        return the new block number."""
+        """Mine ``blocks`` L1 blocks (initializing a new round if ``auto_initialize``), then notify this
+        process's subscribers; returns the new block number.
+
+        The blocks are committed before any subscriber runs, so a subscriber's exception (a locked queue
+        database, a bug) cannot undo or hide them: it is logged on the ``lpcore.broker`` logger and the remaining
+        subscribers are still called. ``advance`` itself raises only if the chain's own transaction fails."""
+        if isinstance(blocks, bool) or not isinstance(blocks, int):
+            raise TypeError(f"blocks must be an int, got {type(blocks).__name__}")
         if blocks < 0:
             raise ValueError(f"blocks must be >= 0, got {blocks}")
-        with self._lock:
-            with transaction(self._db):
-                self._db.execute("UPDATE chain_state SET l1_block = ?", (self._block + blocks,))
-            self._block += blocks
-            if self.auto_initialize and self.current_round() > self._lir:
-                self.initialize_round()
-            block = self._block
-            subscribers = list(self._subscribers)
-        for fn in subscribers:
-            fn(block)
-        return block
+        return self._mine(lambda block: blocks)
 
     def advance_rounds(self, rounds: int = 1) -> int:
-        """Advance to the first block of the round ``rounds`` ahead; returns the new block number."""
-        target = (self.current_round() + rounds) * self.round_length
-        return self.advance(target - self._block)
+        """Advance to the first block of the round ``rounds`` ahead (counted from the current round when the
+        transaction runs); returns the new block number."""
+        if isinstance(rounds, bool) or not isinstance(rounds, int):
+            raise TypeError(f"rounds must be an int, got {type(rounds).__name__}")
+        if rounds < 0:
+            raise ValueError(f"rounds must be >= 0, got {rounds}")
+        return self._mine(lambda block: max(0, (block // self.round_length + rounds) * self.round_length - block))
+
+    def _mine(self, blocks_for: Callable[[int], int]) -> int:
+        with transaction(self._db, self._lock):
+            block = self._state(self._db)[0]
+            self._db.execute("UPDATE chain_state SET l1_block = l1_block + ?", (blocks_for(block),))
+            if self.auto_initialize:
+                self._initialize(required=False)
+            block = self._state(self._db)[0]
+        with self._lock:
+            subscribers = list(self._subscribers)
+        self._notify(subscribers, block)
+        return block
+
+    @staticmethod
+    def _notify(subscribers: list[Callable[[int], None]], block: int) -> None:
+        for fn in subscribers:
+            try:
+                fn(block)
+            except Exception:  # noqa: BLE001 - one subscriber's failure must not starve the others
+                _LOG.exception("L1 block %d subscriber %r failed", block, fn)
 
     def subscribe_l1_blocks(self, callback: Callable[[int], None]) -> Callable[[], None]:
         with self._lock:

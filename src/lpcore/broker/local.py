@@ -19,23 +19,28 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
+import os
 import sqlite3
+import threading
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 
-from lpcore import pm as _pm
-
-from ..errors import BrokerRevert
-from .base import ZERO_HASH, Broker, SenderInfo
 from .._db import connect, transaction
+from ..errors import BrokerRevert
+from ..pm.crypto import is_winning_batch, recipient_rand_hash, recover_batch, to_u256
+from ..pm.ticket import Ticket, ticket_hashes
+from .base import ZERO_HASH, Broker, SenderInfo
 from .chain import Chain
 
 SECP256K1_HALF_N = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0
 _ZERO_ADDR = b"\0" * 20
+UINT256_MAX = 2**256 - 1
+#: What a Solidity >= 0.8 contract reverts with on checked-arithmetic overflow or underflow: ``Panic(0x11)``,
+#: which carries no revert string; this is how the embedded broker spells it.
+PANIC_ARITHMETIC = "panic: arithmetic underflow or overflow (0x11)"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS broker_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -62,6 +67,14 @@ def _addr(name: str, a) -> bytes:
     return bytes(a)
 
 
+def _checked_add(a: int, b: int) -> int:
+    """``a + b`` as uint256 arithmetic in Solidity 0.8 (the deployed TicketBroker): overflow reverts."""
+    total = a + b
+    if total > UINT256_MAX:
+        raise BrokerRevert(PANIC_ARITHMETIC)
+    return total
+
+
 def _amount(name: str, v) -> int:
     if isinstance(v, bool) or not isinstance(v, int):
         raise TypeError(f"{name} must be an int (wei)")
@@ -86,8 +99,8 @@ class LocalBroker(Broker):
     they are fixed when the database is created. ``chain`` defaults to a :class:`Chain` in the same file.
     """
 
-    def __init__(self, path, *, chain: Chain | None = None, unlock_period: int = 2, ticket_validity_period: int = 2,
-                 round_length: int = 50):
+    def __init__(self, path: str | os.PathLike[str], *, chain: Chain | None = None, unlock_period: int = 2,
+                 ticket_validity_period: int = 2, round_length: int = 50) -> None:
         if ticket_validity_period <= 0:
             raise BrokerRevert("ticketValidityPeriod must be greater than 0")
         self.path = path
@@ -209,7 +222,7 @@ class LocalBroker(Broker):
         total = self._sender_row(db, holder)[2] + self._claimed_for_round(db, holder, cur)
         share = total // pool - self._claimed_by(db, holder, cur, claimant)
         if share < 0:  # OZ 4.x SafeMath.sub is checked 0.8 arithmetic: Panic(0x11), no revert string
-            raise BrokerRevert("panic: arithmetic underflow or overflow (0x11)")
+            raise BrokerRevert(PANIC_ARITHMETIC)
         return share
 
     def is_used_ticket(self, ticket_hash: bytes) -> bool:
@@ -271,10 +284,12 @@ class LocalBroker(Broker):
         """``fundDepositAndReserveFor(addr, d, r)`` sent by ``caller`` with ``msg.value = value``."""
         caller, addr = _addr("caller", caller), _addr("addr", addr)
         deposit_amount, reserve_amount = _amount("deposit_amount", deposit_amount), _amount("reserve_amount", reserve_amount)
-        value = deposit_amount + reserve_amount if value is None else _amount("value", value)
+        value = None if value is None else _amount("value", value)
         with self._tx() as db:
             self._require_not_paused()
-            if value != deposit_amount + reserve_amount:
+            # checkDepositReserveETHValueSplit: `msg.value == d.add(r)`, where the add itself may overflow.
+            total = _checked_add(deposit_amount, reserve_amount)
+            if (total if value is None else value) != total:
                 raise BrokerRevert("msg.value does not equal sum of deposit amount and reserve amount")
             # Modifier order: processDeposit (add, maybe cancel), processReserve (add + ReserveFunded, maybe
             # cancel), body, then processDeposit's epilogue emits DepositFunded.
@@ -284,7 +299,7 @@ class LocalBroker(Broker):
 
     def _process_deposit_pre(self, db, caller: bytes, sender: bytes, amount: int) -> None:
         deposit, wr, reserve = self._sender_row(db, sender)
-        deposit += amount
+        deposit = _checked_add(deposit, amount)
         if caller == sender and wr > 0:
             wr = 0
             self._emit(db, "UnlockCancelled", sender=sender)
@@ -292,10 +307,11 @@ class LocalBroker(Broker):
 
     def _process_reserve_pre(self, db, caller: bytes, sender: bytes, amount: int) -> None:
         deposit, wr, reserve = self._sender_row(db, sender)
-        self._put_sender(db, sender, deposit, wr, reserve + amount)
+        reserve = _checked_add(reserve, amount)
+        self._put_sender(db, sender, deposit, wr, reserve)
         self._emit(db, "ReserveFunded", reserveHolder=sender, amount=amount)
         if caller == sender and wr > 0:
-            self._put_sender(db, sender, deposit, 0, reserve + amount)
+            self._put_sender(db, sender, deposit, 0, reserve)
             self._emit(db, "UnlockCancelled", sender=sender)
 
     def unlock(self, sender: bytes) -> int:
@@ -387,23 +403,23 @@ class LocalBroker(Broker):
         """Hash, recover and lottery-check all tickets with one batch call each (C engine)."""
         n = len(tickets)
         for i, t in enumerate(tickets):
-            if not isinstance(t, _pm.Ticket):
+            if not isinstance(t, Ticket):
                 raise TypeError(f"tickets[{i}] must be an lpcore.pm.Ticket, got {type(t).__name__}")
             if not isinstance(sigs[i], (bytes, bytearray, memoryview)):
                 raise TypeError(f"sigs[{i}] must be bytes, got {type(sigs[i]).__name__}")
             r = rands[i]
             if isinstance(r, bool) or not isinstance(r, int) or not 0 <= r < 2**256:
                 raise ValueError(f"recipient_rands[{i}] must be a uint256 int, got {r!r}")
-        hashes = _pm.ticket_hashes(list(tickets)) if n else np.zeros((0, 32), np.uint8)
+        hashes = ticket_hashes(list(tickets)) if n else np.zeros((0, 32), np.uint8)
         sig_arr = np.zeros((n, 65), dtype=np.uint8)
         ok = np.zeros(n, dtype=bool)
         for i, s in enumerate(sigs):
             if len(s) == 65:
                 sig_arr[i] = np.frombuffer(bytes(s), dtype=np.uint8)
                 ok[i] = True
-        recovered = _pm.recover_batch(hashes, sig_arr) if n else np.zeros((0, 20), np.uint8)
+        recovered = recover_batch(hashes, sig_arr) if n else np.zeros((0, 20), np.uint8)
         rr = list(rands)
-        wins = _pm.is_winning_batch(sig_arr, _pm.to_u256(rr), _pm.to_u256([t.win_prob for t in tickets])) if n else []
+        wins = is_winning_batch(sig_arr, to_u256(rr), to_u256([t.win_prob for t in tickets])) if n else []
         return hashes, ok, recovered, wins
 
     def _redeem_one(self, db, t, sig: bytes, recipient_rand: int, pre, i: int) -> bytes:
@@ -423,7 +439,7 @@ class LocalBroker(Broker):
         cur = self.chain.current_round()
         if not t.creation_round + self.ticket_validity_period > cur:
             raise BrokerRevert("ticket is expired")
-        if _pm.recipient_rand_hash(recipient_rand) != t.recipient_rand_hash:
+        if recipient_rand_hash(recipient_rand) != t.recipient_rand_hash:
             raise BrokerRevert("recipientRand does not match recipientRandHash")
         if db.execute("SELECT 1 FROM used_tickets WHERE hash = ?", (ticket_hash,)).fetchone():
             raise BrokerRevert("ticket is used")

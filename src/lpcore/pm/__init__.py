@@ -1,8 +1,12 @@
-"""Livepeer probabilistic micropayments (spec/pm.md): tickets, signatures, winner checks and protocol roles."""
+"""Livepeer probabilistic micropayments (spec/pm.md): tickets, signatures, winner checks and protocol roles.
+
+Tickets and their crypto (§1-§3) come first, then the protocol roles built on them (§4-§7): each submodule
+imports the siblings it needs, never this package, so the order below is only the order of the docs.
+"""
 
 from __future__ import annotations
 
-# --- Tickets and ticket crypto (owner: crypto; spec/pm.md §1-§3) -------------------------------------------------
+from . import errors
 from .crypto import (
     MAX_WIN_PROB,
     SECP256K1_HALF_N,
@@ -18,33 +22,9 @@ from .crypto import (
     verify_batch,
     verify_signature,
 )
-from .signer import Signer
-from .ticket import Ticket, ticket_hashes, ticket_hashes_columns
-
-_CRYPTO_EXPORTS = [
-    "MAX_WIN_PROB",
-    "SECP256K1_N",
-    "SECP256K1_HALF_N",
-    "Ticket",
-    "ticket_hashes",
-    "ticket_hashes_columns",
-    "personal_hash",
-    "Signer",
-    "recover_batch",
-    "verify_batch",
-    "verify_signature",
-    "recover_message",
-    "is_winning_batch",
-    "recipient_rand_hash",
-    "to_u256",
-    "from_u256",
-    "to_checksum_address",
-]
-# --- end of crypto exports ---------------------------------------------------------------------------------------
-
-# --- Protocol roles (owner: roles; spec/pm.md §4-§7) ---------------------------------------------------------------
-from . import errors  # noqa: E402
-from .params import (  # noqa: E402
+from .fees import tickets_for_fee
+from .monitor import SenderMonitor
+from .params import (
     MAX_SENDER_NONCES,
     TicketExpirationParams,
     TicketParams,
@@ -55,19 +35,21 @@ from .params import (  # noqa: E402
     validate_ticket_params,
     win_prob_for,
 )
-from .fees import tickets_for_fee  # noqa: E402
-from .payment import Payment, TicketBatch  # noqa: E402
-from .sender import Sender  # noqa: E402
-from .queue import RedemptionQueue, SignedTicket  # noqa: E402
-from .monitor import SenderMonitor  # noqa: E402
-from .validator import Validator  # noqa: E402
-from .recipient import PaymentResult, ReceiveResult, Recipient  # noqa: E402
+from .payment import Payment
+from .queue import RedemptionQueue, SignedTicket
+from .recipient import PaymentResult, ReceiveResult, Recipient
+from .sender import Sender
+from .signer import Signer
+from .ticket import Ticket, ticket_hashes, ticket_hashes_columns
+from .validator import Validator
 
-_ROLES_EXPORTS = [
+__all__ = [
+    # tickets and ticket crypto (spec/pm.md §1-§3)
+    "MAX_WIN_PROB", "SECP256K1_N", "SECP256K1_HALF_N", "Ticket", "ticket_hashes", "ticket_hashes_columns",
+    "personal_hash", "Signer", "recover_batch", "verify_batch", "verify_signature", "recover_message",
+    "is_winning_batch", "recipient_rand_hash", "to_u256", "from_u256", "to_checksum_address",
+    # protocol roles (spec/pm.md §4-§7)
     "errors", "MAX_SENDER_NONCES", "TicketExpirationParams", "TicketParams", "face_value_for", "float_string",
-    "recipient_rand", "ticket_ev", "tickets_for_fee", "validate_ticket_params", "win_prob_for", "Payment", "TicketBatch", "Sender",
+    "recipient_rand", "ticket_ev", "tickets_for_fee", "validate_ticket_params", "win_prob_for", "Payment", "Sender",
     "RedemptionQueue", "SignedTicket", "SenderMonitor", "Validator", "PaymentResult", "ReceiveResult", "Recipient",
 ]
-# --- end of roles exports ------------------------------------------------------------------------------------------
-
-__all__ = [*_CRYPTO_EXPORTS, *_ROLES_EXPORTS]

@@ -16,20 +16,37 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from typing import Callable, Iterable
-
-from lpcore import pm as _pm
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from . import errors as E
+from .crypto import to_checksum_address
 from .params import REDEEM_GAS_L2
 from .queue import QueueRun, RedemptionQueue, SignedTicket
+
+if TYPE_CHECKING:  # broker imports pm: the interfaces are only named here, never imported at run time
+    from ..broker.base import Broker, TimeSource
 
 MIN_DEPOSIT_PENDING_RATIO = 3
 
 
 class SenderMonitor:
-    def __init__(self, claimant: bytes, broker, time_source, queue: RedemptionQueue, *,
-                 redeem_gas: int = REDEEM_GAS_L2, gas_price: int | Callable[[], int] = 0):
+    """An orchestrator's (``claimant``'s) bookkeeping of the senders paying it, and its redemptions.
+
+    Two things decide how much a gateway may owe it before a winning ticket is redeemed: the share of each
+    sender's reserve this orchestrator may claim (:meth:`reserve_alloc`, split over the active transcoder pool
+    as the TicketBroker does), minus the face value of its own redemptions still in flight (:meth:`pending`).
+    :class:`~lpcore.pm.Recipient` asks it for that :meth:`max_float` to size face values, and for
+    :meth:`validate_sender` before crediting a payment; winning tickets go to the durable ``queue`` and are
+    redeemed on each new L1 block (:meth:`on_new_l1_block`, subscribe it to ``time_source``) once their params
+    have expired, each through the client-side checks of :meth:`redeem_winning_ticket`.
+
+    ``broker`` is read for sender info, claims and the pool, and called to redeem; ``gas_price`` (wei, or a
+    callable returning the current price) with ``redeem_gas`` prices a redemption, which is refused when it
+    would cost more than the ticket pays. Thread-safe: pending amounts are kept under a lock.
+    """
+
+    def __init__(self, claimant: bytes, broker: Broker, time_source: TimeSource, queue: RedemptionQueue, *,
+                 redeem_gas: int = REDEEM_GAS_L2, gas_price: int | Callable[[], int] = 0) -> None:
         self.claimant = bytes(claimant)
         self.broker = broker
         self.time_source = time_source
@@ -69,7 +86,7 @@ class SenderMonitor:
 
     def validate_sender(self, sender: bytes) -> None:
         """``ValidateSender``: sender info must load and the sender must not unlock within a round."""
-        sender_hex = _pm.to_checksum_address(bytes(sender))
+        sender_hex = to_checksum_address(bytes(sender))
         try:
             info = self.broker.get_sender_info(sender)
         except Exception as err:  # noqa: BLE001 - any lookup failure is reported with Go's wrapper message

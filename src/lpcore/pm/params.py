@@ -17,10 +17,13 @@ import hashlib
 import hmac
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from . import errors as E
 from .crypto import _bytes_arg, _uint
+
+if TYPE_CHECKING:  # broker imports pm: only named here
+    from ..broker.base import SenderInfo
 
 MAX_WIN_PROB = 2**256 - 1
 _U64 = 2**64 - 1
@@ -268,9 +271,9 @@ def validate_ticket_params(
     *,
     last_seen_l1_block: int,
     last_initialized_round: int,
-    sender_info,
-    max_ev: Fraction = DEFAULT_MAX_TICKET_EV,
-    max_total_ev: Fraction = DEFAULT_MAX_TOTAL_EV,
+    sender_info: SenderInfo | Callable[[], SenderInfo],
+    max_ev: Fraction | int = DEFAULT_MAX_TICKET_EV,
+    max_total_ev: Fraction | int = DEFAULT_MAX_TOTAL_EV,
     deposit_multiplier: int = DEFAULT_DEPOSIT_MULTIPLIER,
 ) -> None:
     """Raise if a sender must not pay with ``params`` for ``num_tickets`` tickets (spec/pm.md §5.3).

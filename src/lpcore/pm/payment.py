@@ -99,5 +99,3 @@ class Payment:
             for n in self.sender_nonces
         ]
 
-
-TicketBatch = Payment

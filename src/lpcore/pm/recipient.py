@@ -35,13 +35,13 @@ import secrets
 import threading
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import NamedTuple
+import random
+from typing import TYPE_CHECKING, Callable, NamedTuple
 
 import numpy as np
 
-from lpcore import pm as _pm
-
 from . import errors as E
+from .crypto import recipient_rand_hash, to_checksum_address
 from .params import (
     DEFAULT_TICKET_EV,
     MAX_SENDER_NONCES,
@@ -58,7 +58,12 @@ from .params import (
 )
 from .payment import Payment
 from .queue import SignedTicket
+from .ticket import Ticket
 from .validator import Validator
+
+if TYPE_CHECKING:  # broker imports pm: the interfaces are only named here, never imported at run time
+    from ..broker.base import TimeSource
+    from .monitor import SenderMonitor
 
 
 class ReceiveResult(NamedTuple):
@@ -94,18 +99,18 @@ class Recipient:
     def __init__(
         self,
         address: bytes,
-        sender_monitor,
-        time_source,
+        sender_monitor: SenderMonitor,
+        time_source: TimeSource,
         *,
         secret: bytes | None = None,
         ev: int = DEFAULT_TICKET_EV,
         redeem_gas: int = REDEEM_GAS_L2,
         tx_cost_multiplier: int = TX_COST_MULTIPLIER,
-        gas_price=None,
+        gas_price: int | Callable[[], int | None] | None = None,
         max_face_value: int = 0,
         validator: Validator | None = None,
-        rng=None,
-    ):
+        rng: random.Random | None = None,
+    ) -> None:
         if secret is None:
             secret = secrets.token_bytes(32)
         if not isinstance(secret, (bytes, bytearray)) or len(secret) != 32:
@@ -134,9 +139,6 @@ class Recipient:
     @property
     def ev(self) -> Fraction:
         return Fraction(self._ev)
-
-    def set_max_face_value(self, max_face_value: int) -> None:
-        self.max_face_value = max_face_value
 
     def gas_price(self) -> int | None:
         return self._gas_price() if callable(self._gas_price) else self._gas_price
@@ -173,7 +175,7 @@ class Recipient:
                               ep.creation_round, ep.creation_round_block_hash)
         return TicketParams(
             recipient=self.address, face_value=face_value, win_prob=win_prob,
-            recipient_rand_hash=_pm.recipient_rand_hash(rand), seed=seed, expiration_block=expiration_block,
+            recipient_rand_hash=recipient_rand_hash(rand), seed=seed, expiration_block=expiration_block,
             price_per_pixel=price, expiration_params=ep,
         )
 
@@ -214,11 +216,11 @@ class Recipient:
                 if entry is None:
                     entry = self._nonces[key] = _NonceEntry(set(), expiration_block)
                 elif nonce in entry.seen:
-                    sender_hex = sender_hex or _pm.to_checksum_address(sender)
+                    sender_hex = sender_hex or to_checksum_address(sender)
                     results.append(ReceiveResult(sid, won[i], E.NonceAlreadySeen(sender_hex, nonce)))
                     continue
                 if len(entry.seen) >= MAX_SENDER_NONCES:
-                    sender_hex = sender_hex or _pm.to_checksum_address(sender)
+                    sender_hex = sender_hex or to_checksum_address(sender)
                     results.append(ReceiveResult(sid, won[i], E.TooManyNonces(sender_hex, nonce)))
                     continue
                 entry.seen.add(nonce)
@@ -244,7 +246,7 @@ class Recipient:
         is_active = getattr(getattr(self.sender_monitor, "broker", None), "is_active_transcoder", None)
         if is_active is not None and not is_active(tp.recipient):
             raise E.PaymentError(
-                f"orchestrator {_pm.to_checksum_address(tp.recipient)} is inactive in round "
+                f"orchestrator {to_checksum_address(tp.recipient)} is inactive in round "
                 f"{self.time_source.last_initialized_round()}, cannot process payments"
             )
         if payment.expected_price is None:  # the wire Payment carried no expected_price
@@ -265,7 +267,7 @@ class Recipient:
             if out.error is None:
                 out.credited_tickets += 1
             if r.won:
-                ticket = _pm.Ticket(
+                ticket = Ticket(
                     recipient=tp.recipient, sender=payment.sender, face_value=tp.face_value, win_prob=tp.win_prob,
                     sender_nonce=int(payment.sender_nonces[i]), recipient_rand_hash=tp.recipient_rand_hash,
                     creation_round=ep.creation_round, creation_round_block_hash=ep.creation_round_block_hash,

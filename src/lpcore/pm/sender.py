@@ -36,10 +36,9 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
-
-from lpcore import pm as _pm
 
 from . import errors as E
 from .params import (
@@ -51,6 +50,24 @@ from .params import (
     validate_ticket_params,
 )
 from .payment import Payment
+from .ticket import ticket_hashes_columns
+
+if TYPE_CHECKING:  # broker imports pm: the interfaces are only named here, never imported at run time
+    from ..broker.base import SenderInfoSource, TimeSource
+
+
+class BatchSigner(Protocol):
+    """What a :class:`Sender` signs with: :class:`lpcore.pm.Signer`, or anything with the same two members
+    (a remote key, a hardware wallet, a benchmark's reference loop)."""
+
+    @property
+    def address(self) -> bytes:
+        """The 20-byte Ethereum address the signatures recover to."""
+        ...
+
+    def sign_batch(self, hashes: np.ndarray) -> np.ndarray:
+        """EIP-191 signatures, ``(N, 65)`` uint8, of ``(N, 32)`` ticket hashes."""
+        ...
 
 _U32 = 2**32
 
@@ -66,14 +83,14 @@ class Sender:
 
     def __init__(
         self,
-        signer,
-        time_source,
-        sender_info_source,
+        signer: BatchSigner,
+        time_source: TimeSource,
+        sender_info_source: SenderInfoSource,
         *,
         max_ev: Fraction | int = DEFAULT_MAX_TICKET_EV,
         max_total_ev: Fraction | int = DEFAULT_MAX_TOTAL_EV,
         deposit_multiplier: int = DEFAULT_DEPOSIT_MULTIPLIER,
-    ):
+    ) -> None:
         if not isinstance(deposit_multiplier, int) or deposit_multiplier < 1:
             raise ValueError(f"deposit_multiplier must be an int >= 1, got {deposit_multiplier!r}")
         self.signer = signer
@@ -167,7 +184,7 @@ class Sender:
         nonces = (np.arange(1, size + 1, dtype=np.uint64) + np.uint64(first)) % np.uint64(_U32)
         nonces = nonces.astype(np.uint32)
         sender = self.address
-        hashes = _pm.ticket_hashes_columns(
+        hashes = ticket_hashes_columns(
             params.recipient,
             sender,
             params.face_value,

@@ -14,7 +14,14 @@ or ``lpcore signer serve --key keystore.json --port 8935``.
 
 from __future__ import annotations
 
-from .chain import (
+from .._extras import require
+
+# The wire is protobuf: without the `signer` extra, importing this package is one clear MissingExtra (an
+# ImportError) naming it, not "No module named 'google'" from proto.py. The HTTP side (Starlette, uvicorn, same
+# extra) is checked where it loads, in app.py, so that building requests and payments does not import a server.
+require("signer", "google.protobuf", feature="lpcore.signer")
+
+from .chain import (  # noqa: E402
     BrokerChainState,
     ChainSnapshot,
     ChainStateSource,
@@ -22,9 +29,9 @@ from .chain import (
     JsonRpcChainState,
     StaticChainState,
 )
-from .auth import AuthWebhookUnreachable, SignerSetupError, webhook
-from .keys import KeyLoadError, decrypt_keystore, key_from_env, load_keystore
-from .service import (
+from .auth import AuthWebhookUnreachable, SignerSetupError, webhook  # noqa: E402
+from .keys import KeyLoadError, decrypt_keystore, key_from_env, load_keystore  # noqa: E402
+from .service import (  # noqa: E402
     HTTP_NO_TICKETS,
     HTTP_PRICE_EXCEEDED,
     HTTP_REFRESH_SESSION,
@@ -32,7 +39,7 @@ from .service import (
     SignerConfig,
     SignerResponse,
 )
-from .state import PaymentState
+from .state import PaymentState  # noqa: E402
 
 
 def create_app(signer: RemoteSigner):

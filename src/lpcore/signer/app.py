@@ -15,14 +15,18 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
+from .._extras import require
 
-from .auth import NO_AUTH_REFUSAL, check_listener, is_loopback, request_allowed
-from .service import RemoteSigner, SignerResponse, error_response
+require("signer", "starlette", "uvicorn", feature="lpcore.signer")
+
+from starlette.applications import Starlette  # noqa: E402
+from starlette.concurrency import run_in_threadpool  # noqa: E402
+from starlette.requests import Request  # noqa: E402
+from starlette.responses import Response  # noqa: E402
+from starlette.routing import Route  # noqa: E402
+
+from .auth import NO_AUTH_REFUSAL, check_listener, is_loopback, request_allowed  # noqa: E402
+from .service import RemoteSigner, SignerResponse, error_response  # noqa: E402
 
 _LOG = logging.getLogger("lpcore.signer")
 

@@ -18,6 +18,8 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
+from ..errors import ChainStateUnavailable
+
 #: Arbitrum One Controller (spec/remote_signer.md §9.1).
 ARBITRUM_ONE_CONTROLLER = bytes.fromhex("d8e8328501e9645d16cf49539efc04f734606ee4")
 
@@ -52,10 +54,6 @@ class ChainStateSource(Protocol):
     """Where the signer gets its :class:`ChainSnapshot`; ``snapshot()`` is called once per request."""
 
     def snapshot(self) -> ChainSnapshot: ...
-
-
-class ChainStateUnavailable(RuntimeError):
-    """The chain view could not be read (the request fails with 503)."""
 
 
 class StaticChainState:

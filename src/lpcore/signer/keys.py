@@ -14,15 +14,11 @@ import re
 from pathlib import Path
 
 from .. import keccak256
-from ..errors import LpcoreError
+from ..errors import KeyLoadError
 
 DEFAULT_KEY_ENV = "LPCORE_SIGNER_KEY"
 DEFAULT_PASSWORD_ENV = "LPCORE_SIGNER_PASSWORD"
 _SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
-
-
-class KeyLoadError(LpcoreError, ValueError):
-    """The key could not be loaded; the message never contains key material."""
 
 
 def _check_key(key: bytes) -> bytes:

@@ -126,7 +126,8 @@ def _chunk_len(height: int, width: int) -> int:
     return max(MIN_CHUNK, CHUNK_BYTES // (height * width))
 
 
-def compute(frames, pts=None, time_base=(1, 1), device: str = "auto", *, threads: int | None = None,
+def compute(frames: np.ndarray | Iterable[np.ndarray], pts: np.ndarray | Iterable[int] | None = None,
+            time_base: tuple[int, int] = (1, 1), device: str = "auto", *, threads: int | None = None,
             progress: Progress | None = None) -> VideoSignature:
     """Signature of a stream of 8-bit luma frames, bit-identical to FFmpeg's `signature` filter.
 

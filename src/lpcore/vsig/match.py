@@ -276,11 +276,19 @@ def add_compare_command(subparsers: argparse._SubParsersAction) -> None:
                                           "(0 none, 1 partial, 2 whole) with the matched positions.")
     p.add_argument("a", help="video file or binary signature (.bin)")
     p.add_argument("b", help="video file or binary signature (.bin)")
-    p.add_argument("--preset", default="livepeer", choices=sorted(PRESETS))
+    p.add_argument("--preset", default="livepeer", choices=sorted(PRESETS),
+                   help="matching rules: livepeer (go-livepeer's FFmpeg fork, default), ffmpeg (FFmpeg < 7.1), "
+                        "ffmpeg71 (FFmpeg >= 7.1), exact (lpcore's bug-free lookup)")
     p.add_argument("--mode", choices=sorted(_MODES), default=None, help="full (default) or fast")
-    for name in ("th_d", "th_dc", "th_xh", "th_di"):
-        p.add_argument(f"--{name}", type=int, default=None)
-    p.add_argument("--th_it", type=float, default=None)
+    for name, what in (("th_d", "word distance sum below which a coarse word pair is similar (default 9000)"),
+                       ("th_dc", "distance sum over all words below which coarse signatures are similar "
+                                 "(default 60000)"),
+                       ("th_xh", "frame distance below which two frames are similar (default: the preset's, "
+                                 "116 or 150)"),
+                       ("th_di", "minimum length of a matching sequence, in frames (default 0)")):
+        p.add_argument(f"--{name}", type=int, default=None, metavar="N", help=what)
+    p.add_argument("--th_it", type=float, default=None, metavar="R",
+                   help="fraction of good frames a match needs (default 0.5; FFmpeg presets read it as FFmpeg does)")
     p.set_defaults(func=_cmd_compare)
 
 

@@ -1,4 +1,5 @@
-"""Benchmark workload for the remote signer, shared by ``lpcore bench`` and ``benchmarks/bench_signer.py``.
+"""``lpcore bench`` rows for the remote signer, shared with ``benchmarks/bench_signer.py`` (needs the ``signer``
+extra: importing this module without it raises :class:`lpcore.MissingExtra`, and ``lpcore bench`` skips it).
 
 The peer is the same handler with the ticket signer a Python implementation would otherwise use: one
 ``coincurve.PrivateKey.sign_recoverable`` call per ticket (same libsecp256k1, same RFC 6979 signatures).
@@ -13,9 +14,10 @@ import time
 import numpy as np
 
 from .. import keccak256, pm
-from . import proto
-from .chain import ChainSnapshot, StaticChainState
-from .service import RemoteSigner, SignerConfig
+from ..signer import proto
+from ..signer.chain import ChainSnapshot, StaticChainState
+from ..signer.service import RemoteSigner, SignerConfig
+from .case import Case
 
 #: Hardhat test account #0 (a public test key, never funded on mainnet).
 KEY = bytes.fromhex("ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80")
@@ -71,11 +73,9 @@ def request_body(tickets: int = TICKETS) -> bytes:
                        "ManifestID": "bench"}).encode()
 
 
-def rows(n: int) -> list:
+def rows(n: int) -> list[Case]:
     """``lpcore bench`` rows: one ``/generate-live-payment`` of 100 tickets through the handler (``n`` is ignored:
     the protocol caps a payment at 100 tickets)."""
-    from ..bench import Case
-
     body = request_body()
     ours, peer = make_signer("lpcore"), make_signer("coincurve")
     return [Case("generate-live-payment", TICKETS, "ticket", lambda: ours.generate_live_payment(body),

@@ -10,14 +10,15 @@ from pathlib import Path
 
 import numpy as np
 
+from .case import Case
 
-def vsig_rows(n: int) -> list:
+
+def rows(n: int) -> list[Case]:
     """1080p and 720p testsrc2 luma (min(n, 60) frames each: frames are the unit here). The peer is the
     whole `ffmpeg -f rawvideo -i frames.yuv -vf signature -f null -` run over the same frames, so it includes
     ffmpeg's start-up and raw read and its ratio reads higher than benchmarks/bench_vsig.py's, which subtracts
     a null pass."""
-    from ..bench import Case
-    from . import compute
+    from ..vsig import compute
 
     if shutil.which("ffmpeg") is None:
         return []
