@@ -13,7 +13,9 @@ from typing import Any
 def register(subparsers: Any) -> None:
     """Add ``signer serve`` to the ``lpcore`` command line."""
     signer = subparsers.add_parser("signer", help="remote signer service (wire-compatible with go-livepeer)")
-    sub = signer.add_subparsers(dest="signer_command", required=True)
+    from ..cli import add_subcommands
+
+    sub = add_subcommands(signer, "signer_command")
     serve = sub.add_parser("serve", help="serve /sign-orchestrator-info and /generate-live-payment")
     key = serve.add_argument_group("key (one of)")
     key.add_argument("--key", metavar="KEYSTORE", help="V3 keystore file (password from --password-file or "
