@@ -33,16 +33,27 @@ fi
 step "pip: upgrading pip"
 "$py" -m pip install $q --upgrade pip
 
-step "pip: lpcore from this checkout with extras test,signer,chain,ray (compiles the C/Cython core, ~1 min)"
-# An extra that this version does not define yet only draws a pip warning; the next step covers its packages.
-"$py" -m pip install $q ".[test,signer,chain,ray]"
+# Every extra this checkout's pyproject.toml defines, except gpu (CuPy needs a CUDA driver), and at least the
+# ones the tests use. An extra this version does not define yet only draws a pip warning; the next step installs
+# its packages anyway.
+extras=$("$py" - <<'PY'
+import re
+text = open("pyproject.toml", encoding="utf-8").read()
+section = re.search(r"^\[project\.optional-dependencies\]\n(.*?)(?=^\[|\Z)", text, re.S | re.M)
+names = re.findall(r"^([A-Za-z0-9][A-Za-z0-9_.-]*)\s*=", section.group(1), re.M) if section else []
+wanted = ["test", "signer", "chain", "ray"] + [n for n in names if n != "gpu"]
+print(",".join(dict.fromkeys(wanted)))
+PY
+)
+step "pip: lpcore from this checkout with extras $extras (compiles the C/Cython core, ~1 min)"
+"$py" -m pip install $q ".[$extras]"
 
-step "pip: on-chain and distributed test tools: web3, eth-tester[py-evm], py-evm, vyper, ray, grpcio, pillow"
+step "pip: on-chain, distributed and plotting tools: web3, eth-tester[py-evm], py-evm, vyper, ray, tqdm, grpcio, pillow, matplotlib"
 # Also declared by the `chain`/`ray`/`test` extras; listed here too so that a checkout whose pyproject.toml
 # predates those extras still gets every package the tests use. eth-tester and py-evm are pinned to the
 # (pre-release) versions that run the TicketBroker bytecode for web3 7/8; vyper to the tests' compiler.
 "$py" -m pip install $q "web3>=7" "eth-tester[py-evm]==0.14.0b1" "py-evm==0.12.1b1" "vyper==0.4.3" \
-  "ray>=2.9" "grpcio>=1.60" "pillow>=10"
+  "ray>=2.9" "tqdm>=4.60" "grpcio>=1.60" "pillow>=10" "matplotlib>=3.7"
 
 step "pip: livepeer-gateway 1.0.0, the official gateway SDK (the real client of lpcore's remote signer in the tests)"
 # It declares Python >= 3.12 but runs on 3.11 (checked by tests/signer/test_signer_sdk.py).

@@ -249,3 +249,36 @@ def test_user_docs_do_not_point_into_shared(page: Path):
     text = page.read_text()
     assert not re.search(r"shared/|spec/\w+\.md|\bspec(?:/|\.md| §)", text), \
         f"{page.relative_to(ROOT)} refers to the project's shared specs"
+
+
+# ------------------------------------------------------------------------------------------------ command lines
+
+def _command_lines() -> list:
+    """`lpcore ...` lines of the README's (and lpcore's docs') sh blocks: (sub-command path, --flags named)."""
+    out = []
+    text = "\n".join(p.read_text() for p in [README, *DOCS] if p.is_file())
+    for block in re.findall(r"^```sh\n(.*?)^```", text, re.S | re.M):
+        for line in block.splitlines():
+            code = line.split("#", 1)[0]
+            m = re.search(r"(?:^|\s)(?:python3 -m )?lpcore((?:\s+[a-z][a-z-]*(?=\s|$))*)(.*)$", code)
+            if not m:
+                continue
+            path = m.group(1).split()
+            flags = sorted(set(re.findall(r"(--[a-z][a-z0-9_-]*)", m.group(2))))
+            out.append(pytest.param(path, flags, id="lpcore " + " ".join(path)))
+    return out
+
+
+@pytest.mark.parametrize("path, flags", _command_lines())
+def test_readme_command_lines_exist(path, flags, capsys):
+    """Each `lpcore` command the README shows exists, with every option it names."""
+    from lpcore.cli import main
+
+    if path[:1] == ["signer"] and _missing("google.protobuf"):
+        pytest.skip("the signer commands need the 'signer' extra (pip install 'lpcore[signer]')")
+    with pytest.raises(SystemExit) as exc:
+        main([*path, "--help"])
+    out = capsys.readouterr().out
+    assert exc.value.code == 0, f"`lpcore {' '.join(path)} --help` failed"
+    for flag in flags:
+        assert flag in out, f"`lpcore {' '.join(path)}` has no option {flag}"
