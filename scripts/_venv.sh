@@ -5,7 +5,7 @@ fresh_venv() {
   local dir=$1 py=${PYTHON:-python3}
   if ! "$py" -m venv "$dir" >/dev/null 2>&1; then
     rm -rf "$dir"
-    "$py" -m pip install --quiet --disable-pip-version-check --root-user-action=ignore virtualenv
+    PIP_BREAK_SYSTEM_PACKAGES=1 "$py" -m pip install --quiet --disable-pip-version-check --root-user-action=ignore virtualenv
     "$py" -m virtualenv --quiet "$dir"
   fi
   VPY="$dir/bin/python"
