@@ -41,6 +41,11 @@ class DeviceUnavailable(LpcoreError):
     """A GPU code path was requested but no CUDA device (or CuPy) is available."""
 
 
+class BatchError(LpcoreError):
+    """A verification batch (lpcore.verify.batch) cannot run: bad manifest or output file, a missing optional
+    extra (Ray), an unreachable cluster. Per-pair problems are never raised: they become the pair's error row."""
+
+
 class RemoteSignerError(LpcoreError):
     """A remote-signer request failed; ``status`` is the HTTP status the service answers with.
 
@@ -83,6 +88,7 @@ __all__ = [
     "SignatureFormatError",
     "VideoDecodeError",
     "DeviceUnavailable",
+    "BatchError",
     "RemoteSignerError",
     "VerificationError",
     "SignatureMismatch",
