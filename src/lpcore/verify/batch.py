@@ -426,7 +426,15 @@ def _drive(ray, rex, pool, items: Iterable, window: int, tamper: bool) -> Iterat
     object lost) is resubmitted up to RESUBMITS times, then becomes an error row. So each pair read from
     ``items`` yields exactly one row."""
     inflight: dict = {}          # ObjectRef -> (key, reference, candidate, attempt)
-    it = iter(items)
+    try:
+        yield from _drive_loop(ray, rex, pool, iter(items), window, tamper, inflight)
+    finally:
+        for obj in inflight:     # the consumer stopped early (interrupt): free the workers
+            with contextlib.suppress(Exception):
+                ray.cancel(obj)
+
+
+def _drive_loop(ray, rex, pool, it: Iterator, window: int, tamper: bool, inflight: dict):
     while True:
         for key, ref, cand in it:
             inflight[pool.submit(ref, cand)] = (key, ref, cand, 1)
