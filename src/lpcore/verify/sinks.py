@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -137,12 +138,15 @@ class JsonlSink(Sink):
     def _write(self, row: dict) -> None:
         line = json.dumps(row, allow_nan=False, separators=(",", ":")).encode() + b"\n"
         with self.lock:
-            self.file.write(line)
-            self.file.flush()                # in the kernel now: survives the process being killed
-            now = time.monotonic()
-            if now - self.last_sync >= FSYNC_INTERVAL_S:
-                os.fsync(self.file.fileno())
-                self.last_sync = now
+            try:
+                self.file.write(line)
+                self.file.flush()            # in the kernel now: survives the process being killed
+                now = time.monotonic()
+                if now - self.last_sync >= FSYNC_INTERVAL_S:
+                    os.fsync(self.file.fileno())
+                    self.last_sync = now
+            except OSError as e:             # disk full, I/O error: the run cannot record its results
+                raise BatchError(f"cannot write to {str(self.path)!r}: {e.strerror or e}") from None
 
     def close(self) -> None:
         with self.lock:
@@ -172,8 +176,6 @@ CREATE TABLE IF NOT EXISTS results (
 class SqliteSink(Sink):
     def __init__(self, path: str | os.PathLike, *, resume: bool = False):
         super().__init__()
-        import sqlite3
-
         self.path = Path(path)
         self.lock = threading.Lock()
         try:
@@ -202,8 +204,11 @@ class SqliteSink(Sink):
         values = (row["reference"], row["candidate"], row.get("match_code"),
                   None if tampered is None else int(bool(tampered)), row.get("score"), row.get("frames"),
                   row.get("seconds"), row.get("error"), int("tampered" in row))
-        with transaction(self.db, self.lock):
-            self.db.execute("INSERT OR IGNORE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", values)
+        try:
+            with transaction(self.db, self.lock):
+                self.db.execute("INSERT OR IGNORE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", values)
+        except sqlite3.Error as e:           # disk full, locked past the busy timeout
+            raise BatchError(f"cannot write to {str(self.path)!r}: {e}") from None
 
     def close(self) -> None:
         with self.lock:
