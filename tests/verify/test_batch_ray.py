@@ -15,6 +15,7 @@ import pytest
 
 ray = pytest.importorskip("ray")
 
+from lpcore.errors import DeviceUnavailable  # noqa: E402
 from lpcore.verify import batch, run_batch  # noqa: E402
 from lpcore.verify.batch import Plan, iter_batch, verify_pair  # noqa: E402
 from lpcore.verify.batch_cli import main  # noqa: E402
@@ -137,3 +138,15 @@ def test_resume_on_ray_after_an_interrupted_run(cluster, clips, tmp_path, monkey
     assert len(computed) == len(pairs) - 2
     assert not {(r["reference"], r["candidate"]) for r in done} & set(computed)
     assert _pairs_of(_read_jsonl(out)) == sorted(pairs)
+
+
+def test_gpu_actors_that_cannot_start_fall_back_to_cpu_tasks_under_auto(cluster, clips):
+    """A cluster that advertises GPUs whose nodes lack CuPy (as here: the actors' warm-up raises
+    DeviceUnavailable): "auto" verifies on CPU tasks with a warning, "cuda" is a run error."""
+    pairs = clips.clean_pairs()[:2]
+    gpu_plan = Plan("actors", 1, "cuda", 0.0)
+    with pytest.warns(RuntimeWarning, match="CPU tasks"):
+        rows = run_batch(pairs, executor="ray", device="auto", _plan=gpu_plan)
+    assert without_seconds(rows) == without_seconds(run_batch(pairs))
+    with pytest.raises(DeviceUnavailable, match="actors could not start"):
+        run_batch(pairs, executor="ray", device="cuda", _plan=gpu_plan)

@@ -366,7 +366,7 @@ class _ActorPool:
         self.owner: dict = {}
         self.ray = ray
         try:
-            ray.get([a.ready.remote() for a in self.actors])
+            ray.get([a.ready.remote() for a in self.actors], timeout=PROBE_TIMEOUT_S)  # GPUs may all be taken
         except rex.RayError:
             self.close()
             raise
@@ -411,7 +411,7 @@ def _run_ray(items: Iterable, *, task: Task, workers: int | None, device: str, p
             raise BatchError(f"Ray workers cannot run lpcore (is it installed on every node?): "
                              f"{_first_line(e)}") from None
         plan = plan or plan_ray(ray.cluster_resources(), device, workers)
-        pool = _start_pool(ray, task, plan, device, preset, tamper)
+        pool, plan = _start_pool(ray, task, plan, device, preset, tamper, workers)
         try:
             yield from _drive(ray, rex, pool, items, window or RAY_WINDOW_PER_SLOT * plan.slots, tamper)
         finally:
@@ -419,21 +419,21 @@ def _run_ray(items: Iterable, *, task: Task, workers: int | None, device: str, p
                 pool.close()
 
 
-def _start_pool(ray, task: Task, plan: Plan, device: str, preset: str, tamper: bool):
+def _start_pool(ray, task: Task, plan: Plan, device: str, preset: str, tamper: bool, workers: int | None):
     from ray import exceptions as rex
 
     kwargs = dict(device=plan.device, preset=preset, threads=1 if plan.kind == "tasks" else None, tamper=tamper)
     if plan.kind == "tasks":
-        return _TaskPool(ray, task, plan, kwargs)
+        return _TaskPool(ray, task, plan, kwargs), plan
     try:
-        return _ActorPool(ray, task, plan, kwargs)
+        return _ActorPool(ray, task, plan, kwargs), plan
     except rex.RayError as e:
         if device == "cuda" or plan.device != "cuda":
             raise DeviceUnavailable(f"the Ray signer actors could not start: {_first_line(e)}") from None
         warnings.warn(f"GPU signer actors could not start ({_first_line(e)}); verifying on CPU tasks",
                       RuntimeWarning, stacklevel=2)
-        cpu = plan_ray(ray.cluster_resources(), "cpu", None)
-        return _TaskPool(ray, task, cpu, dict(kwargs, device="cpu", threads=1))
+        cpu = plan_ray(ray.cluster_resources(), "cpu", workers)
+        return _TaskPool(ray, task, cpu, dict(kwargs, device="cpu", threads=1)), cpu
 
 
 def _drive(ray, rex, pool, items: Iterable, window: int, tamper: bool) -> Iterator[tuple[Key, dict]]:
