@@ -33,7 +33,7 @@ from lpcore.verify.batch import make_row, verify_pair
 
 pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg not installed")
 
-ROUNDS = 2
+ROUNDS = 3
 PAIRS = 16
 SIZES = {"160x90 1s": ("160x90", 25, 1), "640x360 2s": ("640x360", 30, 2)}
 SOURCES = ("testsrc2", "testsrc", "smptebars", "mandelbrot")
@@ -164,7 +164,7 @@ def test_task_overhead_per_pair(benchmark, workload):
             out["ray, 2 workers"] = _best(lambda: run_batch(pairs, executor="ray", _task=_noop))
             one = min(_best(lambda: run_batch(pairs[:1], executor="ray", _task=_noop)) for _ in range(3))
             print(f"\nray: a batch of one no-op pair takes {one * 1e3:.1f} ms (probe task + the pair)")
-            small = workload["160x90 1s"]
+            small = workload["640x360 2s"]
             size = sum(Path(a).stat().st_size + Path(b).stat().st_size for a, b in small) / len(small)
             data = [(Path(a).read_bytes(), Path(b).read_bytes()) for a, b in small] * 4
             names = [(f"/r{i}", f"/c{i}") for i in range(len(data))]
