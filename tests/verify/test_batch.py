@@ -403,3 +403,62 @@ def test_plan_ray_cuda_without_gpus():
         plan_ray({"CPU": 4.0}, "cuda")
     with pytest.raises(ValueError):
         plan_ray({"CPU": 4.0}, "tpu")
+
+
+def test_urls_are_opened_by_the_decoder(clips):
+    rows = run_batch([(f"file://{clips.ref}", f"file://{clips.same}"), (clips.ref, f"file://{clips.missing}")])
+    assert rows[0]["match_code"] == 2 and rows[0]["reference"] == f"file://{clips.ref}"
+    assert rows[1]["match_code"] is None and rows[1]["error"].startswith("candidate: cannot open")
+
+
+_SLOW_CLI = """
+import sys, time
+from lpcore.verify import batch
+real = batch.verify_pair
+def slow(reference, candidate, **kw):
+    time.sleep(0.3)
+    return real(reference, candidate, **kw)
+batch.verify_pair = slow
+from lpcore.verify.batch_cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".sqlite"])
+def test_sigkill_mid_batch_then_resume(clips, tmp_path, suffix):
+    """The CLI killed with SIGKILL while it works: what it wrote survives and --resume completes the batch, each
+    pair once."""
+    import signal
+    import time
+
+    pairs = [(clips.ref, clips.same)] + [(clips.ref, f"{clips.missing}.{i}") for i in range(30)]
+    manifest = write_manifest(tmp_path / "m.csv", pairs)
+    out = tmp_path / f"out{suffix}"
+    proc = subprocess.Popen([sys.executable, "-c", _SLOW_CLI, str(manifest), "--out", str(out), "--workers", "1",
+                             "-q"])
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(_stored(out)) < 3:
+            time.sleep(0.05)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    before = _stored(out)
+    assert 3 <= len(before) < len(pairs)
+    assert main([str(manifest), "--out", str(out), "--resume", "-q"]) == 1           # missing inputs: not clean
+    after = _stored(out)
+    assert sorted(after) == sorted(pairs) and set(before) <= set(after)
+
+
+def _stored(out: Path) -> list[tuple[str, str]]:
+    """The pairs stored in an output so far: whole JSON lines (a cut last line does not count), or the SQLite
+    rows (read through the sink, as resume reads them; SQLite lets a reader in beside the writer)."""
+    if not out.exists():
+        return []
+    if out.suffix == ".jsonl":
+        data = out.read_bytes()
+        return [tuple(json.loads(x)[k] for k in ("reference", "candidate"))
+                for x in data[:data.rfind(b"\n") + 1].splitlines()]
+    with open_sink(out, resume=True) as sink:
+        return list(sink.previous)
