@@ -462,3 +462,20 @@ def _stored(out: Path) -> list[tuple[str, str]]:
                 for x in data[:data.rfind(b"\n") + 1].splitlines()]
     with open_sink(out, resume=True) as sink:
         return list(sink.previous)
+
+
+def test_a_reused_reference_is_signed_once_and_a_changed_file_again(clips, tmp_path, monkeypatch):
+    import shutil
+
+    import lpcore.vsig as vsig
+
+    signed = []
+    real = vsig.compute_file
+    monkeypatch.setattr(vsig, "compute_file", lambda path, **kw: signed.append(path) or real(path, **kw))
+    ref = tmp_path / "ref.mp4"
+    shutil.copy(clips.ref, ref)
+    rows = run_batch([(str(ref), clips.same), (str(ref), clips.same2), (str(ref), clips.other)], workers=1)
+    assert [r["match_code"] for r in rows] == [2, 2, 0] and signed.count(str(ref)) == 1
+    shutil.copy(clips.other, ref)                    # same path, new content: signed again
+    (row,) = run_batch([(str(ref), clips.other)])
+    assert row["match_code"] == 2 and signed.count(str(ref)) == 2

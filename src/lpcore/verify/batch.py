@@ -35,10 +35,13 @@ import logging
 import math
 import os
 import re
+import stat
 import sys
 import tempfile
+import threading
 import time
 import warnings
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -110,18 +113,66 @@ def _as_local(x: Any) -> Iterator[str]:
         os.unlink(path)
 
 
-def _signature(path: str, side: str, device: str, threads: int | None):
+class _SignatureCache:
+    """The last few signatures this process computed, by local file identity (path, size, mtime, inode) or
+    by content (bytes, via their SHA-256): a manifest usually checks one reference against several candidates
+    (one per orchestrator), and its signature is the same each time (CPU and GPU give identical ones). URLs are
+    not cached (their content may change). Thread-safe; a few KB per entry."""
+
+    def __init__(self, size: int = 64):
+        self.size = size
+        self.entries: OrderedDict = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key):
+        with self.lock:
+            sig = self.entries.get(key)
+            if sig is not None:
+                self.entries.move_to_end(key)
+            return sig
+
+    def put(self, key, sig) -> None:
+        with self.lock:
+            self.entries[key] = sig
+            self.entries.move_to_end(key)
+            while len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+
+
+_SIGNATURES = _SignatureCache()
+
+
+def _signature(path: str, side: str, device: str, threads: int | None, content: str | None = None):
+    """The signature of one input, ``side`` naming it in errors; ``content``: the SHA-256 label of bytes
+    inputs (then ``path`` is their temporary file)."""
     from ..vsig import compute_file
 
-    if not _URL.match(path):
-        if not os.path.exists(path):
-            raise VideoDecodeError(f"{side}: no such file {path!r}")
-        if os.path.isdir(path):
+    key = None
+    if content is not None:
+        key = content
+    elif not _URL.match(path):
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            raise VideoDecodeError(f"{side}: no such file {path!r}") from None
+        except OSError as e:
+            raise VideoDecodeError(f"{side}: cannot read {path!r}: {e.strerror or e}") from None
+        if stat.S_ISDIR(st.st_mode):
             raise VideoDecodeError(f"{side}: {path!r} is a directory, not a video")
-    try:
-        return compute_file(path, device=device, threads=threads)
-    except (VideoDecodeError, ValueError) as e:      # ValueError: frames below the signature's 32x32 minimum
-        raise VideoDecodeError(f"{side}: {e}") from None
+        key = (os.path.abspath(path), st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev)
+    sig = _SIGNATURES.get(key) if key is not None else None
+    if sig is None:
+        try:
+            sig = compute_file(path, device=device, threads=threads)
+        except (VideoDecodeError, ValueError) as e:  # ValueError: frames below the signature's 32x32 minimum
+            raise VideoDecodeError(f"{side}: {e}") from None
+        if key is not None:
+            _SIGNATURES.put(key, sig)
+    return sig
+
+
+def _content(x: Any) -> str | None:
+    return label(x) if isinstance(x, (bytes, bytearray, memoryview)) else None
 
 
 def _describe(e: BaseException) -> str:
@@ -160,8 +211,8 @@ def verify_pair(reference: Any, candidate: Any, *, device: str = "auto", preset:
         if use_tamper and detect is None:
             raise BatchError(f"tamper detection was asked for but {DETECT_MODULE} is not installed here")
         with _as_local(reference) as ref, _as_local(candidate) as cand:
-            ref_sig = _signature(ref, "reference", device, threads)
-            cand_sig = _signature(cand, "candidate", device, threads)
+            ref_sig = _signature(ref, "reference", device, threads, _content(reference))
+            cand_sig = _signature(cand, "candidate", device, threads, _content(candidate))
             fields["frames"] = len(cand_sig)
             fields["match_code"] = int(verify_segment(ref_sig, cand_sig, preset=preset).code)
             if use_tamper:
@@ -184,7 +235,8 @@ def _as_pair(item: Any) -> tuple[Any, Any]:
     for x in item:
         if not isinstance(x, (str, os.PathLike, bytes, bytearray, memoryview)):
             raise TypeError(f"a pair's inputs must be paths, URLs or bytes, got {type(x).__name__}")
-    return item[0], item[1]
+    # a memoryview cannot be pickled (Ray, thread results): hold the bytes themselves
+    return tuple(bytes(x) if isinstance(x, memoryview) else x for x in item)
 
 
 def _key(ref: Any, cand: Any) -> Key:
