@@ -479,3 +479,30 @@ def test_a_reused_reference_is_signed_once_and_a_changed_file_again(clips, tmp_p
     shutil.copy(clips.other, ref)                    # same path, new content: signed again
     (row,) = run_batch([(str(ref), clips.other)])
     assert row["match_code"] == 2 and signed.count(str(ref)) == 2
+
+
+def test_an_unreachable_ray_cluster_is_a_run_error(clips, tmp_path, monkeypatch, capsys):
+    class RayError(Exception):
+        pass
+
+    calls = []
+
+    def init(**kw):
+        calls.append(kw)
+        raise ConnectionError("Could not find any running Ray instance")
+
+    fake = types.ModuleType("ray")
+    fake.is_initialized = lambda: False
+    fake.init = init
+    fake.exceptions = types.SimpleNamespace(RayError=RayError, GetTimeoutError=RayError, RayTaskError=RayError)
+    monkeypatch.setitem(sys.modules, "ray", fake)
+    m = write_manifest(tmp_path / "m.csv", [(clips.ref, clips.same)])
+    assert main([str(m), "--out", str(tmp_path / "o.jsonl"), "--ray", "auto"]) == 2
+    err = capsys.readouterr().err
+    assert err == ("lpcore verify batch: cannot join the Ray cluster at 'auto': Could not find any running Ray "
+                   "instance\n")
+    assert calls[0]["address"] == "auto" and "num_cpus" not in calls[0]
+    calls.clear()
+    with pytest.raises(BatchError, match="start a local Ray"):
+        run_batch([(clips.ref, clips.same)], executor="ray", workers=3)
+    assert calls[0]["address"] == "local" and calls[0]["num_cpus"] == 3 and calls[0]["include_dashboard"] is False
