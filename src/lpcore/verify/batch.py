@@ -268,6 +268,8 @@ def _run_local(items: Iterable, *, task: Task, workers: int | None, device: str,
         cuda.cupy_module()  # DeviceUnavailable now, once, rather than as every pair's error
     cpus = os.cpu_count() or 1
     n = workers or cpus
+    if isinstance(items, list):
+        n = max(1, min(n, len(items)))   # one pair: no pool at all, and its signature gets every core
     kwargs = dict(device=device, preset=preset, threads=max(1, cpus // n), tamper=tamper)
     if n == 1:
         for key, ref, cand in items:
