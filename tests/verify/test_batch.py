@@ -506,3 +506,14 @@ def test_an_unreachable_ray_cluster_is_a_run_error(clips, tmp_path, monkeypatch,
     with pytest.raises(BatchError, match="start a local Ray"):
         run_batch([(clips.ref, clips.same)], executor="ray", workers=3)
     assert calls[0]["address"] == "local" and calls[0]["num_cpus"] == 3 and calls[0]["include_dashboard"] is False
+
+
+def test_ray_ships_each_distinct_bytes_input_once(monkeypatch):
+    puts = []
+    fake = types.SimpleNamespace(put=lambda x: puts.append(x) or f"ref{len(puts)}")
+    monkeypatch.setattr(batch, "SHIP_CACHE", 2)
+    ship = batch._Shipper(fake)
+    assert ship("a.mp4", "a.mp4") == "a.mp4"                         # paths travel as they are
+    assert [ship("sha256:1", b"one"), ship("sha256:1", b"one"), ship("sha256:2", b"two")] == ["ref1", "ref1", "ref2"]
+    ship("sha256:3", b"three")                                       # evicts the least recently used (1)
+    assert ship("sha256:2", b"two") == "ref2" and ship("sha256:1", b"one") == "ref4" and len(puts) == 4

@@ -68,6 +68,8 @@ RESUBMITS = 1
 #: round trip (measured: a no-op pair costs ~1.3 ms at 16 in flight on 2 CPUs, ~2 ms at 4), small enough to
 #: bound the memory of bytes inputs.
 RAY_WINDOW_PER_SLOT = 4
+#: Distinct bytes inputs a Ray batch keeps in the object store for reuse by later pairs.
+SHIP_CACHE = 32
 #: How long the Ray executor waits for its first task (lpcore importable on the workers) before giving up.
 PROBE_TIMEOUT_S = 300.0
 
@@ -395,14 +397,37 @@ class _Signer:
         return self.task(reference, candidate, **self.kwargs)
 
 
+class _Shipper:
+    """Bytes inputs go to the object store once per batch and content: a reference shared by several candidates
+    then crosses the network once per node, not once per pair (Ray resolves an ObjectRef argument to its value
+    on the worker). The last SHIP_CACHE contents are kept; paths and URLs travel as they are."""
+
+    def __init__(self, ray):
+        self.ray = ray
+        self.refs: OrderedDict = OrderedDict()
+
+    def __call__(self, name: str, x: Any):
+        if not isinstance(x, (bytes, bytearray)):
+            return x
+        obj = self.refs.get(name)
+        if obj is None:
+            obj = self.refs[name] = self.ray.put(x)
+            while len(self.refs) > SHIP_CACHE:
+                self.refs.popitem(last=False)
+        self.refs.move_to_end(name)
+        return obj
+
+
 class _TaskPool:
     def __init__(self, ray, task: Task, plan: Plan, kwargs: dict):
         self.remote = _remote(ray, _call).options(num_cpus=1, num_gpus=plan.num_gpus, max_retries=RAY_MAX_RETRIES)
         self.task = ray.put(task)
         self.kwargs = kwargs
+        self.ship = _Shipper(ray)
 
-    def submit(self, reference: Any, candidate: Any):
-        return self.remote.remote(self.task, reference, candidate, self.kwargs)
+    def submit(self, key: Key, reference: Any, candidate: Any):
+        return self.remote.remote(self.task, self.ship(key[0], reference), self.ship(key[1], candidate),
+                                  self.kwargs)
 
     def settled(self, obj, error: BaseException | None) -> None:
         pass
@@ -419,17 +444,18 @@ class _ActorPool:
         self.load = {a: 0 for a in self.actors}
         self.owner: dict = {}
         self.ray = ray
+        self.ship = _Shipper(ray)
         try:
             ray.get([a.ready.remote() for a in self.actors], timeout=PROBE_TIMEOUT_S)  # GPUs may all be taken
         except rex.RayError:
             self.close()
             raise
 
-    def submit(self, reference: Any, candidate: Any):
+    def submit(self, key: Key, reference: Any, candidate: Any):
         if not self.actors:
             raise BatchError("every Ray signer actor died; the rows so far are in the output (resume to go on)")
         actor = min(self.actors, key=self.load.__getitem__)
-        obj = actor.verify.remote(reference, candidate)
+        obj = actor.verify.remote(self.ship(key[0], reference), self.ship(key[1], candidate))
         self.owner[obj] = actor
         self.load[actor] += 1
         return obj
@@ -507,7 +533,7 @@ def _drive(ray, rex, pool, items: Iterable, window: int, tamper: bool) -> Iterat
 def _drive_loop(ray, rex, pool, it: Iterator, window: int, tamper: bool, inflight: dict):
     while True:
         for key, ref, cand in it:
-            inflight[pool.submit(ref, cand)] = (key, ref, cand, 1)
+            inflight[pool.submit(key, ref, cand)] = (key, ref, cand, 1)
             if len(inflight) >= window:
                 break
         if not inflight:
@@ -523,7 +549,7 @@ def _drive_loop(ray, rex, pool, it: Iterator, window: int, tamper: bool, infligh
             except rex.RayError as e:       # the worker, actor or node died (Ray has already retried)
                 pool.settled(obj, e)
                 if attempt <= RESUBMITS:
-                    inflight[pool.submit(ref, cand)] = (key, ref, cand, attempt + 1)
+                    inflight[pool.submit(key, ref, cand)] = (key, ref, cand, attempt + 1)
                     continue
                 row = make_row(*key, tamper=tamper, error=f"the Ray worker died on every attempt "
                                f"({attempt * (RAY_MAX_RETRIES + 1)}): {_first_line(e)}")
