@@ -64,6 +64,11 @@ class ChainStateUnavailable(LpcoreError, RuntimeError):
     """The chain view could not be read (the remote signer answers 503)."""
 
 
+class BatchError(LpcoreError):
+    """A verification batch (lpcore.verify.batch) cannot run: bad manifest or output file, a missing optional
+    extra (Ray), an unreachable cluster. Per-pair problems are never raised: they become the pair's error row."""
+
+
 class RemoteSignerError(LpcoreError):
     """A remote-signer request failed; ``status`` is the HTTP status the service answers with.
 
@@ -109,6 +114,7 @@ __all__ = [
     "MissingExtra",
     "KeyLoadError",
     "ChainStateUnavailable",
+    "BatchError",
     "RemoteSignerError",
     "VerificationError",
     "SignatureMismatch",
