@@ -54,11 +54,3 @@ void lp_ticket_hashes(uint8_t *out, const lp_ticket_columns *cols, size_t n, int
         lp_keccak256_multi(outs, msgs, lens, count);
     }
 }
-
-void lp_ticket_preimages(uint8_t *out, uint16_t *lengths, const lp_ticket_columns *cols, size_t n) {
-    for (size_t i = 0; i < n; i++) {
-        uint8_t *row = out + LP_TICKET_PREIMAGE_MAX * i;
-        memset(row, 0, LP_TICKET_PREIMAGE_MAX);
-        lengths[i] = (uint16_t)lp_ticket_preimage(row, cols, i);
-    }
-}

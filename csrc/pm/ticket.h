@@ -46,9 +46,4 @@ size_t lp_ticket_preimage(uint8_t out[LP_TICKET_PREIMAGE_MAX], const lp_ticket_c
  *      threads  <= 0: all cores; otherwise at most that many. Results do not depend on it. */
 void lp_ticket_hashes(uint8_t *out, const lp_ticket_columns *cols, size_t n, int threads);
 
-/* Writes n preimages (each padded with zeros to 232 bytes) and their lengths.
- * Out: out      n*232 bytes; lengths  n entries (168 or 232).
- * In:  cols, n  as for lp_ticket_hashes. */
-void lp_ticket_preimages(uint8_t *out, uint16_t *lengths, const lp_ticket_columns *cols, size_t n);
-
 #endif

@@ -6,6 +6,8 @@ from libc.stdlib cimport free, malloc
 
 import numpy as np
 
+from lpcore._args import threads as _threads_arg
+
 
 cdef extern from "match/lp_match.h" nogil:
     ctypedef struct lp_match_stream:
@@ -81,9 +83,7 @@ def lookup_batch(list a_streams, list b_streams, *, int th_d, int th_dc, int th_
     cdef Py_ssize_t n = len(a_streams), i
     if len(b_streams) != n:
         raise ValueError(f"a_streams and b_streams must have the same length, got {n} and {len(b_streams)}")
-    cdef int nthreads = 0 if threads is None else int(threads)
-    if threads is not None and nthreads < 1:
-        raise ValueError(f"threads must be None or >= 1, got {threads!r}")
+    cdef int nthreads = _threads_arg(threads)
     keep = []  # the contiguous arrays the C structs point into
     cdef lp_match_stream *sa = <lp_match_stream *>malloc((n + 1) * sizeof(lp_match_stream))
     cdef lp_match_stream *sb = <lp_match_stream *>malloc((n + 1) * sizeof(lp_match_stream))

@@ -16,6 +16,8 @@ import os
 
 import numpy as np
 
+from lpcore._args import threads as _threads_arg
+
 cnp.import_array()
 
 
@@ -40,7 +42,6 @@ cdef extern from "pm/ticket.h" nogil:
         lp_column creation_round
         lp_column creation_round_block_hash
     void lp_ticket_hashes(uint8_t *out, const lp_ticket_columns *cols, size_t n, int threads)
-    void lp_ticket_preimages(uint8_t *out, uint16_t *lengths, const lp_ticket_columns *cols, size_t n)
     size_t lp_ticket_preimage(uint8_t *out, const lp_ticket_columns *cols, size_t i)
 
 cdef extern from "pm/secp.h" nogil:
@@ -117,11 +118,8 @@ cdef Py_ssize_t _check_rows(object arr, str name, Py_ssize_t width, Py_ssize_t n
 
 
 cdef int _check_threads(object threads) except -1:
-    if isinstance(threads, bool) or not isinstance(threads, int):
-        raise TypeError(f"threads must be an int, got {type(threads).__name__}")
-    if threads < 0:
-        raise ValueError(f"threads must be >= 0 (0 = all cores), got {threads}")
-    return <int>min(threads, 1 << 16)
+    """lpcore's one ``threads`` rule (None = all cores, int >= 1, clamped): lpcore._args.threads."""
+    return _threads_arg(threads)
 
 
 cdef lp_column _column(cnp.ndarray arr, Py_ssize_t n):
@@ -207,7 +205,7 @@ def _keccak_force_portable(bint on):
     lp_keccak_force_portable(on)
 
 
-def keccak256_rows(rows, int threads=0):
+def keccak256_rows(rows, threads=None):
     """keccak256_rows(rows (N, W) uint8) -> (N, 32) uint8: one digest per row."""
     cdef Py_ssize_t n = _check_rows(rows, "rows", -1)
     cdef Py_ssize_t width = rows.shape[1]
@@ -221,7 +219,7 @@ def keccak256_rows(rows, int threads=0):
     return out
 
 
-def keccak256_ragged(data, offsets, int threads=0):
+def keccak256_ragged(data, offsets, threads=None):
     """keccak256_ragged(data (M,) uint8, offsets (N+1,) int64) -> (N, 32): digest of data[offsets[i]:offsets[i+1]]."""
     if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 1 or not data.flags.c_contiguous:
         raise TypeError("data must be a 1-D C-contiguous uint8 numpy array")
@@ -278,7 +276,7 @@ cdef Py_ssize_t _ticket_columns(lp_ticket_columns *cols, tuple arrays) except -1
 
 
 def ticket_hashes(recipient, sender, face_value, win_prob, sender_nonce, recipient_rand_hash, creation_round,
-                  creation_round_block_hash, int threads=0):
+                  creation_round_block_hash, threads=None):
     """ticket_hashes(8 columns) -> (N, 32) uint8.
 
     Each column is an (N, width) or (1, width) uint8 array (a single row is broadcast): recipient, sender 20;
@@ -294,21 +292,6 @@ def ticket_hashes(recipient, sender, face_value, win_prob, sender_nonce, recipie
     with nogil:
         lp_ticket_hashes(o, &cols, <size_t>n, t)
     return out
-
-
-def ticket_preimages(recipient, sender, face_value, win_prob, sender_nonce, recipient_rand_hash, creation_round,
-                     creation_round_block_hash):
-    """ticket_preimages(8 columns as for ticket_hashes) -> ((N, 232) uint8 zero-padded, (N,) uint16 lengths)."""
-    cdef lp_ticket_columns cols
-    cdef Py_ssize_t n = _ticket_columns(&cols, (recipient, sender, face_value, win_prob, sender_nonce,
-                                               recipient_rand_hash, creation_round, creation_round_block_hash))
-    cdef cnp.ndarray out = np.empty((n, 232), dtype=np.uint8)
-    cdef cnp.ndarray lengths = np.empty(n, dtype=np.uint16)
-    cdef uint8_t *o = <uint8_t *>cnp.PyArray_DATA(out)
-    cdef uint16_t *l = <uint16_t *>cnp.PyArray_DATA(lengths)
-    with nogil:
-        lp_ticket_preimages(o, l, &cols, <size_t>n)
-    return out, lengths
 
 
 cdef const uint8_t *_field(object value, str name, Py_ssize_t width) except NULL:
@@ -349,7 +332,7 @@ def ticket_one(recipient, sender, face_value, win_prob, sender_nonce, recipient_
 # ---------------------------------------------------------------------------------------------------------------
 # Signatures
 
-def personal_hashes(hashes, int threads=0):
+def personal_hashes(hashes, threads=None):
     """personal_hashes(hashes (N, 32)) -> (N, 32): keccak256("\\x19Ethereum Signed Message:\\n32" + h) per row."""
     cdef Py_ssize_t n = _check_rows(hashes, "hashes", 32)
     threads = _check_threads(threads)
@@ -390,7 +373,7 @@ def address(private_key):
     return PyBytes_FromStringAndSize(<char *>out, 20)
 
 
-def sign_batch(private_key, msgs, bint personal=True, int threads=0):
+def sign_batch(private_key, msgs, bint personal=True, threads=None):
     """sign_batch(private_key, msgs (N, 32), personal=True) -> (N, 65) uint8 r|s|v, v in {27, 28}.
 
     personal=True signs the EIP-191 digest of each 32-byte ticket hash; False signs each row as a digest."""
@@ -412,7 +395,7 @@ def sign_batch(private_key, msgs, bint personal=True, int threads=0):
     return out
 
 
-def recover_batch(msgs, sigs, bint personal=True, int threads=0):
+def recover_batch(msgs, sigs, bint personal=True, threads=None):
     """recover_batch(msgs (N, 32), sigs (N, 65)) -> ((N, 20) uint8 addresses, (N,) uint8 status)."""
     cdef Py_ssize_t n = _check_rows(msgs, "hashes", 32)
     _check_rows(sigs, "sigs", 65, n)
@@ -429,7 +412,7 @@ def recover_batch(msgs, sigs, bint personal=True, int threads=0):
     return addrs, status
 
 
-def verify_batch(msgs, sigs, senders, bint personal=True, int threads=0):
+def verify_batch(msgs, sigs, senders, bint personal=True, threads=None):
     """verify_batch(msgs (N, 32), sigs (N, 65), senders (N or 1, 20)) -> ((N,) bool, (N,) uint8 status)."""
     cdef Py_ssize_t n = _check_rows(msgs, "hashes", 32)
     _check_rows(sigs, "sigs", 65, n)
@@ -448,7 +431,7 @@ def verify_batch(msgs, sigs, senders, bint personal=True, int threads=0):
     return valid, status
 
 
-def is_winning_batch(sigs, sig_offsets, recipient_rands, win_probs, int threads=0):
+def is_winning_batch(sigs, sig_offsets, recipient_rands, win_probs, threads=None):
     """is_winning_batch(sigs, sig_offsets, recipient_rands (N or 1, 32), win_probs (N or 1, 32)) -> (N,) bool.
 
     sig_offsets None: sigs is (N, 65) uint8. Otherwise sigs is the (M,) uint8 concatenation of N signatures of

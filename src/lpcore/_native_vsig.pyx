@@ -9,6 +9,8 @@ from libc.stdlib cimport free, malloc
 
 import numpy as np
 
+from lpcore._args import threads as _threads_arg
+
 
 cdef extern from "vsig/vsig.h" nogil:
     ctypedef struct vsig_params:
@@ -68,7 +70,7 @@ def stream_params(uint32_t width, uint32_t height):
     return bool(p.divide), int(p.D)
 
 
-def compute_frames(frames, int threads=0):
+def compute_frames(frames, threads=None):
     """Fine signatures of a (N,H,W) uint8 array whose last axis is contiguous (any other strides).
 
     Returns (framesig (N,76), words (N,5), confidence (N,)) uint8 arrays."""
@@ -90,9 +92,9 @@ def compute_frames(frames, int threads=0):
     cdef uint8_t[::1] cf = conf
     cdef const uint8_t *base = &view[0, 0, 0]
     cdef int64_t fstride = view.strides[0], rstride = view.strides[1]
-    cdef int rc
+    cdef int rc, nthreads = _threads_arg(threads)
     with nogil:
-        rc = vsig_compute_batch(&p, base, fstride, rstride, n, threads, &fs[0, 0], &wd[0, 0], &cf[0])
+        rc = vsig_compute_batch(&p, base, fstride, rstride, n, nthreads, &fs[0, 0], &wd[0, 0], &cf[0])
     if rc != VSIG_OK:
         raise MemoryError(vsig_strerror(rc).decode())
     return framesig, words, conf

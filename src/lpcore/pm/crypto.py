@@ -14,6 +14,7 @@ from typing import Any, Union
 import numpy as np
 
 from .. import _native_pm as _native
+from .._args import threads as _threads
 from ..errors import InvalidSignature
 from ..keccak import keccak256
 
@@ -41,17 +42,6 @@ SIGNATURE_ERRORS: dict[int, str] = {
 
 # ---------------------------------------------------------------------------------------------------------------
 # Argument conversion (shared with ticket.py and signer.py)
-
-
-def _threads(threads: int | None) -> int:
-    """Map the public ``threads`` argument to the native one (0 = all cores)."""
-    if threads is None:
-        return 0
-    if isinstance(threads, bool) or not isinstance(threads, int):
-        raise TypeError(f"threads must be None or an int, got {type(threads).__name__}")
-    if threads < 1:
-        raise ValueError(f"threads must be None or >= 1, got {threads}")
-    return threads
 
 
 def _bytes_arg(value: Any, name: str, width: int | None = None, error: type[Exception] = ValueError) -> bytes:

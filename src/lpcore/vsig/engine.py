@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from .. import _native_vsig as _native
+from .._args import threads as _threads_arg
 from . import cuda as _cuda
 from ..errors import VideoDecodeError
 from .signature import VideoSignature, _check_time_base
@@ -38,7 +39,7 @@ def _cpu_backend(threads: int | None) -> Backend:
         if chunk.strides[2] != 1:
             chunk = np.ascontiguousarray(chunk)
         # a forked child runs on one thread: csrc/common/lp_threads.c guards every module against libgomp's fork hang
-        return _native.compute_frames(chunk, threads or 0)
+        return _native.compute_frames(chunk, threads)
     return run
 
 
@@ -77,9 +78,7 @@ def _check_plane_array(frames: np.ndarray, ndim: int, what: str) -> None:
 
 
 def _check_threads(threads) -> None:
-    if threads is not None and (not isinstance(threads, (int, np.integer)) or isinstance(threads, bool)
-                                or threads < 1):
-        raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
+    _threads_arg(threads)  # lpcore's one rule; the value itself goes to the native call unchanged
 
 
 def _pts_array(pts, n: int) -> np.ndarray:

@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 
 from .. import _native_match as _native
+from .._args import threads as _threads_arg
 from ..errors import LpcoreError, SignatureFormatError
 
 __all__ = ["Match", "compare", "compare_many", "PRESETS", "effective_th_it", "add_compare_command"]
@@ -247,8 +248,7 @@ def compare_many(pairs: Sequence[tuple[Any, Any]], preset: str = "livepeer", *, 
     """``compare`` over many pairs at once, on ``threads`` native threads (None: all cores), GIL released.
     Inputs and thresholds as in :func:`compare`; results in input order."""
     p, v = _resolve(preset, thresholds)
-    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
-        raise ValueError(f"threads must be None or an int >= 1, got {threads!r}")
+    threads = _threads_arg(threads)
     loaded = [(_load_signature(a, "a", p.livepeer_import), _load_signature(b, "b", p.livepeer_import))
               for a, b in pairs]
     if not p.symmetric:
