@@ -29,7 +29,8 @@ enum {
     VSIG_EPADDING = -9,      /* non-zero padding bits */
     VSIG_ENDTIME = -10,      /* EndMediaTimeOfSpatialRegion is not the last segment's end time */
     VSIG_EBUFFER = -11,      /* output buffer too small (caller bug) */
-    VSIG_EEMPTY = -12        /* zero frames or zero segments: nothing to write */
+    VSIG_EEMPTY = -12,       /* zero frames or zero segments: nothing to write */
+    VSIG_EDERIVED = -13      /* a word, bag or segment time differs from what the frames give (strict parse) */
 };
 
 /* Returns a static, human-readable message for a VSIG_E* code. */
@@ -116,7 +117,10 @@ int vsig_binary_probe(const uint8_t *data, size_t len, int livepeer, vsig_binary
  * seg_first is re-derived like the fork: the first frame (array order) whose pts >= min(start, end pts of the
  * segment), or -1 (the fork's NULL) if none; seg_last is the last frame (array order) whose pts <= max(start, end),
  * or -1 (unused by the lookup).
- * Returns VSIG_OK or a negative VSIG_E* code (only if data differs from the probed data).
+ * Strict mode also checks what FFmpeg derives rather than stores freely: each frame's words against its frame
+ * signature (also checked by the probe), each segment's bags and start/end pts against its frames (read only).
+ * Returns VSIG_OK or a negative VSIG_E* code: VSIG_EDERIVED, VSIG_ENOMEM (scratch for those checks), or any
+ * other code if data differs from the probed data.
  * In:  data, len, livepeer, info  as probed
  * Out: sig  arrays sized from info->n and info->s, allocated by the caller; scalar fields are set here */
 int vsig_binary_read(const uint8_t *data, size_t len, int livepeer, const vsig_binary_info *info,

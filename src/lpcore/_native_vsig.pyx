@@ -20,6 +20,7 @@ cdef extern from "vsig/vsig.h" nogil:
     int vsig_params_init(vsig_params *p, uint32_t width, uint32_t height)
     const char *vsig_strerror(int code)
     int VSIG_OK
+    int VSIG_ENOMEM
     int VSIG_MIN_DIM
     int VSIG_MAX_DIM
     int vsig_compute_batch(const vsig_params *p, const uint8_t *frames, int64_t frame_stride, int64_t row_stride,
@@ -51,6 +52,8 @@ cdef extern from "vsig/vsig.h" nogil:
     int vsig_binary_read(const uint8_t *data, size_t len, int livepeer, const vsig_binary_info *info,
                          vsig_signature *sig)
     uint64_t vsig_xml_max_size(int64_t n, int64_t s)
+    uint8_t vsig_trit_at(const uint8_t *framesig, int e)
+    void vsig_words(const uint8_t *trits, uint8_t *words)
     int64_t vsig_write_xml(const vsig_signature *sig, char *out, size_t cap)
 
 
@@ -200,6 +203,24 @@ def to_xml(uint32_t width, uint32_t height, uint64_t mtu, pts, conf, words, fram
     return bytes(out[:rc]).decode("ascii")
 
 
+def words_of(framesig):
+    """The five words FFmpeg derives from each (N,76) frame signature: (N,5) uint8 (kernels/vsig_common.h)."""
+    cdef const uint8_t[:, ::1] fs = np.ascontiguousarray(framesig, dtype=np.uint8)
+    if fs.shape[1] != 76:
+        raise ValueError(f"framesig must have shape (N, 76), got (N, {fs.shape[1]})")
+    cdef int64_t n = fs.shape[0], f
+    cdef int e
+    cdef uint8_t trits[380]
+    out = np.empty((n, 5), np.uint8)
+    cdef uint8_t[:, ::1] o = out
+    with nogil:
+        for f in range(n):
+            for e in range(380):
+                trits[e] = vsig_trit_at(&fs[f, 0], e)
+            vsig_words(trits, &o[f, 0])
+    return out
+
+
 def from_binary(data, bint livepeer=False):
     """Parses a binary signature; returns a dict of VideoSignature fields or raises NativeFormatError."""
     cdef const uint8_t[::1] buf = memoryview(data).cast("B")
@@ -239,6 +260,8 @@ def from_binary(data, bint livepeer=False):
     sig.bags = &bags[0, 0, 0]
     with nogil:
         rc = vsig_binary_read(ptr, length, livepeer, &info, &sig)
+    if rc == VSIG_ENOMEM:
+        raise MemoryError(vsig_strerror(rc).decode())
     if rc != VSIG_OK:
         raise NativeFormatError(vsig_strerror(rc).decode())
     return f

@@ -132,16 +132,28 @@ def from_u256(arr: np.ndarray) -> list[int]:
     return [int.from_bytes(data[i : i + 32], "big") for i in range(0, len(data), 32)]
 
 
+def check_int_array(value: np.ndarray, name: str, width: int) -> None:
+    """The "one value or one per row" rule for integer arguments given as numpy arrays: 1-D arrays hold one
+    integer per row, (N, width) / (1, width) uint8 arrays hold big-endian words. A 1-D uint8 array is refused:
+    it could be the bytes of one word (a (32,) array for one recipientRand) or N small integers, and reading it
+    the wrong way gives wrong answers without an error."""
+    if value.ndim == 1 and value.dtype == np.uint8:
+        raise ValueError(f"{name}: a 1-D uint8 array is ambiguous (the {width} bytes of one value, or one small "
+                         f"int per row?); pass an (N, {width}) or (1, {width}) uint8 array of big-endian words, "
+                         f"bytes for one value, or a wider integer dtype for one int per row")
+
+
 def _u256_rows(value: U256s, name: str) -> np.ndarray:
     """(N, 32) or broadcastable (1, 32) words from an array, an int, ints, or 32-byte strings."""
     if isinstance(value, np.ndarray):
+        check_int_array(value, name, 32)
         if value.ndim == 1 and value.dtype.kind in "iu":  # plain integers, e.g. np.arange
             return to_u256(value.tolist(), name=name)
         return value  # (N, 32) uint8 big-endian words; checked natively
     if isinstance(value, (bytes, bytearray, memoryview)):
         return _row(value, name, 32)
-    if isinstance(value, int):
-        return to_u256([value], name=name)
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return to_u256([int(value)], name=name)
     items = _sequence(value, name, "an (N, 32) uint8 array, an int or a sequence of ints")
     if items and isinstance(items[0], (bytes, bytearray, memoryview)):
         return _rows(items, name, 32)

@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import _native_pm as _native
 from ..errors import InvalidTicket
-from .crypto import MAX_WIN_PROB, BytesLike, _bytes_arg, _row, _rows, _threads, _uint, to_u256
+from .crypto import MAX_WIN_PROB, BytesLike, _bytes_arg, _row, _rows, _threads, _uint, check_int_array, to_u256
 
 ZERO_HASH = bytes(32)
 _NONCE_LIMIT = 2**32  # go-livepeer's SenderNonce is a uint32 (wire field uint32 sender_nonce)
@@ -104,6 +104,7 @@ def _bytes_column(value: BytesColumn, name: str, width: int) -> np.ndarray:
 
 def _u256_column(value: IntColumn, name: str) -> np.ndarray:
     if isinstance(value, np.ndarray):
+        check_int_array(value, name, 32)
         return value  # (N, 32) big-endian words; checked natively
     if isinstance(value, int):
         return to_u256([_int_field(value, name, 2**256)])
@@ -121,6 +122,7 @@ def _uint_column(value: IntColumn, name: str, nbytes: int, limit: int) -> np.nda
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         return np.array([_int_field(value, name, limit)], dtype=be).view(np.uint8).reshape(1, nbytes)
     if isinstance(value, np.ndarray):
+        check_int_array(value, name, nbytes)
         if value.ndim != 1 or value.dtype.kind not in "iu":
             raise TypeError(f"{name} must be a 1-D integer array, got {value.dtype} with shape {value.shape}")
         if value.size and (int(value.min()) < 0 or int(value.max()) >= limit):

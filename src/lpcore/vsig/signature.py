@@ -140,6 +140,11 @@ class VideoSignature:
                 f"time_base={self.time_base[0]}/{self.time_base[1]})")
 
 
+# FFmpeg's time bases are AVRationals (two C ints), so no FFmpeg stream has a larger numerator or denominator;
+# checking here makes compute()/VideoSignature() fail at once rather than to_binary() later.
+MAX_TIME_BASE_TERM = 2**31 - 1
+
+
 def _check_time_base(time_base) -> tuple[int, int]:
     if isinstance(time_base, Fraction):
         time_base = (time_base.numerator, time_base.denominator)
@@ -151,4 +156,7 @@ def _check_time_base(time_base) -> tuple[int, int]:
         raise TypeError("time_base must hold integers")
     if num <= 0 or den <= 0:
         raise ValueError(f"time_base must be positive, got {num}/{den}")
+    if num > MAX_TIME_BASE_TERM or den > MAX_TIME_BASE_TERM:
+        raise ValueError(f"time_base terms must be at most {MAX_TIME_BASE_TERM} (FFmpeg's AVRational is two C ints), "
+                         f"got {num}/{den}")
     return (int(num), int(den))
