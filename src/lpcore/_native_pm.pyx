@@ -21,63 +21,18 @@ from lpcore._args import threads as _threads_arg
 cnp.import_array()
 
 
-cdef extern from "pm/keccak.h" nogil:
-    void lp_keccak256(uint8_t *out32, const uint8_t *data, size_t length)
-    void lp_keccak_force_portable(int on)
-    void lp_keccak256_rows(uint8_t *out, const uint8_t *data, size_t n, size_t width, size_t stride, int threads)
-    int lp_keccak256_ragged(uint8_t *out, const uint8_t *data, size_t data_len, const int64_t *offsets, size_t n,
-                            int threads)
+from lpcore._c.lp_common cimport LP_OK
+from lpcore._c.pm_keccak cimport *
+from lpcore._c.pm_secp cimport *
+from lpcore._c.pm_sig cimport *
+from lpcore._c.pm_ticket cimport *
 
-cdef extern from "pm/ticket.h" nogil:
-    ctypedef struct lp_column:
-        const uint8_t *ptr
-        size_t stride
-    ctypedef struct lp_ticket_columns:
-        lp_column recipient
-        lp_column sender
-        lp_column face_value
-        lp_column win_prob
-        lp_column sender_nonce
-        lp_column recipient_rand_hash
-        lp_column creation_round
-        lp_column creation_round_block_hash
-    void lp_ticket_hashes(uint8_t *out, const lp_ticket_columns *cols, size_t n, int threads)
-    size_t lp_ticket_preimage(uint8_t *out, const lp_ticket_columns *cols, size_t i)
 
-cdef extern from "pm/secp.h" nogil:
-    ctypedef struct lp_secp:
-        pass
-    enum: LP_SECP_FN_COUNT
-    const char *lp_secp_function_name(int index)
-    int lp_secp_init(lp_secp *s, const uintptr_t *fns, size_t n_fns, unsigned int context_flags,
-                     unsigned int ec_uncompressed, const unsigned char *seed32)
+TICKET_PREIMAGE_MIN = LP_TICKET_PREIMAGE_MIN  # auxData empty
+TICKET_PREIMAGE_MAX = LP_TICKET_PREIMAGE_MAX  # with a 64-byte auxData
 
-cdef extern from "pm/sig.h" nogil:
-    enum:
-        LP_SIG_OK
-        LP_SIG_BAD_LENGTH
-        LP_SIG_HIGH_S
-        LP_SIG_BAD_V
-        LP_SIG_BAD_RS
-        LP_SIG_UNRECOVERABLE
-        LP_SIG_WRONG_SENDER
-    void lp_pm_personal_message_digest(uint8_t *out32, const uint8_t *msg, size_t length)
-    void lp_pm_personal_hashes(uint8_t *out, const uint8_t *hashes, size_t n, int threads)
-    int lp_pm_seckey_valid(const lp_secp *s, const uint8_t *seckey)
-    int lp_pm_address(const lp_secp *s, const uint8_t *seckey, uint8_t *out20)
-    size_t lp_pm_sign_batch(const lp_secp *s, uint8_t *sigs, const uint8_t *seckey, const uint8_t *msgs, size_t n,
-                            int personal, int threads)
-    void lp_pm_recover_batch(const lp_secp *s, uint8_t *addrs, uint8_t *status, const uint8_t *msgs,
-                             const uint8_t *sigs, size_t n, int personal, int threads)
-    void lp_pm_verify_batch(const lp_secp *s, uint8_t *valid, uint8_t *status, const uint8_t *msgs,
-                            const uint8_t *sigs, lp_column senders, size_t n, int personal, int threads)
-    int lp_pm_is_winning_batch(uint8_t *wins, const uint8_t *sigs, size_t sigs_len, const int64_t *sig_offsets,
-                               lp_column recipient_rand, lp_column win_prob, size_t n, int threads)
-    size_t lp_pm_bench_raw_sign(const lp_secp *s, uint8_t *out, const uint8_t *seckey, const uint8_t *digests,
-                                size_t n)
-    size_t lp_pm_bench_raw_recover(const lp_secp *s, uint8_t *pubkeys_out, const uint8_t *digests,
-                                   const uint8_t *sigs, size_t n)
-
+SECP256K1_N = int.from_bytes(PyBytes_FromStringAndSize(<const char *>LP_SECP256K1_N, 32), "big")
+SECP256K1_HALF_N = int.from_bytes(PyBytes_FromStringAndSize(<const char *>LP_SECP256K1_HALF_N, 32), "big")
 
 SIG_OK = LP_SIG_OK
 SIG_BAD_LENGTH = LP_SIG_BAD_LENGTH
@@ -160,8 +115,8 @@ cdef _load_secp():
         except AttributeError as exc:  # pragma: no cover - depends on the installed coincurve
             raise ImportError(f"coincurve's libsecp256k1 lacks {name}; lpcore needs coincurve>=21,<22") from exc
     cdef bytes seed = os.urandom(32)
-    if not lp_secp_init(&_secp, addrs, LP_SECP_FN_COUNT, lib.SECP256K1_CONTEXT_NONE,
-                        lib.SECP256K1_EC_UNCOMPRESSED, <const unsigned char *>seed):
+    if lp_secp_init(&_secp, addrs, LP_SECP_FN_COUNT, lib.SECP256K1_CONTEXT_NONE,
+                    lib.SECP256K1_EC_UNCOMPRESSED, <const unsigned char *>seed) != LP_OK:
         raise ImportError("could not create a libsecp256k1 context")
 
 
@@ -236,7 +191,7 @@ def keccak256_ragged(data, offsets, threads=None):
     cdef int t = threads, ok
     with nogil:
         ok = lp_keccak256_ragged(o, d, dlen, off, <size_t>n, t)
-    if not ok:
+    if ok != LP_OK:
         raise ValueError("offsets must start >= 0, never decrease and end <= len(data)")
     return out
 
@@ -308,7 +263,7 @@ def ticket_one(recipient, sender, face_value, win_prob, sender_nonce, recipient_
 
     The single-ticket form of ticket_hashes (same C packing), without building arrays: for Ticket.hash()."""
     cdef lp_ticket_columns cols
-    cdef uint8_t pre[232]
+    cdef uint8_t pre[LP_TICKET_PREIMAGE_MAX]
     cdef uint8_t out[32]
     cols.recipient.ptr = _field(recipient, "recipient", 20)
     cols.sender.ptr = _field(sender, "sender", 20)
@@ -368,7 +323,7 @@ def address(private_key):
     """address(private_key: 32 bytes) -> 20 bytes; ValueError for an invalid key."""
     cdef bytes key = _key32(private_key, "private_key")
     cdef uint8_t out[20]
-    if not lp_pm_address(&_secp, <const uint8_t *>key, out):
+    if lp_pm_address(&_secp, <const uint8_t *>key, out) != LP_OK:
         raise ValueError("private_key is not a valid secp256k1 secret key (must be 0 < key < N)")
     return PyBytes_FromStringAndSize(<char *>out, 20)
 
@@ -461,7 +416,7 @@ def is_winning_batch(sigs, sig_offsets, recipient_rands, win_probs, threads=None
     cdef int t = threads, ok
     with nogil:
         ok = lp_pm_is_winning_batch(w, s, slen, off, rr, wp, <size_t>n, t)
-    if not ok:
+    if ok != LP_OK:
         raise ValueError("sig_offsets must start >= 0, never decrease and end <= len(sigs)")
     return wins
 

@@ -28,6 +28,7 @@ from typing import Sequence
 import numpy as np
 
 from lpcore import pm as _pm
+from lpcore.pm.crypto import sig_rows
 
 from ..errors import BrokerRevert
 from .base import ZERO_HASH, Broker, SenderInfo
@@ -395,12 +396,7 @@ class LocalBroker(Broker):
             if isinstance(r, bool) or not isinstance(r, int) or not 0 <= r < 2**256:
                 raise ValueError(f"recipient_rands[{i}] must be a uint256 int, got {r!r}")
         hashes = _pm.ticket_hashes(list(tickets)) if n else np.zeros((0, 32), np.uint8)
-        sig_arr = np.zeros((n, 65), dtype=np.uint8)
-        ok = np.zeros(n, dtype=bool)
-        for i, s in enumerate(sigs):
-            if len(s) == 65:
-                sig_arr[i] = np.frombuffer(bytes(s), dtype=np.uint8)
-                ok[i] = True
+        sig_arr, ok = sig_rows(list(sigs))
         recovered = _pm.recover_batch(hashes, sig_arr) if n else np.zeros((0, 20), np.uint8)
         rr = list(rands)
         wins = _pm.is_winning_batch(sig_arr, _pm.to_u256(rr), _pm.to_u256([t.win_prob for t in tickets])) if n else []

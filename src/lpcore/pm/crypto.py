@@ -19,8 +19,8 @@ from ..errors import InvalidSignature
 from ..keccak import keccak256
 
 MAX_WIN_PROB = 2**256 - 1
-SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
-SECP256K1_HALF_N = SECP256K1_N // 2
+SECP256K1_N = _native.SECP256K1_N  # defined once, in csrc/pm/sig.c
+SECP256K1_HALF_N = _native.SECP256K1_HALF_N
 
 _U256_LIMIT = 2**256
 _ZERO_ADDRESS = bytes(20)
@@ -80,15 +80,17 @@ def _row(value: BytesLike, name: str, width: int) -> np.ndarray:
     return np.frombuffer(_bytes_arg(value, name, width), dtype=np.uint8).reshape(1, width)
 
 
-def _sig_rows(sigs: Rows, name: str = "sigs") -> tuple[np.ndarray, np.ndarray | None]:
-    """(N, 65) signatures plus a mask of rows whose given length was not 65 (None when all were).
+def sig_rows(sigs: Rows, name: str = "sigs") -> tuple[np.ndarray, np.ndarray]:
+    """The one conversion of a signature list: ``(sigs (N, 65) uint8, ok (N,) bool)``.
 
-    A wrong-length signature is an invalid row, not an error (go-livepeer's first check); it is replaced by
-    65 zero bytes, which can never verify (v = 0 fails the v check), and reported through the mask."""
+    An (N, 65) uint8 array is passed through (the native layer checks it strictly; every row ``ok``). From a
+    sequence of byte strings, a row whose length is not 65 is an invalid row, not an error (go-livepeer's first
+    check, "invalid signature length"; the contract's INVALID_SIGNATURE_LENGTH): it is replaced by 65 zero bytes,
+    which can never verify (v = 0 fails the v check), and flagged ``ok = False``."""
     if isinstance(sigs, np.ndarray):
-        return sigs, None
+        return sigs, np.ones(len(sigs) if sigs.ndim else 0, dtype=bool)
     items = _sequence(sigs, name, "an (N, 65) uint8 array or a sequence of signatures")
-    bad = np.zeros(len(items), dtype=bool)
+    ok = np.ones(len(items), dtype=bool)
     fixed = []
     for i, item in enumerate(items):
         if not isinstance(item, (bytes, bytearray, memoryview)):
@@ -96,10 +98,10 @@ def _sig_rows(sigs: Rows, name: str = "sigs") -> tuple[np.ndarray, np.ndarray | 
         if len(item) == 65:
             fixed.append(item)
         else:
-            bad[i] = True
+            ok[i] = False
             fixed.append(bytes(65))
     arr = np.frombuffer(b"".join(fixed), dtype=np.uint8).reshape(len(items), 65)
-    return arr, (bad if bad.any() else None)
+    return arr, ok
 
 
 def _uint(value: Any, name: str, limit: int = _U256_LIMIT, error: type[Exception] = ValueError) -> int:
@@ -185,10 +187,9 @@ def recover_batch(hashes: Rows, sigs: Rows, threads: int | None = None) -> np.nd
     """Recover the signer of each ticket hash: (N, 20) uint8 addresses, an all-zero row where the signature is
     invalid under go-livepeer's rules (length 65, s <= N/2, v in {27, 28}, r and s in range, recoverable)."""
     hashes = _rows(hashes, "hashes", 32)
-    sig_arr, bad = _sig_rows(sigs)
+    sig_arr, ok = sig_rows(sigs)
     addrs, _status = _native.recover_batch(hashes, sig_arr, True, _threads(threads))
-    if bad is not None:
-        addrs[bad] = 0
+    addrs[~ok] = 0
     return addrs
 
 
@@ -196,15 +197,13 @@ def verify_batch(hashes: Rows, sigs: Rows, senders: Rows | BytesLike, threads: i
     """Return an (N,) bool array: True where the signature is valid (go-livepeer's rules) and recovers to the
     row's sender. ``senders`` is (N, 20), a sequence of addresses, or one 20-byte address for every row."""
     hashes = _rows(hashes, "hashes", 32)
-    sig_arr, bad = _sig_rows(sigs)
+    sig_arr, ok = sig_rows(sigs)
     if isinstance(senders, (bytes, bytearray, memoryview)):
         sender_arr = _row(senders, "senders", 20)
     else:
         sender_arr = _rows(senders, "senders", 20)
     valid, _status = _native.verify_batch(hashes, sig_arr, sender_arr, True, _threads(threads))
-    if bad is not None:
-        valid[bad] = False
-    return valid
+    return valid & ok
 
 
 def verify_signature(ticket_hash: BytesLike, sig: BytesLike, sender: BytesLike) -> None:
@@ -275,4 +274,6 @@ __all__ = [
     "verify_signature",
     "recover_message",
     "is_winning_batch",
+    "sig_rows",
+    "check_int_array",
 ]
