@@ -1,6 +1,7 @@
 /* MPEG-7 signature lookup, written from spec/vsig.md §5 (FFmpeg's behaviour, quirks included). */
 #include "match/lp_match.h"
 
+#include "common/lp_common.h"
 #include "common/lp_threads.h"
 
 #include <stdlib.h>
@@ -79,6 +80,37 @@ static l1_row_fn pick_l1_row(void) {
     return l1_row_generic;
 }
 
+typedef struct {
+    int64_t a, b;       /* frames (a in stream a, b in stream b); -1 = never set */
+    int score, offset;
+    double frr;
+} cand_t;
+
+typedef struct {
+    int dist;
+    int score;
+    int64_t a, b;
+} hcell_t;
+
+typedef struct {
+    int size;
+    int dist;
+    uint8_t b_pos[LP_MATCH_COARSE_SIZE];
+} pairs_t;
+
+
+/* Stage 2 of one coarse pair depends only on its frame-pair lists (and the preset): windows with the same lists
+ * (static or flat content, where every window looks alike) give the same candidates shifted by the windows'
+ * first frames. The last lists and their candidates (relative to the window) are kept, so such windows vote
+ * once. */
+typedef struct {
+    int valid;
+    int64_t ni;
+    int nc;
+    pairs_t pairs[LP_MATCH_COARSE_SIZE];
+    cand_t cands[MAX_CANDS]; /* a, b relative to the window's first frames */
+} stage2_memo;
+
 /* Distance source of one lookup. Overlapping coarse segments make stage 2 see each frame pair up to
  * four times, so when the full na x nb matrix is small enough each row keeps the interval of columns
  * already computed [lo, hi) and only extends it. */
@@ -88,6 +120,8 @@ typedef struct {
     int64_t nb;
     int *cache;       /* na x nb distances, or NULL: compute every time */
     int64_t *lo, *hi; /* per row of a: computed column interval */
+    stage2_memo *memo; /* see stage2_memo */
+    uint8_t *lines;   /* diagonal walk: alignment lines already evaluated (see line_index), or NULL */
 } dist_ctx;
 
 /* Returns n distances of frame f of a to frames s0..s0+n-1 of b (buf is used without a cache). */
@@ -147,24 +181,6 @@ static int coarse_accept(const lp_match_params *p, const uint8_t *bag_a, const u
     return 1;
 }
 
-typedef struct {
-    int64_t a, b;       /* frames (a in stream a, b in stream b); -1 = never set */
-    int score, offset;
-    double frr;
-} cand_t;
-
-typedef struct {
-    int dist;
-    int score;
-    int64_t a, b;
-} hcell_t;
-
-typedef struct {
-    int size;
-    int dist;
-    uint8_t b_pos[LP_MATCH_COARSE_SIZE];
-} pairs_t;
-
 /* Stage 2 (§5.4): frame pairs under th_xh and Hough voting over (framerate, offset).
  * Returns the number of candidates written to cands (ordered by ratio, then offset). */
 static int stage2(const lp_match_params *p, dist_ctx *dc, const lp_match_stream *A, int64_t first,
@@ -198,6 +214,23 @@ static int stage2(const lp_match_params *p, dist_ctx *dc, const lp_match_stream 
         }
     }
 
+    stage2_memo *memo = dc->memo;
+    if (memo && memo->valid && memo->ni == ni) {
+        int same = 1;
+        for (int64_t i = 0; same && i < ni; i++) {
+            const pairs_t *x = &pairs[i], *y = &memo->pairs[i];
+            same = x->size == y->size && x->dist == y->dist && memcmp(x->b_pos, y->b_pos, (size_t)x->size) == 0;
+        }
+        if (same) {
+            for (int c = 0; c < memo->nc; c++) {
+                cands[c] = memo->cands[c];
+                cands[c].a += first;
+                cands[c].b += second;
+            }
+            return memo->nc;
+        }
+    }
+
     for (int r = 0; r < HOUGH_RATES; r++)
         for (int o = 0; o < HOUGH_OFFSETS; o++) {
             hs[r][o].dist = NO_DIST;
@@ -205,17 +238,31 @@ static int stage2(const lp_match_params *p, dist_ctx *dc, const lp_match_stream 
             hs[r][o].a = hs[r][o].b = -1;
         }
 
+    /* Hough voting. FFmpeg loops over (i, j, k, l) and lets every pair (pj, pl) vote: O(90^4) per coarse pair
+     * when every frame pair ties (static or flat content: 17-34 s for 30 s of video). The same votes are
+     * counted here in O(90^3): for fixed (i, k, pj) the cell a vote lands in depends only on the slope
+     * m = (pl - pj) div (k - i), so the b positions of frame k (ascending) split into two runs, [pj + d, pj + 2d)
+     * for m = 1 and [pj + 2d, pj + 3d) for m = 2 (d = k - i), found with three pointers that only move forward
+     * as pj grows. Each run adds its length to the cell's score; the cell's best pair follows FFmpeg's
+     * "strictly smaller distance replaces" rule, under which only the run's first pair can take effect. For one
+     * cell and one i the position pj is fixed (the offset depends on pj and i only) and k, l still run in
+     * FFmpeg's order, so every cell ends with exactly FFmpeg's score and pair. */
     for (int i = 0; i < ni; i++) {
-        for (int j = 0; j < pairs[i].size; j++) {
-            int pj = pairs[i].b_pos[j];
-            for (int k = i + 1; k < ni; k++) {
-                for (int l = 0; l < pairs[k].size; l++) {
-                    int pl = pairs[k].b_pos[l], m, off;
-                    /* same frame of b: no vote. pl < pj: FFmpeg divides the negative difference as
-                     * size_t, the huge slope fails the framerate range test, the vote is dropped. */
-                    if (pl <= pj) continue;
-                    m = (pl - pj) / (k - i);
-                    if (m < 1 || m > 2) continue; /* framerate = 30m must be in 1..60 */
+        const pairs_t *pi = &pairs[i];
+        for (int k = i + 1; k < ni && pi->size; k++) {
+            const pairs_t *pk = &pairs[k];
+            int d = k - i, l1 = 0, l2 = 0, l3 = 0;
+            if (!pk->size) continue;
+            for (int j = 0; j < pi->size; j++) {
+                int pj = pi->b_pos[j];
+                while (l1 < pk->size && pk->b_pos[l1] < pj + d) l1++;
+                if (l2 < l1) l2 = l1;
+                while (l2 < pk->size && pk->b_pos[l2] < pj + 2 * d) l2++;
+                if (l3 < l2) l3 = l2;
+                while (l3 < pk->size && pk->b_pos[l3] < pj + 3 * d) l3++;
+                for (int m = 1; m <= 2; m++) {
+                    int from = m == 1 ? l1 : l2, to = m == 1 ? l2 : l3, off;
+                    if (from == to) continue;
                     if (p->rounding == LP_ROUND_NEARBYINT) {
                         int mi = m * i; /* nearbyint(mi + 0.5) rounds half to even: mi, or mi+1 if odd */
                         off = pj - mi - (mi & 1);
@@ -224,23 +271,27 @@ static int stage2(const lp_match_params *p, dist_ctx *dc, const lp_match_stream 
                     }
                     if (off <= -90 || off >= 90) continue;
                     hcell_t *e = &hs[m - 1][off + 90];
-                    if (pairs[i].dist < pairs[k].dist) {
-                        if (pairs[i].dist < e->dist) {
-                            e->dist = pairs[i].dist;
+                    if (pi->dist < pk->dist) {
+                        if (pi->dist < e->dist) {
+                            e->dist = pi->dist;
                             e->a = first + i;
                             e->b = second + pj;
                         }
-                    } else if (pairs[k].dist < e->dist) {
-                        e->dist = pairs[k].dist;
+                    } else if (pk->dist < e->dist) {
+                        e->dist = pk->dist;
                         e->a = first + k;
-                        e->b = second + pl;
+                        e->b = second + pk->b_pos[from];
                     }
-                    if (++e->score > hmax) hmax = e->score;
+                    e->score += to - from;
+                    if (e->score > hmax) hmax = e->score;
                 }
             }
         }
     }
-    if (hmax == 0) return 0;
+    if (hmax == 0) {
+        nc = 0;
+        goto remember;
+    }
     hmax = (int)(0.7 * hmax);
     /* B1: upstream reads offsets -90..-1 only */
     int last = p->full_offset_scan ? HOUGH_OFFSETS : 90;
@@ -254,6 +305,18 @@ static int stage2(const lp_match_params *p, dist_ctx *dc, const lp_match_stream 
                 cands[nc].frr = (30.0 * (r + 1)) / 30;
                 nc++;
             }
+        }
+    }
+remember:
+    if (memo) {
+        memo->valid = 1;
+        memo->ni = ni;
+        memo->nc = nc;
+        memcpy(memo->pairs, pairs, (size_t)ni * sizeof(pairs_t));
+        for (int c = 0; c < nc; c++) {
+            memo->cands[c] = cands[c];
+            memo->cands[c].a -= first;
+            memo->cands[c].b -= second;
         }
     }
     return nc;
@@ -365,6 +428,13 @@ static void stage3(const lp_match_params *p, dist_ctx *dc, const lp_match_stream
     }
 }
 
+/* Index of alignment line b = m*a + c among the lines of an na x nb lookup: m = 1 lines come first
+ * (c in -(na-1)..nb-1), then m = 2 (c in -2(na-1)..nb-1); LINES_SIZE entries in all. */
+#define LINES_SIZE(na, nb) (3 * (size_t)(na) + 2 * (size_t)(nb))
+static inline int64_t line_index(int64_t na, int64_t nb, int64_t m, int64_t c) {
+    return m == 1 ? c + (na - 1) : (na + nb) + c + 2 * (na - 1);
+}
+
 /* Stage 3 of the "exact" preset: the whole alignment line of each candidate is evaluated.
  * A pair is "informative" unless both frames have confidence 0 (no content to compare: flat or static
  * frames have the same signature whatever their level), "good" if informative and L1 <= th_xh. A
@@ -377,6 +447,13 @@ static void stage3_diagonal(const lp_match_params *p, dist_ctx *dc, const lp_mat
         const cand_t *cd = &cands[c];
         if (cd->a < 0 || cd->b < 0) continue;
         int64_t m = cd->frr >= 2.0 ? 2 : 1;
+        if (dc->lines) {
+            /* the evaluation depends only on the line (m, b - m*a): a line seen before cannot do better (ties
+             * keep the earlier candidate), so it is walked once per lookup */
+            int64_t idx = line_index(A->n, B->n, m, cd->b - m * cd->a);
+            if (dc->lines[idx]) continue;
+            dc->lines[idx] = 1;
+        }
         /* k runs over the line a = a0 + k, b = b0 + m*k inside both streams */
         int64_t kmin = -cd->a, kmax = A->n - 1 - cd->a;
         if (-(cd->b / m) > kmin) kmin = -(cd->b / m);
@@ -465,45 +542,73 @@ done:
     }
 }
 
-void lp_match_lookup_planes(const lp_match_params *p, const lp_match_stream *a, const uint64_t *planes_a,
-                            const lp_match_stream *b, const uint64_t *planes_b, lp_match_result *out) {
-    dist_ctx dc = {pick_l1_row(), planes_a, planes_b, b->n, NULL, NULL, NULL};
+/* Scratch of lookups, grown as needed and reused across the pairs a thread runs in a batch. */
+typedef struct {
+    void *buf;
+    size_t cap;
+} scratch_t;
+
+static int lookup_in(scratch_t *ws, const lp_match_params *p, const lp_match_stream *a, const lp_match_stream *b,
+                     lp_match_result *out) {
+    size_t na = (size_t)(a->n > 0 ? a->n : 0), nb = (size_t)(b->n > 0 ? b->n : 0);
+    int use_cache = (uint64_t)na * nb <= LP_MATCH_CACHE_MAX;
+    size_t plane_bytes = (na + nb + 1) * LP_MATCH_PLANE_WORDS * sizeof(uint64_t);
+    size_t memo_at = plane_bytes;
+    size_t lohi_at = memo_at + ((sizeof(stage2_memo) + 7) & ~(size_t)7);
+    size_t cache_at = lohi_at + (use_cache ? 2 * na * sizeof(int64_t) : 0);
+    size_t lines_at = cache_at + (use_cache ? na * nb * sizeof(int) : 0);
+    size_t bytes = lines_at + (p->diagonal_walk ? LINES_SIZE(na, nb) : 0);
+    if (bytes > ws->cap) {
+        free(ws->buf);
+        ws->buf = malloc(bytes);
+        ws->cap = ws->buf ? bytes : 0;
+        if (!ws->buf) return LP_ERR_NOMEM;
+    }
+    uint8_t *base = ws->buf;
+    uint64_t *planes = (uint64_t *)base;
+    lp_match_planes(a->framesig, (int64_t)na, planes);
+    lp_match_planes(b->framesig, (int64_t)nb, planes + na * LP_MATCH_PLANE_WORDS);
+    dist_ctx dc = {pick_l1_row(), planes, planes + na * LP_MATCH_PLANE_WORDS, (int64_t)nb, NULL, NULL, NULL,
+                   (stage2_memo *)(base + memo_at), NULL};
+    dc.memo->valid = 0;
+    if (use_cache) {
+        dc.lo = (int64_t *)(base + lohi_at);
+        dc.hi = dc.lo + na;
+        dc.cache = (int *)(base + cache_at);
+        memset(dc.lo, 0, 2 * na * sizeof(int64_t)); /* lo = hi = 0: nothing computed */
+    }
+    if (p->diagonal_walk) {
+        dc.lines = base + lines_at;
+        memset(dc.lines, 0, LINES_SIZE(na, nb));
+    }
     lookup_impl(p, a, b, &dc, out);
+    return LP_OK;
 }
 
 int lp_match_lookup(const lp_match_params *p, const lp_match_stream *a, const lp_match_stream *b,
                     lp_match_result *out) {
-    size_t na = (size_t)(a->n > 0 ? a->n : 0), nb = (size_t)(b->n > 0 ? b->n : 0);
-    int use_cache = (uint64_t)na * nb <= LP_MATCH_CACHE_MAX;
-    size_t words = (na + nb + 1) * LP_MATCH_PLANE_WORDS;
-    size_t bytes = words * sizeof(uint64_t) + (use_cache ? 2 * na * sizeof(int64_t) + na * nb * sizeof(int) : 0);
-    uint64_t *planes = malloc(bytes);
-    if (!planes) return -1;
-    lp_match_planes(a->framesig, (int64_t)na, planes);
-    lp_match_planes(b->framesig, (int64_t)nb, planes + na * LP_MATCH_PLANE_WORDS);
-    dist_ctx dc = {pick_l1_row(), planes, planes + na * LP_MATCH_PLANE_WORDS, (int64_t)nb, NULL, NULL, NULL};
-    if (use_cache) {
-        dc.lo = (int64_t *)(planes + words);
-        dc.hi = dc.lo + na;
-        dc.cache = (int *)(dc.hi + na);
-        memset(dc.lo, 0, 2 * na * sizeof(int64_t)); /* lo = hi = 0: nothing computed */
-    }
-    lookup_impl(p, a, b, &dc, out);
-    free(planes);
-    return 0;
+    scratch_t ws = {NULL, 0};
+    int rc = lookup_in(&ws, p, a, b, out);
+    free(ws.buf);
+    return rc;
 }
 
 int lp_match_lookup_batch(const lp_match_params *p, const lp_match_stream *a, const lp_match_stream *b, int64_t n,
                           lp_match_result *out, int threads) {
     int failed = 0;
     int nt = lp_resolve_threads(threads, n);
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nt) reduction(|| : failed)
-    for (int64_t i = 0; i < n; i++) {
-        if (lp_match_lookup(p, &a[i], &b[i], &out[i]) != 0) {
-            memset(&out[i], 0, sizeof out[i]);
-            out[i].code = -1;
-            failed = 1;
+#pragma omp parallel num_threads(nt) reduction(|| : failed) if (nt > 1)
+    {
+        scratch_t ws = {NULL, 0}; /* one allocation per thread, grown to the largest pair, not one per pair */
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t i = 0; i < n; i++) {
+            if (lookup_in(&ws, p, &a[i], &b[i], &out[i]) != LP_OK) {
+                memset(&out[i], 0, sizeof out[i]);
+                out[i].code = -1;
+                failed = 1;
+            }
         }
+        free(ws.buf);
     }
-    return failed ? -1 : 0;
+    return failed ? LP_ERR_NOMEM : LP_OK;
 }

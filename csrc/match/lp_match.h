@@ -10,10 +10,14 @@
 
 #include <stdint.h>
 
-#define LP_MATCH_FRAMESIG_BYTES 76   /* 380 trits, 5 per byte */
-#define LP_MATCH_BAG_BYTES 31        /* one 243-bit bag-of-words bitmap */
-#define LP_MATCH_WORDS 5
-#define LP_MATCH_COARSE_SIZE 90      /* frames per coarse segment = Hough window */
+#include "common/lp_common.h"
+#include "vsig_common.h"
+
+/* The signature layout is vsig's (kernels/vsig_common.h); the matcher only renames it. */
+#define LP_MATCH_FRAMESIG_BYTES VSIG_FRAMESIG_BYTES /* 380 trits, 5 per byte */
+#define LP_MATCH_BAG_BYTES VSIG_BAG_BYTES           /* one 243-bit bag-of-words bitmap */
+#define LP_MATCH_WORDS VSIG_NWORDS
+#define LP_MATCH_COARSE_SIZE VSIG_COARSE_SIZE       /* frames per coarse segment = Hough window */
 #define LP_MATCH_PLANE_WORDS 12      /* 380 trits as two 6 x 64-bit planes */
 #define LP_MATCH_CACHE_MAX (4LL << 20) /* largest na*nb whose distance matrix is cached (16 MiB) */
 
@@ -84,24 +88,25 @@ int lp_match_l1(const uint64_t *pa, const uint64_t *pb);
 /* Runs the three-stage lookup of a against b. Allocates once per call: the bit planes and, when
  * na*nb <= LP_MATCH_CACHE_MAX, a distance matrix filled lazily (overlapping coarse segments otherwise
  * recompute each frame pair up to four times).
- * Returns 0 on success, -1 if memory could not be allocated (out untouched).
+ * Work is bounded whatever the content: stage 2 costs O(90^3) per coarse pair even when every frame pair ties
+ * (FFmpeg's loop is O(90^4) there), windows with identical frame-pair lists vote once, and the "exact"
+ * preset walks each alignment line once per lookup.
+ * Returns LP_OK, or LP_ERR_NOMEM if memory could not be allocated (out untouched).
  * In:  params  the preset flags and thresholds
  *      a, b    the two signatures (a is FFmpeg's input 0)
  * Out: out     the result (see lp_match_result) */
-int lp_match_lookup(const lp_match_params *params, const lp_match_stream *a, const lp_match_stream *b,
-                    lp_match_result *out);
+LP_WARN_UNUSED_RESULT LP_NONNULL(1, 2, 3, 4) int lp_match_lookup(const lp_match_params *params,
+                                                                const lp_match_stream *a, const lp_match_stream *b,
+                                                                lp_match_result *out);
 
-/* Runs n independent lookups a[i] against b[i] on `threads` OpenMP threads (<= 0: all cores).
- * Returns 0 on success, -1 if memory ran out for some pair (its out[i] then has code -1).
+/* Runs n independent lookups a[i] against b[i] on `threads` OpenMP threads (<= 0: all cores); each thread
+ * allocates one scratch buffer, grown to its largest pair, instead of one per pair.
+ * Returns LP_OK, or LP_ERR_NOMEM if memory ran out for some pair (its out[i] then has code -1).
  * In:  params  shared by all pairs
  *      a, b    n streams each
  * Out: out     n results */
-int lp_match_lookup_batch(const lp_match_params *params, const lp_match_stream *a, const lp_match_stream *b, int64_t n,
-                          lp_match_result *out, int threads);
-
-/* Same as lp_match_lookup, with the bit planes precomputed by lp_match_planes; allocates nothing and
- * caches no distances. */
-void lp_match_lookup_planes(const lp_match_params *params, const lp_match_stream *a, const uint64_t *planes_a,
-                            const lp_match_stream *b, const uint64_t *planes_b, lp_match_result *out);
+LP_WARN_UNUSED_RESULT int lp_match_lookup_batch(const lp_match_params *params, const lp_match_stream *a,
+                                                const lp_match_stream *b, int64_t n, lp_match_result *out,
+                                                int threads);
 
 #endif

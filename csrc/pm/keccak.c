@@ -294,45 +294,59 @@ void lp_keccak256_final(lp_keccak256_state *st, uint8_t out32[32]) {
     absorb_final(st->lanes, st->buf, st->buf_len, out32);
 }
 
-void lp_keccak256_rows(uint8_t *out, const uint8_t *data, size_t n, size_t width, size_t stride, int threads) {
-    int nt = lp_hash_threads(threads, n, width / LP_KECCAK256_RATE + 1);
+void lp_keccak256_batch(size_t n, int nt, lp_keccak_fill_fn fill, lp_keccak_emit_fn emit, const void *ctx) {
     long long groups = (long long)((n + 3) / 4);
 #pragma omp parallel for num_threads(nt) schedule(dynamic, LP_HASH_CHUNK / 4) if (nt > 1)
     for (long long g = 0; g < groups; g++) {
+        uint8_t scratch[4][LP_KECCAK_BATCH_SCRATCH], digest[4][32];
         uint8_t *outs[4];
-        const uint8_t *rows[4];
+        const uint8_t *msgs[4];
         size_t lens[4];
+        size_t first = 4 * (size_t)g;
         int count = 0;
-        for (size_t i = 4 * (size_t)g; i < n && count < 4; i++, count++) {
-            outs[count] = out + 32 * i;
-            rows[count] = data + i * stride;
-            lens[count] = width;
+        for (size_t i = first; i < n && count < 4; i++, count++) {
+            lens[count] = fill(ctx, i, scratch[count], &msgs[count]);
+            outs[count] = digest[count];
         }
-        lp_keccak256_multi(outs, rows, lens, count);
+        lp_keccak256_multi(outs, msgs, lens, count);
+        for (int k = 0; k < count; k++) emit(ctx, first + (size_t)k, digest[k]);
     }
+}
+
+/* Rows of a fixed width or of an offset table, digests written to out + 32*i. */
+typedef struct {
+    uint8_t *out;
+    const uint8_t *data;
+    size_t width, stride;
+    const int64_t *offsets; /* NULL: fixed width */
+} rows_ctx;
+
+static size_t rows_fill(const void *ctx, size_t i, uint8_t *scratch, const uint8_t **msg) {
+    const rows_ctx *c = ctx;
+    (void)scratch;
+    if (c->offsets) {
+        *msg = c->data + c->offsets[i];
+        return (size_t)(c->offsets[i + 1] - c->offsets[i]);
+    }
+    *msg = c->data + i * c->stride;
+    return c->width;
+}
+
+static void rows_emit(const void *ctx, size_t i, const uint8_t digest[32]) {
+    memcpy(((const rows_ctx *)ctx)->out + 32 * i, digest, 32);
+}
+
+void lp_keccak256_rows(uint8_t *out, const uint8_t *data, size_t n, size_t width, size_t stride, int threads) {
+    rows_ctx c = {out, data, width, stride, NULL};
+    lp_keccak256_batch(n, lp_hash_threads(threads, n, width / LP_KECCAK256_RATE + 1), rows_fill, rows_emit, &c);
 }
 
 int lp_keccak256_ragged(uint8_t *out, const uint8_t *data, size_t data_len, const int64_t *offsets, size_t n,
                         int threads) {
     /* Validate every offset before hashing anything: a bad table must not read out of bounds. */
-    if (offsets[0] < 0) return 0;
-    for (size_t i = 0; i < n; i++)
-        if (offsets[i + 1] < offsets[i]) return 0;
-    if ((uint64_t)offsets[n] > (uint64_t)data_len) return 0;
-    int nt = lp_hash_threads(threads, n, data_len / (n ? n : 1) / LP_KECCAK256_RATE + 1);
-    long long groups = (long long)((n + 3) / 4);
-#pragma omp parallel for num_threads(nt) schedule(dynamic, LP_HASH_CHUNK / 4) if (nt > 1)
-    for (long long g = 0; g < groups; g++) {
-        uint8_t *outs[4];
-        const uint8_t *rows[4];
-        size_t lens[4];
-        int count = 0;
-        for (size_t i = 4 * (size_t)g; i < n && count < 4; i++, count++) {
-            outs[count] = out + 32 * i;
-            rows[count] = data + offsets[i];
-            lens[count] = (size_t)(offsets[i + 1] - offsets[i]);
-        }
-        lp_keccak256_multi(outs, rows, lens, count);
-    }
-    return 1;
+    if (lp_check_offsets(offsets, n, data_len) != LP_OK) return LP_ERR_ARG;
+    rows_ctx c = {out, data, 0, 0, offsets};
+    lp_keccak256_batch(n, lp_hash_threads(threads, n, data_len / (n ? n : 1) / LP_KECCAK256_RATE + 1), rows_fill,
+                       rows_emit, &c);
+    return LP_OK;
 }

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "pm/attrs.h"
+#include "common/lp_common.h"
 
 #define LP_KECCAK256_RATE 136 /* bytes absorbed per permutation: (1600 - 2*256) / 8 */
 
@@ -49,6 +49,17 @@ void lp_keccak256_final(lp_keccak256_state *st, uint8_t out32[32]);
  * In:  data   count message pointers; len  their lengths; count  0..4. */
 void lp_keccak256_multi(uint8_t *const out[], const uint8_t *const data[], const size_t len[], int count);
 
+/* The one four-wide batch loop behind every keccak batch in csrc/pm: rows are grouped by four for
+ * lp_keccak256_multi and the groups spread over nt OpenMP threads (schedule(dynamic, LP_HASH_CHUNK / 4)).
+ * fill(ctx, i, scratch, &msg) returns the length of row i's message and points msg at it: at existing bytes,
+ * or at `scratch` (LP_KECCAK_BATCH_SCRATCH bytes, the caller's to write). emit(ctx, i, digest) receives the digest
+ * of row i. Both are called from the worker threads, each row exactly once. */
+#define LP_KECCAK_BATCH_SCRATCH 232 /* the longest message built in place: a ticket preimage with auxData */
+typedef size_t (*lp_keccak_fill_fn)(const void *ctx, size_t i, uint8_t *scratch, const uint8_t **msg);
+typedef void (*lp_keccak_emit_fn)(const void *ctx, size_t i, const uint8_t digest[32]);
+LP_NONNULL(3, 4) void lp_keccak256_batch(size_t n, int nt, lp_keccak_fill_fn fill, lp_keccak_emit_fn emit,
+                                         const void *ctx);
+
 /* Hashes n fixed-width rows, in parallel.
  * Out: out      n*32 bytes: digest of row i at out + 32*i.
  * In:  data     row i is the `width` bytes at data + i*stride (stride 0 hashes row 0 n times).
@@ -59,14 +70,14 @@ void lp_keccak256_multi(uint8_t *const out[], const uint8_t *const data[], const
 void lp_keccak256_rows(uint8_t *out, const uint8_t *data, size_t n, size_t width, size_t stride, int threads);
 
 /* Hashes n rows of varying length stored back to back, in parallel.
- * Returns 1 on success; 0 (writing nothing) if the offsets are negative, decreasing or exceed data_len.
+ * Returns LP_OK; LP_ERR_ARG (writing nothing) if the offsets are negative, decreasing or exceed data_len.
  * Out: out      n*32 bytes: digest of row i at out + 32*i.
  * In:  data     the concatenated rows; data_len its size in bytes.
  *      offsets  n+1 entries: row i is data[offsets[i] .. offsets[i+1]).
  *      n        number of rows.
  *      threads  as for lp_keccak256_rows. */
-LP_WARN_UNUSED_RESULT int lp_keccak256_ragged(uint8_t *out, const uint8_t *data, size_t data_len, const int64_t *offsets, size_t n,
-                        int threads);
+LP_WARN_UNUSED_RESULT LP_NONNULL(4) int lp_keccak256_ragged(uint8_t *out, const uint8_t *data, size_t data_len,
+                                                          const int64_t *offsets, size_t n, int threads);
 
 /* Testing hook: on != 0 makes every later call use the portable permutation even where the CPU offers the
  * faster BMI1/BMI2 variant, so tests cover both (the two must agree bit for bit). Not thread-safe to flip

@@ -36,9 +36,9 @@ static void ignore_illegal_argument(const char *message, void *data) {
 int lp_secp_init(lp_secp *s, const uintptr_t *fns, size_t n_fns, unsigned int context_flags,
                  unsigned int ec_uncompressed, const unsigned char seed32[32]) {
     memset(s, 0, sizeof(*s));
-    if (n_fns != LP_SECP_FN_COUNT) return 0;
+    if (n_fns != LP_SECP_FN_COUNT) return LP_ERR_ARG;
     for (size_t i = 0; i < n_fns; i++)
-        if (fns[i] == 0) return 0;
+        if (fns[i] == 0) return LP_ERR_ARG;
     lp_secp_api *f = &s->fn;
     f->context_create = LP_FN(lp_secp256k1_context * (*)(unsigned int), fns[LP_SECP_CONTEXT_CREATE]);
     f->context_destroy = LP_FN(void (*)(lp_secp256k1_context *), fns[LP_SECP_CONTEXT_DESTROY]);
@@ -70,14 +70,14 @@ int lp_secp_init(lp_secp *s, const uintptr_t *fns, size_t n_fns, unsigned int co
     s->ec_uncompressed = ec_uncompressed;
 
     s->ctx = f->context_create(context_flags);
-    if (!s->ctx) return 0;
+    if (!s->ctx) return LP_ERR_INIT;
     f->context_set_illegal_callback(s->ctx, ignore_illegal_argument, NULL);
     if (!f->context_randomize(s->ctx, seed32)) {
         f->context_destroy(s->ctx);
         memset(s, 0, sizeof(*s));
-        return 0;
+        return LP_ERR_INIT;
     }
-    return 1;
+    return LP_OK;
 }
 
 void lp_secp_destroy(lp_secp *s) {

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "pm/attrs.h"
+#include "common/lp_common.h"
 
 typedef struct lp_secp256k1_context_s lp_secp256k1_context; /* secp256k1_context */
 typedef struct { unsigned char data[64]; } lp_secp256k1_pubkey;    /* secp256k1_pubkey */
@@ -69,17 +69,18 @@ typedef struct {
 const char *lp_secp_function_name(int index);
 
 /* Fills the table, creates a context and randomizes it (side-channel blinding).
- * Returns 1 on success; 0 if an address is 0, n_fns != LP_SECP_FN_COUNT, or context creation/randomization
- *         failed (then nothing needs destroying).
+ * Returns LP_OK; LP_ERR_ARG if an address is 0 or n_fns != LP_SECP_FN_COUNT, LP_ERR_INIT if context
+ *         creation/randomization failed (then nothing needs destroying).
  * Out: s               the handle.
  * In:  fns             n_fns raw function addresses, in enum lp_secp_fn order.
  *      context_flags   flags for secp256k1_context_create (SECP256K1_CONTEXT_NONE).
  *      ec_uncompressed the library's SECP256K1_EC_UNCOMPRESSED flag.
  *      seed32          32 bytes of fresh randomness for secp256k1_context_randomize. */
-LP_WARN_UNUSED_RESULT int lp_secp_init(lp_secp *s, const uintptr_t *fns, size_t n_fns, unsigned int context_flags,
-                 unsigned int ec_uncompressed, const unsigned char seed32[32]);
+LP_WARN_UNUSED_RESULT LP_NONNULL(1, 2, 6) int lp_secp_init(lp_secp *s, const uintptr_t *fns, size_t n_fns,
+                                                         unsigned int context_flags, unsigned int ec_uncompressed,
+                                                         const unsigned char seed32[32]);
 
 /* Destroys the context created by lp_secp_init (the handle must not be used afterwards). */
-void lp_secp_destroy(lp_secp *s);
+LP_NONNULL(1) void lp_secp_destroy(lp_secp *s);
 
 #endif

@@ -7,23 +7,17 @@
 #include "pm/batch.h"
 #include "pm/keccak.h"
 
-/* secp256k1 group order N and N/2 (rounded down), big-endian. */
-static const uint8_t SECP256K1_N[32] = {
+/* secp256k1 group order N and N/2 (rounded down), big-endian (see sig.h). */
+const uint8_t LP_SECP256K1_N[32] = {
     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe,
     0xba, 0xae, 0xdc, 0xe6, 0xaf, 0x48, 0xa0, 0x3b, 0xbf, 0xd2, 0x5e, 0x8c, 0xd0, 0x36, 0x41, 0x41};
-static const uint8_t SECP256K1_HALF_N[32] = {
+const uint8_t LP_SECP256K1_HALF_N[32] = {
     0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
     0x5d, 0x57, 0x6e, 0x73, 0x57, 0xa4, 0x50, 0x1d, 0xdf, 0xe9, 0x2f, 0x46, 0x68, 0x1b, 0x20, 0xa0};
 
 /* EIP-191 version 0x45 prefix for a 32-byte message (go-ethereum TextHash with len = "32"). */
 static const char PERSONAL_PREFIX_32[] = "\x19" "Ethereum Signed Message:\n32";
 #define PERSONAL_PREFIX_32_LEN 28
-
-static int all_zero(const uint8_t *p, size_t n) {
-    uint8_t acc = 0;
-    for (size_t k = 0; k < n; k++) acc |= p[k];
-    return acc == 0;
-}
 
 static void personal_hash(uint8_t out32[32], const uint8_t hash32[32]) {
     uint8_t pre[PERSONAL_PREFIX_32_LEN + 32];
@@ -44,25 +38,25 @@ void lp_pm_personal_message_digest(uint8_t out32[32], const uint8_t *msg, size_t
     lp_keccak256_final(&st, out32);
 }
 
+typedef struct {
+    uint8_t *out;
+    const uint8_t *hashes;
+} personal_ctx;
+
+static size_t personal_fill(const void *ctx, size_t i, uint8_t *scratch, const uint8_t **msg) {
+    memcpy(scratch, PERSONAL_PREFIX_32, PERSONAL_PREFIX_32_LEN);
+    memcpy(scratch + PERSONAL_PREFIX_32_LEN, ((const personal_ctx *)ctx)->hashes + 32 * i, 32);
+    *msg = scratch;
+    return PERSONAL_PREFIX_32_LEN + 32;
+}
+
+static void personal_emit(const void *ctx, size_t i, const uint8_t digest[32]) {
+    memcpy(((const personal_ctx *)ctx)->out + 32 * i, digest, 32);
+}
+
 void lp_pm_personal_hashes(uint8_t *out, const uint8_t *hashes, size_t n, int threads) {
-    int nt = lp_hash_threads(threads, n, 1);
-    long long groups = (long long)((n + 3) / 4);
-#pragma omp parallel for num_threads(nt) schedule(dynamic, LP_HASH_CHUNK / 4) if (nt > 1)
-    for (long long g = 0; g < groups; g++) {
-        uint8_t pre[4][PERSONAL_PREFIX_32_LEN + 32];
-        uint8_t *outs[4];
-        const uint8_t *msgs[4];
-        size_t lens[4];
-        int count = 0;
-        for (size_t i = 4 * (size_t)g; i < n && count < 4; i++, count++) {
-            memcpy(pre[count], PERSONAL_PREFIX_32, PERSONAL_PREFIX_32_LEN);
-            memcpy(pre[count] + PERSONAL_PREFIX_32_LEN, hashes + 32 * i, 32);
-            msgs[count] = pre[count];
-            lens[count] = sizeof(pre[count]);
-            outs[count] = out + 32 * i;
-        }
-        lp_keccak256_multi(outs, msgs, lens, count);
-    }
+    personal_ctx c = {out, hashes};
+    lp_keccak256_batch(n, lp_hash_threads(threads, n, 1), personal_fill, personal_emit, &c);
 }
 
 int lp_pm_seckey_valid(const lp_secp *s, const uint8_t seckey[32]) {
@@ -82,10 +76,10 @@ static int pubkey_address(const lp_secp *s, const lp_secp256k1_pubkey *pk, uint8
 int lp_pm_address(const lp_secp *s, const uint8_t seckey[32], uint8_t out20[20]) {
     lp_secp256k1_pubkey pk;
     memset(out20, 0, 20);
-    if (!lp_pm_seckey_valid(s, seckey) || !s->fn.ec_pubkey_create(s->ctx, &pk, seckey)) return 0;
-    if (pubkey_address(s, &pk, out20)) return 1;
+    if (!lp_pm_seckey_valid(s, seckey) || !s->fn.ec_pubkey_create(s->ctx, &pk, seckey)) return LP_ERR_ARG;
+    if (pubkey_address(s, &pk, out20)) return LP_OK;
     memset(out20, 0, 20);
-    return 0;
+    return LP_ERR_ARG;
 }
 
 static int sign_row(const lp_secp *s, uint8_t out65[65], const uint8_t seckey[32], const uint8_t msg32[32],
@@ -129,10 +123,10 @@ static uint8_t recover_row(const lp_secp *s, uint8_t addr20[20], const uint8_t m
     lp_secp256k1_pubkey pk;
 
     memset(addr20, 0, 20);
-    if (memcmp(sv, SECP256K1_HALF_N, 32) > 0) return LP_SIG_HIGH_S; /* s == N/2 is accepted */
+    if (memcmp(sv, LP_SECP256K1_HALF_N, 32) > 0) return LP_SIG_HIGH_S; /* s == N/2 is accepted */
     if (v != 27 && v != 28) return LP_SIG_BAD_V;
     /* s <= N/2 < N holds here; the library would reject r >= N too, but say so explicitly. */
-    if (all_zero(r, 32) || all_zero(sv, 32) || memcmp(r, SECP256K1_N, 32) >= 0) return LP_SIG_BAD_RS;
+    if (lp_all_zero(r, 32) || lp_all_zero(sv, 32) || memcmp(r, LP_SECP256K1_N, 32) >= 0) return LP_SIG_BAD_RS;
     if (!s->fn.ecdsa_recsig_parse_compact(s->ctx, &rs, sig, v - 27)) return LP_SIG_BAD_RS;
     if (personal)
         personal_hash(digest, msg32);
@@ -173,55 +167,57 @@ void lp_pm_verify_batch(const lp_secp *s, uint8_t *valid, uint8_t *status, const
     }
 }
 
-/* Win rows are hashed four at a time through lp_keccak256_multi; preimages up to this size are copied to the
- * stack (65-byte signatures give 97 bytes), longer ones are hashed one by one without a copy. */
-#define LP_WIN_STACK_SIG 128
+/* Winner rows go through lp_keccak256_batch with sig | rand built in its scratch; signatures too long for it
+ * (never 65 bytes, only odd ragged input) are skipped there (length 0) and hashed afterwards without a copy. */
+#define LP_WIN_STACK_SIG (LP_KECCAK_BATCH_SCRATCH - 32)
+
+typedef struct {
+    uint8_t *wins;
+    const uint8_t *sigs;
+    const int64_t *offsets; /* NULL: 65-byte rows */
+    lp_column rand, prob;
+} win_ctx;
+
+static inline size_t win_sig(const win_ctx *c, size_t i, const uint8_t **sig) {
+    *sig = c->offsets ? c->sigs + c->offsets[i] : c->sigs + 65 * i;
+    return c->offsets ? (size_t)(c->offsets[i + 1] - c->offsets[i]) : 65;
+}
+
+static size_t win_fill(const void *ctx, size_t i, uint8_t *scratch, const uint8_t **msg) {
+    const win_ctx *c = ctx;
+    const uint8_t *sig;
+    size_t len = win_sig(c, i, &sig);
+    *msg = scratch;
+    if (len > LP_WIN_STACK_SIG) return 0; /* hashed by the long-row pass */
+    memcpy(scratch, sig, len);
+    memcpy(scratch + len, c->rand.ptr + c->rand.stride * i, 32);
+    return len + 32;
+}
+
+/* Both are 32-byte big-endian integers, so byte order comparison is numeric comparison (strict: §3). */
+static void win_emit(const void *ctx, size_t i, const uint8_t digest[32]) {
+    const win_ctx *c = ctx;
+    c->wins[i] = memcmp(digest, c->prob.ptr + c->prob.stride * i, 32) < 0;
+}
 
 int lp_pm_is_winning_batch(uint8_t *wins, const uint8_t *sigs, size_t sigs_len, const int64_t *sig_offsets,
                            lp_column recipient_rand, lp_column win_prob, size_t n, int threads) {
-    if (sig_offsets) {
-        if (sig_offsets[0] < 0) return 0;
-        for (size_t i = 0; i < n; i++)
-            if (sig_offsets[i + 1] < sig_offsets[i]) return 0;
-        if ((uint64_t)sig_offsets[n] > (uint64_t)sigs_len) return 0;
-    } else if (sigs_len / 65 < n) {
-        return 0;
+    if (sig_offsets ? lp_check_offsets(sig_offsets, n, sigs_len) != LP_OK : sigs_len / 65 < n) return LP_ERR_ARG;
+    win_ctx c = {wins, sigs, sig_offsets, recipient_rand, win_prob};
+    lp_keccak256_batch(n, lp_hash_threads(threads, n, 1), win_fill, win_emit, &c);
+    for (size_t i = 0; sig_offsets && i < n; i++) {
+        const uint8_t *sig;
+        size_t len = win_sig(&c, i, &sig);
+        if (len <= LP_WIN_STACK_SIG) continue;
+        uint8_t h[32];
+        lp_keccak256_state st;
+        lp_keccak256_init(&st);
+        lp_keccak256_update(&st, sig, len);
+        lp_keccak256_update(&st, recipient_rand.ptr + recipient_rand.stride * i, 32);
+        lp_keccak256_final(&st, h);
+        win_emit(&c, i, h);
     }
-    int nt = lp_hash_threads(threads, n, 1);
-    long long groups = (long long)((n + 3) / 4);
-#pragma omp parallel for num_threads(nt) schedule(dynamic, LP_HASH_CHUNK / 4) if (nt > 1)
-    for (long long g = 0; g < groups; g++) {
-        uint8_t pre[4][LP_WIN_STACK_SIG + 32], h[4][32];
-        uint8_t *outs[4];
-        const uint8_t *msgs[4];
-        size_t lens[4], idx[4];
-        int count = 0;
-        for (size_t i = 4 * (size_t)g; i < n && i < 4 * (size_t)g + 4; i++) {
-            const uint8_t *sig = sig_offsets ? sigs + sig_offsets[i] : sigs + 65 * i;
-            size_t len = sig_offsets ? (size_t)(sig_offsets[i + 1] - sig_offsets[i]) : 65;
-            const uint8_t *rand32 = recipient_rand.ptr + recipient_rand.stride * i;
-            if (len > LP_WIN_STACK_SIG) { /* unusually long signature bytes: hash in place */
-                lp_keccak256_state st;
-                lp_keccak256_init(&st);
-                lp_keccak256_update(&st, sig, len);
-                lp_keccak256_update(&st, rand32, 32);
-                lp_keccak256_final(&st, h[0]);
-                wins[i] = memcmp(h[0], win_prob.ptr + win_prob.stride * i, 32) < 0;
-                continue;
-            }
-            memcpy(pre[count], sig, len);
-            memcpy(pre[count] + len, rand32, 32);
-            msgs[count] = pre[count];
-            lens[count] = len + 32;
-            idx[count] = i;
-            count++;
-        }
-        for (int k = 0; k < count; k++) outs[k] = h[k];
-        lp_keccak256_multi(outs, msgs, lens, count);
-        /* Both are 32-byte big-endian integers, so byte order comparison is numeric comparison (strict: §3). */
-        for (int k = 0; k < count; k++) wins[idx[k]] = memcmp(h[k], win_prob.ptr + win_prob.stride * idx[k], 32) < 0;
-    }
-    return 1;
+    return LP_OK;
 }
 
 size_t lp_pm_bench_raw_sign(const lp_secp *s, uint8_t *out, const uint8_t seckey[32], const uint8_t *digests,

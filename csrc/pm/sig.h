@@ -10,10 +10,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "pm/attrs.h"
-
 #include "pm/secp.h"
 #include "pm/ticket.h"
+
+/* The secp256k1 group order N and N/2 (rounded down), big-endian: the one definition (Python reads them as
+ * lpcore.pm.SECP256K1_N / SECP256K1_HALF_N). go-livepeer accepts s <= N/2. */
+extern const uint8_t LP_SECP256K1_N[32];
+extern const uint8_t LP_SECP256K1_HALF_N[32];
 
 /* Per-row outcome of signature recovery, in go-livepeer's check order (crypto/verify.go, spec/pm.md §2.3).
  * The first failing check is reported. */
@@ -31,24 +34,25 @@ enum lp_sig_status {
  * keccak256("\x19Ethereum Signed Message:\n" | decimal(len) | msg) (go-ethereum accounts.TextHash).
  * Out: out32  the digest.
  * In:  msg    the message (may be NULL when len == 0); len  its length. */
-void lp_pm_personal_message_digest(uint8_t out32[32], const uint8_t *msg, size_t len);
+LP_NONNULL(1) void lp_pm_personal_message_digest(uint8_t out32[32], const uint8_t *msg, size_t len);
 
 /* Writes the personal digest of each 32-byte ticket hash (the 60-byte preimage form of the above).
  * Out: out      n*32 bytes.
  * In:  hashes   n*32 bytes; n  rows; threads  <= 0: all cores. */
 void lp_pm_personal_hashes(uint8_t *out, const uint8_t *hashes, size_t n, int threads);
 
-/* Returns 1 if seckey is a valid secp256k1 secret key (0 < key < N), 0 otherwise.
+/* Predicate: returns 1 if seckey is a valid secp256k1 secret key (0 < key < N), 0 otherwise.
  * Args: s       an initialised handle.
  * In:   seckey  32 bytes, big-endian. */
-LP_WARN_UNUSED_RESULT int lp_pm_seckey_valid(const lp_secp *s, const uint8_t seckey[32]);
+LP_WARN_UNUSED_RESULT LP_NONNULL(1, 2) int lp_pm_seckey_valid(const lp_secp *s, const uint8_t seckey[32]);
 
 /* Derives the Ethereum address of a secret key: last 20 bytes of keccak256(X | Y) of its public key.
- * Returns 1 on success, 0 if the key is invalid (out is zeroed).
+ * Returns LP_OK, or LP_ERR_ARG if the key is invalid (out is zeroed).
  * Args: s       an initialised handle.
  * Out:  out20   the address.
  * In:   seckey  32 bytes. */
-LP_WARN_UNUSED_RESULT int lp_pm_address(const lp_secp *s, const uint8_t seckey[32], uint8_t out20[20]);
+LP_WARN_UNUSED_RESULT LP_NONNULL(1, 2, 3) int lp_pm_address(const lp_secp *s, const uint8_t seckey[32],
+                                                            uint8_t out20[20]);
 
 /* Signs n 32-byte messages with one key.
  * Returns the number of rows that could not be signed (0 for a valid key); such rows are all zero.
@@ -60,7 +64,7 @@ LP_WARN_UNUSED_RESULT int lp_pm_address(const lp_secp *s, const uint8_t seckey[3
  *       personal  1: each row is a ticket hash and its EIP-191 personal digest is signed;
  *                 0: each row is already the digest to sign.
  *       threads   <= 0: all cores. */
-LP_WARN_UNUSED_RESULT size_t lp_pm_sign_batch(const lp_secp *s, uint8_t *sigs, const uint8_t seckey[32], const uint8_t *msgs, size_t n,
+LP_WARN_UNUSED_RESULT LP_NONNULL(1, 3) size_t lp_pm_sign_batch(const lp_secp *s, uint8_t *sigs, const uint8_t seckey[32], const uint8_t *msgs, size_t n,
                         int personal, int threads);
 
 /* Recovers the signer address of each row, applying go-livepeer's checks (enum lp_sig_status) in order.
@@ -70,7 +74,7 @@ LP_WARN_UNUSED_RESULT size_t lp_pm_sign_batch(const lp_secp *s, uint8_t *sigs, c
  *       status    n entries of enum lp_sig_status (never LP_SIG_BAD_LENGTH or LP_SIG_WRONG_SENDER).
  * In:   msgs      n*32 bytes (ticket hashes if personal, else digests), sigs n*65 bytes; n rows.
  *       personal  as for lp_pm_sign_batch; threads  <= 0: all cores. */
-void lp_pm_recover_batch(const lp_secp *s, uint8_t *addrs, uint8_t *status, const uint8_t *msgs,
+LP_NONNULL(1) void lp_pm_recover_batch(const lp_secp *s, uint8_t *addrs, uint8_t *status, const uint8_t *msgs,
                          const uint8_t *sigs, size_t n, int personal, int threads);
 
 /* Verifies that each row's signature recovers to its expected sender.
@@ -79,13 +83,13 @@ void lp_pm_recover_batch(const lp_secp *s, uint8_t *addrs, uint8_t *status, cons
  *       status    n entries of enum lp_sig_status (LP_SIG_WRONG_SENDER when recovery worked but differs).
  * In:   msgs, sigs, n, personal, threads  as for lp_pm_recover_batch.
  *       senders   20-byte addresses, one per row or broadcast (stride 0). */
-void lp_pm_verify_batch(const lp_secp *s, uint8_t *valid, uint8_t *status, const uint8_t *msgs,
+LP_NONNULL(1) void lp_pm_verify_batch(const lp_secp *s, uint8_t *valid, uint8_t *status, const uint8_t *msgs,
                         const uint8_t *sigs, lp_column senders, size_t n, int personal, int threads);
 
 /* Winner check: row i wins iff uint256(keccak256(sig_i | recipientRand_i)) < winProb_i (strict, §3).
  * The signature bytes are hashed as given, whatever their length (go-livepeer's IsWinningTicket does the same;
  * the contract separately requires 65 bytes).
- * Returns 1 on success, 0 (writing nothing) if sig_offsets is malformed.
+ * Returns LP_OK; LP_ERR_ARG (writing nothing) if sig_offsets is malformed or sigs_len < 65*n without offsets.
  * Out: wins            n entries, 1 = winning.
  * In:  sigs            the signatures back to back; sigs_len its size in bytes.
  *      sig_offsets     NULL: row i is the 65 bytes at sigs + 65*i (sigs_len must be >= 65*n);

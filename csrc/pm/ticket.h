@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/lp_common.h"
+
 #define LP_TICKET_PREIMAGE_MAX 232 /* 168 fixed bytes + 64 bytes of auxData */
 #define LP_TICKET_PREIMAGE_MIN 168 /* auxData empty: creation round 0 and an all-zero block hash */
 
@@ -37,7 +39,7 @@ typedef struct {
  * Returns the preimage length: 168 or 232.
  * Out: out   LP_TICKET_PREIMAGE_MAX bytes (bytes past the returned length are left untouched).
  * In:  cols  the columns; i  the ticket index. */
-size_t lp_ticket_preimage(uint8_t out[LP_TICKET_PREIMAGE_MAX], const lp_ticket_columns *cols, size_t i);
+LP_NONNULL(1, 2) size_t lp_ticket_preimage(uint8_t out[LP_TICKET_PREIMAGE_MAX], const lp_ticket_columns *cols, size_t i);
 
 /* Hashes n tickets: out row i = keccak256(preimage of ticket i), in parallel.
  * Out: out      n*32 bytes.
@@ -45,10 +47,5 @@ size_t lp_ticket_preimage(uint8_t out[LP_TICKET_PREIMAGE_MAX], const lp_ticket_c
  *      n        number of tickets (0 does nothing).
  *      threads  <= 0: all cores; otherwise at most that many. Results do not depend on it. */
 void lp_ticket_hashes(uint8_t *out, const lp_ticket_columns *cols, size_t n, int threads);
-
-/* Writes n preimages (each padded with zeros to 232 bytes) and their lengths.
- * Out: out      n*232 bytes; lengths  n entries (168 or 232).
- * In:  cols, n  as for lp_ticket_hashes. */
-void lp_ticket_preimages(uint8_t *out, uint16_t *lengths, const lp_ticket_columns *cols, size_t n);
 
 #endif

@@ -4,8 +4,8 @@
  * only the host does: block sums over a strided 8-bit luma plane, the threaded batch loop, coarse (bag-of-words)
  * segments, and the binary (spec/vsig.md §4.1) and XML (§4.2) formats. Nothing here touches Python.
  *
- * Return conventions: functions returning int return VSIG_OK (0) on success and a negative VSIG_E* code
- * otherwise; vsig_strerror() gives the message. Arguments are checked by the caller (the Cython layer) unless a
+ * Return conventions: csrc/common/lp_common.h's. Functions returning int return VSIG_OK (= LP_OK, 0) on success
+ * and a negative VSIG_E* code otherwise (VSIG_ENOMEM = LP_ERR_NOMEM); vsig_strerror() gives the message. Arguments are checked by the caller (the Cython layer) unless a
  * function says otherwise; parsers check every length themselves because their input is untrusted.
  */
 #ifndef LP_VSIG_H
@@ -14,11 +14,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/lp_common.h"
 #include "vsig_common.h"
 
 enum {
-    VSIG_OK = 0,
-    VSIG_ENOMEM = -1,        /* allocation failed */
+    VSIG_OK = LP_OK,
+    VSIG_ENOMEM = LP_ERR_NOMEM, /* allocation failed */
     VSIG_ETRUNC = -2,        /* input ends before the structure it announces */
     VSIG_ESIZE = -3,         /* input is longer than the structure it announces */
     VSIG_EHEADER = -4,       /* a fixed header field has a value FFmpeg never writes */
@@ -29,7 +30,8 @@ enum {
     VSIG_EPADDING = -9,      /* non-zero padding bits */
     VSIG_ENDTIME = -10,      /* EndMediaTimeOfSpatialRegion is not the last segment's end time */
     VSIG_EBUFFER = -11,      /* output buffer too small (caller bug) */
-    VSIG_EEMPTY = -12        /* zero frames or zero segments: nothing to write */
+    VSIG_EEMPTY = -12,       /* zero frames or zero segments: nothing to write */
+    VSIG_EDERIVED = -13      /* a word, bag or segment time differs from what the frames give (strict parse) */
 };
 
 /* Returns a static, human-readable message for a VSIG_E* code. */
@@ -92,7 +94,7 @@ uint64_t vsig_binary_size(int64_t n, int64_t s);
 /* Writes FFmpeg's binary export of sig (EndMediaTimeOfSpatialRegion = end pts of the last segment).
  * Returns VSIG_OK, VSIG_EEMPTY if sig has no frame or no segment, VSIG_EBUFFER if cap < vsig_binary_size().
  * Out: out  vsig_binary_size(sig->n, sig->s) bytes */
-int vsig_write_binary(const vsig_signature *sig, uint8_t *out, size_t cap);
+LP_WARN_UNUSED_RESULT LP_NONNULL(1, 2) int vsig_write_binary(const vsig_signature *sig, uint8_t *out, size_t cap);
 
 /* Header facts of a binary file, found by vsig_binary_probe(). */
 typedef struct {
@@ -110,17 +112,20 @@ typedef struct {
  * Returns VSIG_OK or a negative VSIG_E* code.
  * In:  data, len  the file
  * Out: info       on success */
-int vsig_binary_probe(const uint8_t *data, size_t len, int livepeer, vsig_binary_info *info);
+LP_WARN_UNUSED_RESULT LP_NONNULL(4) int vsig_binary_probe(const uint8_t *data, size_t len, int livepeer, vsig_binary_info *info);
 
 /* Fills sig from a file that vsig_binary_probe() accepted with the same mode. In livepeer mode each segment's
  * seg_first is re-derived like the fork: the first frame (array order) whose pts >= min(start, end pts of the
  * segment), or -1 (the fork's NULL) if none; seg_last is the last frame (array order) whose pts <= max(start, end),
  * or -1 (unused by the lookup).
- * Returns VSIG_OK or a negative VSIG_E* code (only if data differs from the probed data).
+ * Strict mode also checks what FFmpeg derives rather than stores freely: each frame's words against its frame
+ * signature (also checked by the probe), each segment's bags and start/end pts against its frames (read only).
+ * Returns VSIG_OK or a negative VSIG_E* code: VSIG_EDERIVED, VSIG_ENOMEM (scratch for those checks), or any
+ * other code if data differs from the probed data.
  * In:  data, len, livepeer, info  as probed
  * Out: sig  arrays sized from info->n and info->s, allocated by the caller; scalar fields are set here */
-int vsig_binary_read(const uint8_t *data, size_t len, int livepeer, const vsig_binary_info *info,
-                     vsig_signature *sig);
+LP_WARN_UNUSED_RESULT LP_NONNULL(4, 5) int vsig_binary_read(const uint8_t *data, size_t len, int livepeer,
+                                                           const vsig_binary_info *info, vsig_signature *sig);
 
 /* ---- XML format (spec §4.2) ------------------------------------------------------------------------------------ */
 
@@ -130,6 +135,6 @@ uint64_t vsig_xml_max_size(int64_t n, int64_t s);
 /* Writes FFmpeg's XML export of sig (ASCII, every line ending with \n, no terminator).
  * Returns the number of bytes written, or a negative VSIG_E* code (VSIG_EEMPTY, VSIG_EBUFFER).
  * Out: out  at most vsig_xml_max_size(sig->n, sig->s) bytes */
-int64_t vsig_write_xml(const vsig_signature *sig, char *out, size_t cap);
+LP_WARN_UNUSED_RESULT LP_NONNULL(1, 2) int64_t vsig_write_xml(const vsig_signature *sig, char *out, size_t cap);
 
 #endif /* LP_VSIG_H */

@@ -1,6 +1,7 @@
 /* FFmpeg's signature files: binary export/import (spec §4.1, §6.1) and XML export (§4.2). See vsig.h. */
 #include "vsig/vsig.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define HEADER_BITS 274u
@@ -24,6 +25,8 @@ const char *vsig_strerror(int code)
     case VSIG_ENDTIME: return "EndMediaTimeOfSpatialRegion differs from the last segment's end time";
     case VSIG_EBUFFER: return "output buffer too small";
     case VSIG_EEMPTY: return "a signature needs at least one frame and one segment";
+    case VSIG_EDERIVED: return "inconsistent signature: a word, bag-of-words or segment time differs from what "
+                               "its frames give (FFmpeg derives them, so it never writes this)";
     default: return "unknown error";
     }
 }
@@ -134,6 +137,96 @@ int vsig_write_binary(const vsig_signature *sig, uint8_t *out, size_t cap)
 
 /* ---- binary parser ------------------------------------------------------------------------------------------- */
 
+static int bytes_are_trits(const uint8_t *b, int count)
+{
+    int k;
+    for (k = 0; k < count; k++)
+        if (b[k] > 242)
+            return 0;
+    return 1;
+}
+
+/* FFmpeg derives a frame's five words from its frame signature (kernels/vsig_common.h vsig_words), so a word that
+ * differs from them is a corruption FFmpeg never writes. */
+static int words_match_framesig(const uint8_t words[VSIG_NWORDS], const uint8_t framesig[VSIG_FRAMESIG_BYTES])
+{
+    uint8_t trits[VSIG_NELEM], want[VSIG_NWORDS];
+    int e;
+    for (e = 0; e < VSIG_NELEM; e++)
+        trits[e] = vsig_trit_at(framesig, e);
+    vsig_words(trits, want);
+    return memcmp(want, words, VSIG_NWORDS) == 0;
+}
+
+/* Strict mode, after a full read: every segment's bag-of-words and start/end times are derived from its frames
+ * (vsig_coarse and the frames' pts, as FFmpeg writes them); a file whose stored values differ is corrupt. */
+static int check_segments_derived(const vsig_signature *sig)
+{
+    size_t bag_bytes = (size_t)sig->s * VSIG_NWORDS * VSIG_BAG_BYTES;
+    uint8_t *bags = malloc(bag_bytes);
+    int64_t *first = malloc(2 * (size_t)sig->s * sizeof(int64_t)), *last, v;
+    int rc = VSIG_OK;
+    if (!bags || !first) {
+        free(bags);
+        free(first);
+        return VSIG_ENOMEM;
+    }
+    last = first + sig->s;
+    vsig_coarse(sig->words, sig->n, first, last, bags);
+    if (memcmp(bags, sig->bags, bag_bytes) != 0)
+        rc = VSIG_EDERIVED;
+    for (v = 0; rc == VSIG_OK && v < sig->s; v++)
+        if (sig->seg_start_pts[v] != sig->pts[first[v]] || sig->seg_end_pts[v] != sig->pts[last[v]])
+            rc = VSIG_EDERIVED;
+    free(first);
+    free(bags);
+    return rc;
+}
+
+/* Livepeer mode: the fork re-derives each segment's frames from pts (spec §6.1), ignoring the stored frame
+ * numbers: seg_first = the first frame (array order) with pts >= lo, seg_last = the last frame with pts <= hi,
+ * lo/hi = min/max of the segment's start and end time. The fork scans every frame per segment; here the prefix
+ * maximum of pts (non-decreasing: its first entry >= lo is the first frame >= lo) and the suffix minimum
+ * (non-decreasing: its last entry <= hi is the last frame <= hi) are binary-searched, O((n + s) log n) instead
+ * of O(n s), which a file of many segments over many frames turned into minutes. */
+static int livepeer_segment_frames(vsig_signature *sig)
+{
+    int64_t n = sig->n, v, f;
+    uint64_t *pmax = malloc(2 * (size_t)n * sizeof(uint64_t)), *smin;
+    if (!pmax)
+        return VSIG_ENOMEM;
+    smin = pmax + n;
+    for (f = 0; f < n; f++)
+        pmax[f] = f && pmax[f - 1] > sig->pts[f] ? pmax[f - 1] : sig->pts[f];
+    for (f = n - 1; f >= 0; f--)
+        smin[f] = f + 1 < n && smin[f + 1] < sig->pts[f] ? smin[f + 1] : sig->pts[f];
+    for (v = 0; v < sig->s; v++) {
+        uint64_t t0 = sig->seg_start_pts[v], t1 = sig->seg_end_pts[v];
+        uint64_t lo = t0 < t1 ? t0 : t1, hi = t0 < t1 ? t1 : t0;
+        int64_t a = 0, b = n; /* first index with pmax >= lo, n if none */
+        while (a < b) {
+            int64_t mid = a + (b - a) / 2;
+            if (pmax[mid] >= lo)
+                b = mid;
+            else
+                a = mid + 1;
+        }
+        sig->seg_first[v] = a < n ? a : -1;
+        a = 0;
+        b = n; /* first index with smin > hi; the last frame <= hi is the one before it */
+        while (a < b) {
+            int64_t mid = a + (b - a) / 2;
+            if (smin[mid] > hi)
+                b = mid;
+            else
+                a = mid + 1;
+        }
+        sig->seg_last[v] = a - 1;
+    }
+    free(pmax);
+    return VSIG_OK;
+}
+
 /* Reads (or, with sig == NULL, only validates) the whole file. One routine for both passes, so the probe and the
  * read can never disagree about the layout. */
 static int parse_binary(const uint8_t *data, size_t len, int livepeer, vsig_binary_info *info, vsig_signature *sig)
@@ -230,47 +323,32 @@ static int parse_binary(const uint8_t *data, size_t len, int livepeer, vsig_bina
         return VSIG_EFLAG;
     for (f = 0; f < n; f++) {
         uint64_t flag = get_bits(&r, 1), pts = get_bits(&r, 32), conf = get_bits(&r, 8);
+        uint8_t wbuf[VSIG_NWORDS], fbuf[VSIG_FRAMESIG_BYTES];
         if (flag != 1 && !livepeer)
             return VSIG_EFLAG;
+        for (i = 0; i < VSIG_NWORDS; i++)
+            wbuf[i] = (uint8_t)get_bits(&r, 8);
+        for (k = 0; k < VSIG_FRAMESIG_BYTES; k++)
+            fbuf[k] = (uint8_t)get_bits(&r, 8);
+        if (!bytes_are_trits(wbuf, VSIG_NWORDS) || !bytes_are_trits(fbuf, VSIG_FRAMESIG_BYTES))
+            return VSIG_ERANGE;
+        if (!livepeer && !words_match_framesig(wbuf, fbuf))
+            return VSIG_EDERIVED;
         if (sig) {
             sig->pts[f] = pts;
             sig->confidence[f] = (uint8_t)conf;
-        }
-        for (i = 0; i < VSIG_NWORDS; i++) {
-            uint64_t wv = get_bits(&r, 8);
-            if (wv > 242)
-                return VSIG_ERANGE;
-            if (sig)
-                sig->words[f * VSIG_NWORDS + i] = (uint8_t)wv;
-        }
-        for (k = 0; k < VSIG_FRAMESIG_BYTES; k++) {
-            uint64_t b = get_bits(&r, 8);
-            if (b > 242)
-                return VSIG_ERANGE;
-            if (sig)
-                sig->framesig[f * VSIG_FRAMESIG_BYTES + k] = (uint8_t)b;
+            memcpy(sig->words + f * VSIG_NWORDS, wbuf, VSIG_NWORDS);
+            memcpy(sig->framesig + f * VSIG_FRAMESIG_BYTES, fbuf, VSIG_FRAMESIG_BYTES);
         }
     }
     if (r.overrun)
         return VSIG_ETRUNC;
     if (!livepeer && r.pos < r.nbits && get_bits(&r, (unsigned)(r.nbits - r.pos)) != 0)
         return VSIG_EPADDING;
-    if (sig && livepeer) {
-        /* The fork re-derives each segment's frames from pts (spec §6.1), ignoring the stored frame numbers. */
-        for (v = 0; v < s; v++) {
-            uint64_t t0 = sig->seg_start_pts[v], t1 = sig->seg_end_pts[v];
-            uint64_t lo = t0 < t1 ? t0 : t1, hi = t0 < t1 ? t1 : t0;
-            int64_t first = -1, last = -1;
-            for (f = 0; f < n; f++) {
-                if (first < 0 && sig->pts[f] >= lo)
-                    first = (int64_t)f;
-                if (sig->pts[f] <= hi)
-                    last = (int64_t)f;
-            }
-            sig->seg_first[v] = first;
-            sig->seg_last[v] = last;
-        }
-    }
+    if (sig && livepeer)
+        return livepeer_segment_frames(sig);
+    if (sig)
+        return check_segments_derived(sig);
     return VSIG_OK;
 }
 

@@ -6,61 +6,22 @@ from libc.stdlib cimport free, malloc
 
 import numpy as np
 
+from lpcore._args import threads as _threads_arg
 
-cdef extern from "match/lp_match.h" nogil:
-    ctypedef struct lp_match_stream:
-        const uint8_t *framesig
-        const uint8_t *confidence
-        int64_t n
-        const uint8_t *bags
-        const int64_t *seg_first
-        int64_t nseg
 
-    ctypedef struct lp_match_params:
-        int th_d
-        int th_dc
-        int th_xh
-        int th_di
-        double th_it
-        int mode
-        int jaccard
-        int rounding
-        int full_offset_scan
-        int include_last_frame
-        int reset_walk_state
-        int diagonal_walk
-        int model_b2_crash
-
-    ctypedef struct lp_match_result:
-        int code
-        int whole
-        int64_t first_a
-        int64_t first_b
-        int matchframes
-        int offset
-        int score
-        double framerateratio
-        double meandist
-        int reference_crash
-        int64_t coarse_pairs
-        int64_t candidates
-
-    void lp_match_planes(const uint8_t *framesig, int64_t n, uint64_t *planes)
-    int lp_match_l1(const uint64_t *pa, const uint64_t *pb)
-    int lp_match_lookup(const lp_match_params *params, const lp_match_stream *a, const lp_match_stream *b,
-                        lp_match_result *out)
-    int lp_match_lookup_batch(const lp_match_params *params, const lp_match_stream *a, const lp_match_stream *b,
-                              int64_t n, lp_match_result *out, int threads)
+from lpcore._c.lp_common cimport LP_OK
+from lpcore._c.lp_match cimport *
 
 
 cdef int _stream(lp_match_stream *s, const uint8_t[:, ::1] framesig, const uint8_t[::1] confidence,
                  const uint8_t[:, :, ::1] bags, const int64_t[::1] seg_first, str name) except -1:
-    if framesig.shape[1] != 76:
-        raise ValueError(f"{name}.framesig must have shape (N, 76), got (N, {framesig.shape[1]})")
+    if framesig.shape[1] != LP_MATCH_FRAMESIG_BYTES:
+        raise ValueError(f"{name}.framesig must have shape (N, {LP_MATCH_FRAMESIG_BYTES}), got (N, {framesig.shape[1]})")
     if confidence.shape[0] != framesig.shape[0]:
         raise ValueError(f"{name}.confidence must have {framesig.shape[0]} entries, got {confidence.shape[0]}")
-    if bags.shape[1] != 5 or bags.shape[2] != 31:
-        raise ValueError(f"{name}.bags must have shape (S, 5, 31), got (S, {bags.shape[1]}, {bags.shape[2]})")
+    if bags.shape[1] != LP_MATCH_WORDS or bags.shape[2] != LP_MATCH_BAG_BYTES:
+        raise ValueError(f"{name}.bags must have shape (S, {LP_MATCH_WORDS}, {LP_MATCH_BAG_BYTES}), "
+                         f"got (S, {bags.shape[1]}, {bags.shape[2]})")
     if seg_first.shape[0] != bags.shape[0]:
         raise ValueError(f"{name}.seg_first must have {bags.shape[0]} entries, got {seg_first.shape[0]}")
     s.n = framesig.shape[0]
@@ -81,9 +42,7 @@ def lookup_batch(list a_streams, list b_streams, *, int th_d, int th_dc, int th_
     cdef Py_ssize_t n = len(a_streams), i
     if len(b_streams) != n:
         raise ValueError(f"a_streams and b_streams must have the same length, got {n} and {len(b_streams)}")
-    cdef int nthreads = 0 if threads is None else int(threads)
-    if threads is not None and nthreads < 1:
-        raise ValueError(f"threads must be None or >= 1, got {threads!r}")
+    cdef int nthreads = _threads_arg(threads)
     keep = []  # the contiguous arrays the C structs point into
     cdef lp_match_stream *sa = <lp_match_stream *>malloc((n + 1) * sizeof(lp_match_stream))
     cdef lp_match_stream *sb = <lp_match_stream *>malloc((n + 1) * sizeof(lp_match_stream))
@@ -112,7 +71,7 @@ def lookup_batch(list a_streams, list b_streams, *, int th_d, int th_dc, int th_
         p.diagonal_walk = diagonal_walk
         with nogil:
             rc = lp_match_lookup_batch(&p, sa, sb, n, res, nthreads)
-        if rc != 0:
+        if rc != LP_OK:
             raise MemoryError("lp_match_lookup_batch: out of memory")
         return [(res[i].code, res[i].whole, res[i].first_a, res[i].first_b, res[i].matchframes, res[i].offset,
                  res[i].score, res[i].framerateratio, res[i].meandist, res[i].reference_crash,
@@ -137,15 +96,15 @@ def l1_matrix(framesig_a, framesig_b):
     """Trit L1 distance of every frame of a to every frame of b: (Na, Nb) uint16."""
     cdef const uint8_t[:, ::1] fa = np.ascontiguousarray(framesig_a, dtype=np.uint8)
     cdef const uint8_t[:, ::1] fb = np.ascontiguousarray(framesig_b, dtype=np.uint8)
-    if fa.shape[1] != 76 or fb.shape[1] != 76:
-        raise ValueError("framesig arrays must have shape (N, 76)")
+    if fa.shape[1] != LP_MATCH_FRAMESIG_BYTES or fb.shape[1] != LP_MATCH_FRAMESIG_BYTES:
+        raise ValueError(f"framesig arrays must have shape (N, {LP_MATCH_FRAMESIG_BYTES})")
     cdef Py_ssize_t na = fa.shape[0], nb = fb.shape[0], i, j
     out = np.zeros((na, nb), dtype=np.uint16)
     cdef unsigned short[:, ::1] o = out
-    cdef uint64_t *pa = <uint64_t *>malloc((na + nb + 1) * 12 * sizeof(uint64_t))
+    cdef uint64_t *pa = <uint64_t *>malloc((na + nb + 1) * LP_MATCH_PLANE_WORDS * sizeof(uint64_t))
     if pa == NULL:
         raise MemoryError("l1_matrix: out of memory")
-    cdef uint64_t *pb = pa + na * 12
+    cdef uint64_t *pb = pa + na * LP_MATCH_PLANE_WORDS
     with nogil:
         if na > 0:
             lp_match_planes(&fa[0, 0], na, pa)
@@ -153,6 +112,6 @@ def l1_matrix(framesig_a, framesig_b):
             lp_match_planes(&fb[0, 0], nb, pb)
         for i in range(na):
             for j in range(nb):
-                o[i, j] = <unsigned short>lp_match_l1(pa + i * 12, pb + j * 12)
+                o[i, j] = <unsigned short>lp_match_l1(pa + i * LP_MATCH_PLANE_WORDS, pb + j * LP_MATCH_PLANE_WORDS)
     free(pa)
     return out

@@ -16,67 +16,23 @@ import os
 
 import numpy as np
 
+from lpcore._args import threads as _threads_arg
+
 cnp.import_array()
 
 
-cdef extern from "pm/keccak.h" nogil:
-    void lp_keccak256(uint8_t *out32, const uint8_t *data, size_t length)
-    void lp_keccak_force_portable(int on)
-    void lp_keccak256_rows(uint8_t *out, const uint8_t *data, size_t n, size_t width, size_t stride, int threads)
-    int lp_keccak256_ragged(uint8_t *out, const uint8_t *data, size_t data_len, const int64_t *offsets, size_t n,
-                            int threads)
+from lpcore._c.lp_common cimport LP_OK
+from lpcore._c.pm_keccak cimport *
+from lpcore._c.pm_secp cimport *
+from lpcore._c.pm_sig cimport *
+from lpcore._c.pm_ticket cimport *
 
-cdef extern from "pm/ticket.h" nogil:
-    ctypedef struct lp_column:
-        const uint8_t *ptr
-        size_t stride
-    ctypedef struct lp_ticket_columns:
-        lp_column recipient
-        lp_column sender
-        lp_column face_value
-        lp_column win_prob
-        lp_column sender_nonce
-        lp_column recipient_rand_hash
-        lp_column creation_round
-        lp_column creation_round_block_hash
-    void lp_ticket_hashes(uint8_t *out, const lp_ticket_columns *cols, size_t n, int threads)
-    void lp_ticket_preimages(uint8_t *out, uint16_t *lengths, const lp_ticket_columns *cols, size_t n)
-    size_t lp_ticket_preimage(uint8_t *out, const lp_ticket_columns *cols, size_t i)
 
-cdef extern from "pm/secp.h" nogil:
-    ctypedef struct lp_secp:
-        pass
-    enum: LP_SECP_FN_COUNT
-    const char *lp_secp_function_name(int index)
-    int lp_secp_init(lp_secp *s, const uintptr_t *fns, size_t n_fns, unsigned int context_flags,
-                     unsigned int ec_uncompressed, const unsigned char *seed32)
+TICKET_PREIMAGE_MIN = LP_TICKET_PREIMAGE_MIN  # auxData empty
+TICKET_PREIMAGE_MAX = LP_TICKET_PREIMAGE_MAX  # with a 64-byte auxData
 
-cdef extern from "pm/sig.h" nogil:
-    enum:
-        LP_SIG_OK
-        LP_SIG_BAD_LENGTH
-        LP_SIG_HIGH_S
-        LP_SIG_BAD_V
-        LP_SIG_BAD_RS
-        LP_SIG_UNRECOVERABLE
-        LP_SIG_WRONG_SENDER
-    void lp_pm_personal_message_digest(uint8_t *out32, const uint8_t *msg, size_t length)
-    void lp_pm_personal_hashes(uint8_t *out, const uint8_t *hashes, size_t n, int threads)
-    int lp_pm_seckey_valid(const lp_secp *s, const uint8_t *seckey)
-    int lp_pm_address(const lp_secp *s, const uint8_t *seckey, uint8_t *out20)
-    size_t lp_pm_sign_batch(const lp_secp *s, uint8_t *sigs, const uint8_t *seckey, const uint8_t *msgs, size_t n,
-                            int personal, int threads)
-    void lp_pm_recover_batch(const lp_secp *s, uint8_t *addrs, uint8_t *status, const uint8_t *msgs,
-                             const uint8_t *sigs, size_t n, int personal, int threads)
-    void lp_pm_verify_batch(const lp_secp *s, uint8_t *valid, uint8_t *status, const uint8_t *msgs,
-                            const uint8_t *sigs, lp_column senders, size_t n, int personal, int threads)
-    int lp_pm_is_winning_batch(uint8_t *wins, const uint8_t *sigs, size_t sigs_len, const int64_t *sig_offsets,
-                               lp_column recipient_rand, lp_column win_prob, size_t n, int threads)
-    size_t lp_pm_bench_raw_sign(const lp_secp *s, uint8_t *out, const uint8_t *seckey, const uint8_t *digests,
-                                size_t n)
-    size_t lp_pm_bench_raw_recover(const lp_secp *s, uint8_t *pubkeys_out, const uint8_t *digests,
-                                   const uint8_t *sigs, size_t n)
-
+SECP256K1_N = int.from_bytes(PyBytes_FromStringAndSize(<const char *>LP_SECP256K1_N, 32), "big")
+SECP256K1_HALF_N = int.from_bytes(PyBytes_FromStringAndSize(<const char *>LP_SECP256K1_HALF_N, 32), "big")
 
 SIG_OK = LP_SIG_OK
 SIG_BAD_LENGTH = LP_SIG_BAD_LENGTH
@@ -117,11 +73,8 @@ cdef Py_ssize_t _check_rows(object arr, str name, Py_ssize_t width, Py_ssize_t n
 
 
 cdef int _check_threads(object threads) except -1:
-    if isinstance(threads, bool) or not isinstance(threads, int):
-        raise TypeError(f"threads must be an int, got {type(threads).__name__}")
-    if threads < 0:
-        raise ValueError(f"threads must be >= 0 (0 = all cores), got {threads}")
-    return <int>min(threads, 1 << 16)
+    """lpcore's one ``threads`` rule (None = all cores, int >= 1, clamped): lpcore._args.threads."""
+    return _threads_arg(threads)
 
 
 cdef lp_column _column(cnp.ndarray arr, Py_ssize_t n):
@@ -162,8 +115,8 @@ cdef _load_secp():
         except AttributeError as exc:  # pragma: no cover - depends on the installed coincurve
             raise ImportError(f"coincurve's libsecp256k1 lacks {name}; lpcore needs coincurve>=21,<22") from exc
     cdef bytes seed = os.urandom(32)
-    if not lp_secp_init(&_secp, addrs, LP_SECP_FN_COUNT, lib.SECP256K1_CONTEXT_NONE,
-                        lib.SECP256K1_EC_UNCOMPRESSED, <const unsigned char *>seed):
+    if lp_secp_init(&_secp, addrs, LP_SECP_FN_COUNT, lib.SECP256K1_CONTEXT_NONE,
+                    lib.SECP256K1_EC_UNCOMPRESSED, <const unsigned char *>seed) != LP_OK:
         raise ImportError("could not create a libsecp256k1 context")
 
 
@@ -207,7 +160,7 @@ def _keccak_force_portable(bint on):
     lp_keccak_force_portable(on)
 
 
-def keccak256_rows(rows, int threads=0):
+def keccak256_rows(rows, threads=None):
     """keccak256_rows(rows (N, W) uint8) -> (N, 32) uint8: one digest per row."""
     cdef Py_ssize_t n = _check_rows(rows, "rows", -1)
     cdef Py_ssize_t width = rows.shape[1]
@@ -221,7 +174,7 @@ def keccak256_rows(rows, int threads=0):
     return out
 
 
-def keccak256_ragged(data, offsets, int threads=0):
+def keccak256_ragged(data, offsets, threads=None):
     """keccak256_ragged(data (M,) uint8, offsets (N+1,) int64) -> (N, 32): digest of data[offsets[i]:offsets[i+1]]."""
     if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 1 or not data.flags.c_contiguous:
         raise TypeError("data must be a 1-D C-contiguous uint8 numpy array")
@@ -238,7 +191,7 @@ def keccak256_ragged(data, offsets, int threads=0):
     cdef int t = threads, ok
     with nogil:
         ok = lp_keccak256_ragged(o, d, dlen, off, <size_t>n, t)
-    if not ok:
+    if ok != LP_OK:
         raise ValueError("offsets must start >= 0, never decrease and end <= len(data)")
     return out
 
@@ -278,7 +231,7 @@ cdef Py_ssize_t _ticket_columns(lp_ticket_columns *cols, tuple arrays) except -1
 
 
 def ticket_hashes(recipient, sender, face_value, win_prob, sender_nonce, recipient_rand_hash, creation_round,
-                  creation_round_block_hash, int threads=0):
+                  creation_round_block_hash, threads=None):
     """ticket_hashes(8 columns) -> (N, 32) uint8.
 
     Each column is an (N, width) or (1, width) uint8 array (a single row is broadcast): recipient, sender 20;
@@ -296,21 +249,6 @@ def ticket_hashes(recipient, sender, face_value, win_prob, sender_nonce, recipie
     return out
 
 
-def ticket_preimages(recipient, sender, face_value, win_prob, sender_nonce, recipient_rand_hash, creation_round,
-                     creation_round_block_hash):
-    """ticket_preimages(8 columns as for ticket_hashes) -> ((N, 232) uint8 zero-padded, (N,) uint16 lengths)."""
-    cdef lp_ticket_columns cols
-    cdef Py_ssize_t n = _ticket_columns(&cols, (recipient, sender, face_value, win_prob, sender_nonce,
-                                               recipient_rand_hash, creation_round, creation_round_block_hash))
-    cdef cnp.ndarray out = np.empty((n, 232), dtype=np.uint8)
-    cdef cnp.ndarray lengths = np.empty(n, dtype=np.uint16)
-    cdef uint8_t *o = <uint8_t *>cnp.PyArray_DATA(out)
-    cdef uint16_t *l = <uint16_t *>cnp.PyArray_DATA(lengths)
-    with nogil:
-        lp_ticket_preimages(o, l, &cols, <size_t>n)
-    return out, lengths
-
-
 cdef const uint8_t *_field(object value, str name, Py_ssize_t width) except NULL:
     if type(value) is not bytes:
         raise TypeError(f"{name} must be bytes, got {type(value).__name__}")
@@ -325,7 +263,7 @@ def ticket_one(recipient, sender, face_value, win_prob, sender_nonce, recipient_
 
     The single-ticket form of ticket_hashes (same C packing), without building arrays: for Ticket.hash()."""
     cdef lp_ticket_columns cols
-    cdef uint8_t pre[232]
+    cdef uint8_t pre[LP_TICKET_PREIMAGE_MAX]
     cdef uint8_t out[32]
     cols.recipient.ptr = _field(recipient, "recipient", 20)
     cols.sender.ptr = _field(sender, "sender", 20)
@@ -349,7 +287,7 @@ def ticket_one(recipient, sender, face_value, win_prob, sender_nonce, recipient_
 # ---------------------------------------------------------------------------------------------------------------
 # Signatures
 
-def personal_hashes(hashes, int threads=0):
+def personal_hashes(hashes, threads=None):
     """personal_hashes(hashes (N, 32)) -> (N, 32): keccak256("\\x19Ethereum Signed Message:\\n32" + h) per row."""
     cdef Py_ssize_t n = _check_rows(hashes, "hashes", 32)
     threads = _check_threads(threads)
@@ -385,12 +323,12 @@ def address(private_key):
     """address(private_key: 32 bytes) -> 20 bytes; ValueError for an invalid key."""
     cdef bytes key = _key32(private_key, "private_key")
     cdef uint8_t out[20]
-    if not lp_pm_address(&_secp, <const uint8_t *>key, out):
+    if lp_pm_address(&_secp, <const uint8_t *>key, out) != LP_OK:
         raise ValueError("private_key is not a valid secp256k1 secret key (must be 0 < key < N)")
     return PyBytes_FromStringAndSize(<char *>out, 20)
 
 
-def sign_batch(private_key, msgs, bint personal=True, int threads=0):
+def sign_batch(private_key, msgs, bint personal=True, threads=None):
     """sign_batch(private_key, msgs (N, 32), personal=True) -> (N, 65) uint8 r|s|v, v in {27, 28}.
 
     personal=True signs the EIP-191 digest of each 32-byte ticket hash; False signs each row as a digest."""
@@ -412,7 +350,7 @@ def sign_batch(private_key, msgs, bint personal=True, int threads=0):
     return out
 
 
-def recover_batch(msgs, sigs, bint personal=True, int threads=0):
+def recover_batch(msgs, sigs, bint personal=True, threads=None):
     """recover_batch(msgs (N, 32), sigs (N, 65)) -> ((N, 20) uint8 addresses, (N,) uint8 status)."""
     cdef Py_ssize_t n = _check_rows(msgs, "hashes", 32)
     _check_rows(sigs, "sigs", 65, n)
@@ -429,7 +367,7 @@ def recover_batch(msgs, sigs, bint personal=True, int threads=0):
     return addrs, status
 
 
-def verify_batch(msgs, sigs, senders, bint personal=True, int threads=0):
+def verify_batch(msgs, sigs, senders, bint personal=True, threads=None):
     """verify_batch(msgs (N, 32), sigs (N, 65), senders (N or 1, 20)) -> ((N,) bool, (N,) uint8 status)."""
     cdef Py_ssize_t n = _check_rows(msgs, "hashes", 32)
     _check_rows(sigs, "sigs", 65, n)
@@ -448,7 +386,7 @@ def verify_batch(msgs, sigs, senders, bint personal=True, int threads=0):
     return valid, status
 
 
-def is_winning_batch(sigs, sig_offsets, recipient_rands, win_probs, int threads=0):
+def is_winning_batch(sigs, sig_offsets, recipient_rands, win_probs, threads=None):
     """is_winning_batch(sigs, sig_offsets, recipient_rands (N or 1, 32), win_probs (N or 1, 32)) -> (N,) bool.
 
     sig_offsets None: sigs is (N, 65) uint8. Otherwise sigs is the (M,) uint8 concatenation of N signatures of
@@ -478,7 +416,7 @@ def is_winning_batch(sigs, sig_offsets, recipient_rands, win_probs, int threads=
     cdef int t = threads, ok
     with nogil:
         ok = lp_pm_is_winning_batch(w, s, slen, off, rr, wp, <size_t>n, t)
-    if not ok:
+    if ok != LP_OK:
         raise ValueError("sig_offsets must start >= 0, never decrease and end <= len(sigs)")
     return wins
 

@@ -9,6 +9,11 @@ from libc.stdlib cimport free, malloc
 
 import numpy as np
 
+from lpcore._c.vsig_common cimport (VSIG_BAG_BYTES, VSIG_FRAMESIG_BYTES, VSIG_NELEM, VSIG_NWORDS, vsig_trit_at,
+                                    vsig_words)
+
+from lpcore._args import threads as _threads_arg
+
 
 cdef extern from "vsig/vsig.h" nogil:
     ctypedef struct vsig_params:
@@ -18,6 +23,7 @@ cdef extern from "vsig/vsig.h" nogil:
     int vsig_params_init(vsig_params *p, uint32_t width, uint32_t height)
     const char *vsig_strerror(int code)
     int VSIG_OK
+    int VSIG_ENOMEM
     int VSIG_MIN_DIM
     int VSIG_MAX_DIM
     int vsig_compute_batch(const vsig_params *p, const uint8_t *frames, int64_t frame_stride, int64_t row_stride,
@@ -49,11 +55,16 @@ cdef extern from "vsig/vsig.h" nogil:
     int vsig_binary_read(const uint8_t *data, size_t len, int livepeer, const vsig_binary_info *info,
                          vsig_signature *sig)
     uint64_t vsig_xml_max_size(int64_t n, int64_t s)
+
     int64_t vsig_write_xml(const vsig_signature *sig, char *out, size_t cap)
 
 
 MIN_DIM = VSIG_MIN_DIM
 MAX_DIM = VSIG_MAX_DIM
+# The signature layout (kernels/vsig_common.h), for the Python side's shapes.
+FRAMESIG_BYTES = VSIG_FRAMESIG_BYTES  # 380 trits, 5 per byte
+NWORDS = VSIG_NWORDS
+BAG_BYTES = VSIG_BAG_BYTES            # one 243-bit bag of words
 
 
 class NativeFormatError(ValueError):
@@ -68,7 +79,7 @@ def stream_params(uint32_t width, uint32_t height):
     return bool(p.divide), int(p.D)
 
 
-def compute_frames(frames, int threads=0):
+def compute_frames(frames, threads=None):
     """Fine signatures of a (N,H,W) uint8 array whose last axis is contiguous (any other strides).
 
     Returns (framesig (N,76), words (N,5), confidence (N,)) uint8 arrays."""
@@ -90,9 +101,9 @@ def compute_frames(frames, int threads=0):
     cdef uint8_t[::1] cf = conf
     cdef const uint8_t *base = &view[0, 0, 0]
     cdef int64_t fstride = view.strides[0], rstride = view.strides[1]
-    cdef int rc
+    cdef int rc, nthreads = _threads_arg(threads)
     with nogil:
-        rc = vsig_compute_batch(&p, base, fstride, rstride, n, threads, &fs[0, 0], &wd[0, 0], &cf[0])
+        rc = vsig_compute_batch(&p, base, fstride, rstride, n, nthreads, &fs[0, 0], &wd[0, 0], &cf[0])
     if rc != VSIG_OK:
         raise MemoryError(vsig_strerror(rc).decode())
     return framesig, words, conf
@@ -125,7 +136,7 @@ def coarse(words):
     cdef int64_t s = vsig_segment_count(n)
     first = np.empty(s, np.int64)
     last = np.empty(s, np.int64)
-    bags = np.zeros((s, 5, 31), np.uint8)
+    bags = np.zeros((s, VSIG_NWORDS, VSIG_BAG_BYTES), np.uint8)
     if n == 0:
         return first, last, bags
     cdef int64_t[::1] f = first
@@ -141,11 +152,11 @@ cdef int _fill(vsig_signature *sig, uint32_t width, uint32_t height, uint64_t mt
                const uint8_t[:, ::1] framesig, const int64_t[::1] seg_first, const int64_t[::1] seg_last,
                const uint64_t[::1] seg_start, const uint64_t[::1] seg_end, const uint8_t[:, :, ::1] bags) except -1:
     cdef int64_t n = pts.shape[0], s = seg_first.shape[0]
-    if (conf.shape[0] != n or words.shape[0] != n or framesig.shape[0] != n or words.shape[1] != 5
-            or framesig.shape[1] != 76):
+    if (conf.shape[0] != n or words.shape[0] != n or framesig.shape[0] != n or words.shape[1] != VSIG_NWORDS
+            or framesig.shape[1] != VSIG_FRAMESIG_BYTES):
         raise ValueError("per-frame arrays disagree in length or width")
     if seg_last.shape[0] != s or seg_start.shape[0] != s or seg_end.shape[0] != s or bags.shape[0] != s \
-            or bags.shape[1] != 5 or bags.shape[2] != 31:
+            or bags.shape[1] != VSIG_NWORDS or bags.shape[2] != VSIG_BAG_BYTES:
         raise ValueError("per-segment arrays disagree in length or shape")
     if n == 0 or s == 0:
         raise ValueError("a signature needs at least one frame and one segment")
@@ -198,6 +209,24 @@ def to_xml(uint32_t width, uint32_t height, uint64_t mtu, pts, conf, words, fram
     return bytes(out[:rc]).decode("ascii")
 
 
+def words_of(framesig):
+    """The five words FFmpeg derives from each (N,76) frame signature: (N,5) uint8 (kernels/vsig_common.h)."""
+    cdef const uint8_t[:, ::1] fs = np.ascontiguousarray(framesig, dtype=np.uint8)
+    if fs.shape[1] != VSIG_FRAMESIG_BYTES:
+        raise ValueError(f"framesig must have shape (N, {VSIG_FRAMESIG_BYTES}), got (N, {fs.shape[1]})")
+    cdef int64_t n = fs.shape[0], f
+    cdef int e
+    cdef uint8_t trits[VSIG_NELEM]
+    out = np.empty((n, VSIG_NWORDS), np.uint8)
+    cdef uint8_t[:, ::1] o = out
+    with nogil:
+        for f in range(n):
+            for e in range(VSIG_NELEM):
+                trits[e] = vsig_trit_at(&fs[f, 0], e)
+            vsig_words(trits, &o[f, 0])
+    return out
+
+
 def from_binary(data, bint livepeer=False):
     """Parses a binary signature; returns a dict of VideoSignature fields or raises NativeFormatError."""
     cdef const uint8_t[::1] buf = memoryview(data).cast("B")
@@ -213,9 +242,10 @@ def from_binary(data, bint livepeer=False):
     n, s = info.n, info.s
     f = dict(
         width=int(info.width), height=int(info.height), media_time_unit=int(info.media_time_unit),
-        pts=np.empty(n, np.uint64), confidence=np.empty(n, np.uint8), words=np.empty((n, 5), np.uint8),
-        framesig=np.empty((n, 76), np.uint8), seg_first=np.empty(s, np.int64), seg_last=np.empty(s, np.int64),
-        seg_start_pts=np.empty(s, np.uint64), seg_end_pts=np.empty(s, np.uint64), bags=np.zeros((s, 5, 31), np.uint8),
+        pts=np.empty(n, np.uint64), confidence=np.empty(n, np.uint8), words=np.empty((n, VSIG_NWORDS), np.uint8),
+        framesig=np.empty((n, VSIG_FRAMESIG_BYTES), np.uint8), seg_first=np.empty(s, np.int64),
+        seg_last=np.empty(s, np.int64), seg_start_pts=np.empty(s, np.uint64), seg_end_pts=np.empty(s, np.uint64),
+        bags=np.zeros((s, VSIG_NWORDS, VSIG_BAG_BYTES), np.uint8),
     )
     cdef uint64_t[::1] pts = f["pts"]
     cdef uint8_t[::1] conf = f["confidence"]
@@ -237,6 +267,8 @@ def from_binary(data, bint livepeer=False):
     sig.bags = &bags[0, 0, 0]
     with nogil:
         rc = vsig_binary_read(ptr, length, livepeer, &info, &sig)
+    if rc == VSIG_ENOMEM:
+        raise MemoryError(vsig_strerror(rc).decode())
     if rc != VSIG_OK:
         raise NativeFormatError(vsig_strerror(rc).decode())
     return f

@@ -27,6 +27,9 @@ CLIPS: dict[str, list[str]] = {
     "blur": ["-i", "ref.mp4", "-vf", "boxblur=4", *_X264, "-crf", "18"],
     "flat": ["-f", "lavfi", "-i", "color=c=gray:s=160x96:r=25:d=4", *_X264, "-crf", "18"],
     "short": ["-f", "lavfi", "-i", "testsrc2=s=160x96:r=25:d=1.6", *_X264, "-crf", "18"],  # 40 frames
+    # one frame held for 100: static content, every frame pair ties (the matcher's worst case, issue 15 item 7)
+    "still": ["-i", "ref.mp4", "-vf", "trim=end_frame=1,loop=loop=99:size=1:start=0,setpts=N/(25*TB)", *_X264,
+              "-crf", "18"],
 }
 
 # (a, b, extra signature options): the pairs whose "ffmpeg" preset result must equal FFmpeg's verdict
@@ -36,7 +39,7 @@ PAIRS: list[tuple[str, str, str]] = [
     ("halfrate", "ref", ""), ("ref", "different", ""), ("ref", "logo", ""), ("ref", "blur", ""),
     ("flat", "flat", ""), ("short", "short", ""), ("ref", "lowq", ":detectmode=fast"),
     ("ref", "shifted", ":th_di=50"), ("ref", "ref", ":th_it=0.3"), ("ref", "ref", ":th_it=0.1"),
-    ("ref", "blur", ":th_xh=60"),
+    ("ref", "blur", ":th_xh=60"), ("still", "still", ""), ("still", "ref", ""), ("ref", "still", ""),
 ]
 
 _MATCH = re.compile(r"matching of video 0 at (\S+) and 1 at (\S+), (\d+) frames matching")

@@ -34,9 +34,9 @@ def test_ticket_hashes_columns() -> None:
 
 def test_keccak_rows_and_personal_hashes() -> None:
     rows = RNG.integers(0, 256, (N_HASH, 97), dtype=np.uint8)
-    same_for_all_threads(lambda t: _native_pm.keccak256_rows(rows, 0 if t is None else t))
+    same_for_all_threads(lambda t: _native_pm.keccak256_rows(rows, t))
     hashes = RNG.integers(0, 256, (N_HASH, 32), dtype=np.uint8)
-    out = same_for_all_threads(lambda t: _native_pm.personal_hashes(hashes, 0 if t is None else t))
+    out = same_for_all_threads(lambda t: _native_pm.personal_hashes(hashes, t))
     assert out[17].tobytes() == pm.personal_hash(hashes[17].tobytes())
 
 

@@ -8,7 +8,7 @@ import random
 import numpy as np
 import pytest
 
-from lpcore import SignatureFormatError
+from lpcore import SignatureFormatError, _native_vsig
 from lpcore.vsig import VideoSignature
 
 from tests._shared import vector_path
@@ -157,7 +157,7 @@ def signatures(draw):
     pts = draw(arrays(np.uint64, n, elements=st.integers(0, 2**32 - 1)))
     conf = draw(arrays(np.uint8, n))
     framesig = draw(arrays(np.uint8, (n, 76), elements=st.integers(0, 242)))
-    words = draw(arrays(np.uint8, (n, 5), elements=st.integers(0, 242)))
+    words = _native_vsig.words_of(framesig)  # FFmpeg derives the words from the frame signature
     return VideoSignature.from_frames(w, h, (1, den), pts, conf, words, framesig)
 
 
@@ -198,8 +198,9 @@ def test_livepeer_import_rederives_segment_frames_from_pts():
     rng = np.random.default_rng(7)
     n = 100
     pts = np.arange(1000, 1000 + n, dtype=np.uint64)[::-1].copy()     # decreasing pts
+    framesig = rng.integers(0, 243, (n, 76))
     sig = VideoSignature.from_frames(640, 360, (1, 90000), pts, rng.integers(0, 256, n),
-                                     rng.integers(0, 243, (n, 5)), rng.integers(0, 243, (n, 76)))
+                                     _native_vsig.words_of(framesig), framesig)
     data = sig.to_binary()
     assert VideoSignature.from_binary(data) == VideoSignature(640, 360, (1, 90000 & 0xFFFF), *[
         getattr(sig, k) for k in VideoSignature.__slots__[3:]])

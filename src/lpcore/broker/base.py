@@ -14,7 +14,7 @@ import abc
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-ZERO_HASH = b"\0" * 32
+from ..pm.ticket import ZERO_HASH  # the one definition, re-exported for chain views
 
 
 @dataclass(frozen=True)

@@ -30,12 +30,11 @@ import numpy as np
 
 from .._db import connect, transaction
 from ..errors import BrokerRevert
-from ..pm.crypto import is_winning_batch, recipient_rand_hash, recover_batch, to_u256
+from ..pm.crypto import SECP256K1_HALF_N, is_winning_batch, recipient_rand_hash, recover_batch, sig_rows, to_u256
 from ..pm.ticket import Ticket, ticket_hashes
 from .base import ZERO_HASH, Broker, SenderInfo
 from .chain import Chain
 
-SECP256K1_HALF_N = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0
 _ZERO_ADDR = b"\0" * 20
 UINT256_MAX = 2**256 - 1
 #: What a Solidity >= 0.8 contract reverts with on checked-arithmetic overflow or underflow: ``Panic(0x11)``,
@@ -411,12 +410,7 @@ class LocalBroker(Broker):
             if isinstance(r, bool) or not isinstance(r, int) or not 0 <= r < 2**256:
                 raise ValueError(f"recipient_rands[{i}] must be a uint256 int, got {r!r}")
         hashes = ticket_hashes(list(tickets)) if n else np.zeros((0, 32), np.uint8)
-        sig_arr = np.zeros((n, 65), dtype=np.uint8)
-        ok = np.zeros(n, dtype=bool)
-        for i, s in enumerate(sigs):
-            if len(s) == 65:
-                sig_arr[i] = np.frombuffer(bytes(s), dtype=np.uint8)
-                ok[i] = True
+        sig_arr, ok = sig_rows(list(sigs))
         recovered = recover_batch(hashes, sig_arr) if n else np.zeros((0, 20), np.uint8)
         rr = list(rands)
         wins = is_winning_batch(sig_arr, to_u256(rr), to_u256([t.win_prob for t in tickets])) if n else []

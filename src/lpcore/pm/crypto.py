@@ -14,12 +14,13 @@ from typing import Any, Union
 import numpy as np
 
 from .. import _native_pm as _native
+from .._args import threads as _threads
 from ..errors import InvalidSignature
 from ..keccak import keccak256
 
 MAX_WIN_PROB = 2**256 - 1
-SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
-SECP256K1_HALF_N = SECP256K1_N // 2
+SECP256K1_N = _native.SECP256K1_N  # defined once, in csrc/pm/sig.c
+SECP256K1_HALF_N = _native.SECP256K1_HALF_N
 
 _U256_LIMIT = 2**256
 _ZERO_ADDRESS = bytes(20)
@@ -41,17 +42,6 @@ SIGNATURE_ERRORS: dict[int, str] = {
 
 # ---------------------------------------------------------------------------------------------------------------
 # Argument conversion (shared with ticket.py and signer.py)
-
-
-def _threads(threads: int | None) -> int:
-    """Map the public ``threads`` argument to the native one (0 = all cores)."""
-    if threads is None:
-        return 0
-    if isinstance(threads, bool) or not isinstance(threads, int):
-        raise TypeError(f"threads must be None or an int, got {type(threads).__name__}")
-    if threads < 1:
-        raise ValueError(f"threads must be None or >= 1, got {threads}")
-    return threads
 
 
 def _bytes_arg(value: Any, name: str, width: int | None = None, error: type[Exception] = ValueError) -> bytes:
@@ -90,15 +80,17 @@ def _row(value: BytesLike, name: str, width: int) -> np.ndarray:
     return np.frombuffer(_bytes_arg(value, name, width), dtype=np.uint8).reshape(1, width)
 
 
-def _sig_rows(sigs: Rows, name: str = "sigs") -> tuple[np.ndarray, np.ndarray | None]:
-    """(N, 65) signatures plus a mask of rows whose given length was not 65 (None when all were).
+def sig_rows(sigs: Rows, name: str = "sigs") -> tuple[np.ndarray, np.ndarray]:
+    """The one conversion of a signature list: ``(sigs (N, 65) uint8, ok (N,) bool)``.
 
-    A wrong-length signature is an invalid row, not an error (go-livepeer's first check); it is replaced by
-    65 zero bytes, which can never verify (v = 0 fails the v check), and reported through the mask."""
+    An (N, 65) uint8 array is passed through (the native layer checks it strictly; every row ``ok``). From a
+    sequence of byte strings, a row whose length is not 65 is an invalid row, not an error (go-livepeer's first
+    check, "invalid signature length"; the contract's INVALID_SIGNATURE_LENGTH): it is replaced by 65 zero bytes,
+    which can never verify (v = 0 fails the v check), and flagged ``ok = False``."""
     if isinstance(sigs, np.ndarray):
-        return sigs, None
+        return sigs, np.ones(len(sigs) if sigs.ndim else 0, dtype=bool)
     items = _sequence(sigs, name, "an (N, 65) uint8 array or a sequence of signatures")
-    bad = np.zeros(len(items), dtype=bool)
+    ok = np.ones(len(items), dtype=bool)
     fixed = []
     for i, item in enumerate(items):
         if not isinstance(item, (bytes, bytearray, memoryview)):
@@ -106,10 +98,10 @@ def _sig_rows(sigs: Rows, name: str = "sigs") -> tuple[np.ndarray, np.ndarray | 
         if len(item) == 65:
             fixed.append(item)
         else:
-            bad[i] = True
+            ok[i] = False
             fixed.append(bytes(65))
     arr = np.frombuffer(b"".join(fixed), dtype=np.uint8).reshape(len(items), 65)
-    return arr, (bad if bad.any() else None)
+    return arr, ok
 
 
 def _uint(value: Any, name: str, limit: int = _U256_LIMIT, error: type[Exception] = ValueError) -> int:
@@ -142,16 +134,28 @@ def from_u256(arr: np.ndarray) -> list[int]:
     return [int.from_bytes(data[i : i + 32], "big") for i in range(0, len(data), 32)]
 
 
+def check_int_array(value: np.ndarray, name: str, width: int) -> None:
+    """The "one value or one per row" rule for integer arguments given as numpy arrays: 1-D arrays hold one
+    integer per row, (N, width) / (1, width) uint8 arrays hold big-endian words. A 1-D uint8 array is refused:
+    it could be the bytes of one word (a (32,) array for one recipientRand) or N small integers, and reading it
+    the wrong way gives wrong answers without an error."""
+    if value.ndim == 1 and value.dtype == np.uint8:
+        raise ValueError(f"{name}: a 1-D uint8 array is ambiguous (the {width} bytes of one value, or one small "
+                         f"int per row?); pass an (N, {width}) or (1, {width}) uint8 array of big-endian words, "
+                         f"bytes for one value, or a wider integer dtype for one int per row")
+
+
 def _u256_rows(value: U256s, name: str) -> np.ndarray:
     """(N, 32) or broadcastable (1, 32) words from an array, an int, ints, or 32-byte strings."""
     if isinstance(value, np.ndarray):
+        check_int_array(value, name, 32)
         if value.ndim == 1 and value.dtype.kind in "iu":  # plain integers, e.g. np.arange
             return to_u256(value.tolist(), name=name)
         return value  # (N, 32) uint8 big-endian words; checked natively
     if isinstance(value, (bytes, bytearray, memoryview)):
         return _row(value, name, 32)
-    if isinstance(value, int):
-        return to_u256([value], name=name)
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return to_u256([int(value)], name=name)
     items = _sequence(value, name, "an (N, 32) uint8 array, an int or a sequence of ints")
     if items and isinstance(items[0], (bytes, bytearray, memoryview)):
         return _rows(items, name, 32)
@@ -183,10 +187,9 @@ def recover_batch(hashes: Rows, sigs: Rows, threads: int | None = None) -> np.nd
     """Recover the signer of each ticket hash: (N, 20) uint8 addresses, an all-zero row where the signature is
     invalid under go-livepeer's rules (length 65, s <= N/2, v in {27, 28}, r and s in range, recoverable)."""
     hashes = _rows(hashes, "hashes", 32)
-    sig_arr, bad = _sig_rows(sigs)
+    sig_arr, ok = sig_rows(sigs)
     addrs, _status = _native.recover_batch(hashes, sig_arr, True, _threads(threads))
-    if bad is not None:
-        addrs[bad] = 0
+    addrs[~ok] = 0
     return addrs
 
 
@@ -194,15 +197,13 @@ def verify_batch(hashes: Rows, sigs: Rows, senders: Rows | BytesLike, threads: i
     """Return an (N,) bool array: True where the signature is valid (go-livepeer's rules) and recovers to the
     row's sender. ``senders`` is (N, 20), a sequence of addresses, or one 20-byte address for every row."""
     hashes = _rows(hashes, "hashes", 32)
-    sig_arr, bad = _sig_rows(sigs)
+    sig_arr, ok = sig_rows(sigs)
     if isinstance(senders, (bytes, bytearray, memoryview)):
         sender_arr = _row(senders, "senders", 20)
     else:
         sender_arr = _rows(senders, "senders", 20)
     valid, _status = _native.verify_batch(hashes, sig_arr, sender_arr, True, _threads(threads))
-    if bad is not None:
-        valid[bad] = False
-    return valid
+    return valid & ok
 
 
 def verify_signature(ticket_hash: BytesLike, sig: BytesLike, sender: BytesLike) -> None:
@@ -273,4 +274,6 @@ __all__ = [
     "verify_signature",
     "recover_message",
     "is_winning_batch",
+    "sig_rows",
+    "check_int_array",
 ]

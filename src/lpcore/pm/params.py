@@ -20,12 +20,11 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Callable
 
 from . import errors as E
-from .crypto import _bytes_arg, _uint
+from .crypto import MAX_WIN_PROB, _bytes_arg, _uint
+from .ticket import ZERO_HASH, aux_data
 
 if TYPE_CHECKING:  # broker imports pm: only named here
     from ..broker.base import SenderInfo
-
-MAX_WIN_PROB = 2**256 - 1
 _U64 = 2**64 - 1
 
 # go-livepeer constants (pm/recipient.go, cmd/livepeer/starter/starter.go); spec/pm.md §4.1.
@@ -41,7 +40,6 @@ DEFAULT_TICKET_EV = 8_000_000_000
 DEFAULT_MAX_TICKET_EV = Fraction(3_000_000_000_000)
 DEFAULT_MAX_TOTAL_EV = Fraction(20_000_000_000_000)
 DEFAULT_DEPOSIT_MULTIPLIER = 1
-ZERO_HASH = b"\0" * 32
 
 
 def _check_uint(name: str, value: int, bits: int = 256) -> int:
@@ -64,13 +62,6 @@ def minimal_be(value: int) -> bytes:
     """Go ``big.Int.Bytes()``: the minimal big-endian magnitude; 0 gives ``b""`` and the sign is dropped."""
     value = abs(value)
     return value.to_bytes((value.bit_length() + 7) // 8, "big")
-
-
-def aux_data(creation_round: int, creation_round_block_hash: bytes) -> bytes:
-    """``TicketExpirationParams.AuxData()`` (spec/pm.md §1.4): empty iff round 0 and an all-zero hash."""
-    if creation_round == 0 and creation_round_block_hash == ZERO_HASH:
-        return b""
-    return creation_round.to_bytes(32, "big") + creation_round_block_hash
 
 
 def _low_int64(value: int) -> int:

@@ -17,26 +17,6 @@ import numpy as np
 from .params import TicketExpirationParams, TicketParams
 
 
-def as_sig_array(sigs) -> tuple[np.ndarray, np.ndarray]:
-    """``(sigs (N,65) uint8, ok (N,) bool)`` from an (N,65) array or a sequence of byte strings.
-
-    Rows whose input is not exactly 65 bytes are zero-filled and flagged ``ok = False`` (go-livepeer's
-    ``"invalid signature length"``, reported by the validator as an invalid ticket signature)."""
-    if isinstance(sigs, np.ndarray):
-        if sigs.ndim != 2 or sigs.shape[1] != 65 or sigs.dtype != np.uint8:
-            raise ValueError(f"sigs must be an (N,65) uint8 array, got shape {sigs.shape} dtype {sigs.dtype}")
-        return np.ascontiguousarray(sigs), np.ones(len(sigs), dtype=bool)
-    out = np.zeros((len(sigs), 65), dtype=np.uint8)
-    ok = np.zeros(len(sigs), dtype=bool)
-    for i, s in enumerate(sigs):
-        if not isinstance(s, (bytes, bytearray, memoryview)):
-            raise TypeError(f"sigs[{i}] must be bytes, got {type(s).__name__}")
-        if len(s) == 65:
-            out[i] = np.frombuffer(bytes(s), dtype=np.uint8)
-            ok[i] = True
-    return out, ok
-
-
 @dataclass(frozen=True, eq=False)
 class Payment:
     """Tickets sharing params: ``sender_nonces`` (N,) and ``sigs`` (N,65 uint8, or N byte strings).

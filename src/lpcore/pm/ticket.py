@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import _native_pm as _native
 from ..errors import InvalidTicket
-from .crypto import MAX_WIN_PROB, BytesLike, _bytes_arg, _row, _rows, _threads, _uint, to_u256
+from .crypto import MAX_WIN_PROB, BytesLike, _bytes_arg, _row, _rows, _threads, _uint, check_int_array, to_u256
 
 ZERO_HASH = bytes(32)
 _NONCE_LIMIT = 2**32  # go-livepeer's SenderNonce is a uint32 (wire field uint32 sender_nonce)
@@ -83,11 +83,22 @@ class Ticket:
 
     def aux_data(self) -> bytes:
         """uint256(creation_round) + creation_round_block_hash, or b"" when both are zero (go-livepeer rule)."""
-        return _native.ticket_one(*self._packed_fields(), preimage=True)[168:]
+        return aux_data(self.creation_round, self.creation_round_block_hash)
 
     def expected_value(self) -> Fraction:
         """face_value * win_prob / (2**256 - 1), exactly."""
         return Fraction(self.face_value * self.win_prob, MAX_WIN_PROB)
+
+
+def aux_data(creation_round: int, creation_round_block_hash: bytes) -> bytes:
+    """go-livepeer's ``AuxData()`` (spec/pm.md §1.4): uint256(creation_round) + creation_round_block_hash, or b""
+    when the round is 0 and the hash all zero. Built by the C ticket packer (csrc/pm/ticket.c), so the bytes the
+    ticket hash covers and the bytes sent on the wire / bound into the HMAC come from one rule."""
+    round_ = _int_field(creation_round, "creation_round", _ROUND_LIMIT).to_bytes(8, "big")
+    block_hash = _bytes_field(creation_round_block_hash, "creation_round_block_hash", 32)
+    preimage = _native.ticket_one(bytes(20), bytes(20), ZERO_HASH, ZERO_HASH, bytes(4), ZERO_HASH, round_, block_hash,
+                                  preimage=True)
+    return preimage[_native.TICKET_PREIMAGE_MIN:]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -104,6 +115,7 @@ def _bytes_column(value: BytesColumn, name: str, width: int) -> np.ndarray:
 
 def _u256_column(value: IntColumn, name: str) -> np.ndarray:
     if isinstance(value, np.ndarray):
+        check_int_array(value, name, 32)
         return value  # (N, 32) big-endian words; checked natively
     if isinstance(value, int):
         return to_u256([_int_field(value, name, 2**256)])
@@ -121,6 +133,7 @@ def _uint_column(value: IntColumn, name: str, nbytes: int, limit: int) -> np.nda
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         return np.array([_int_field(value, name, limit)], dtype=be).view(np.uint8).reshape(1, nbytes)
     if isinstance(value, np.ndarray):
+        check_int_array(value, name, nbytes)
         if value.ndim != 1 or value.dtype.kind not in "iu":
             raise TypeError(f"{name} must be a 1-D integer array, got {value.dtype} with shape {value.shape}")
         if value.size and (int(value.min()) < 0 or int(value.max()) >= limit):
@@ -197,4 +210,4 @@ def ticket_hashes(tickets: Sequence[Ticket], threads: int | None = None) -> np.n
     )
 
 
-__all__ = ["Ticket", "ticket_hashes", "ticket_hashes_columns", "ZERO_HASH"]
+__all__ = ["Ticket", "aux_data", "ticket_hashes", "ticket_hashes_columns", "ZERO_HASH"]

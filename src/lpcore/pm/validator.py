@@ -3,7 +3,8 @@
 :meth:`Validator.validate_batch` is the one implementation: the three checks that depend only on a payment's
 shared fields (recipient, sender, recipientRand) run once, then the signatures of all tickets are verified
 with one :func:`lpcore.pm.verify_batch` call over hashes from one :func:`lpcore.pm.ticket_hashes_columns`
-call, and the lottery with one :func:`lpcore.pm.is_winning_batch` call. :meth:`Validator.validate_ticket`
+call, and the lottery with one :func:`lpcore.pm.is_winning_batch` call; fields shared by the payment are passed
+as one row, which the C loops broadcast (stride 0), and ``threads`` reaches every call. :meth:`Validator.validate_ticket`
 and :meth:`Validator.is_winning_ticket` are the single-ticket forms and call the batch path.
 """
 
@@ -13,11 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-import lpcore
-from lpcore import pm as _pm
-
 from . import errors as E
-from .payment import as_sig_array
+from . import crypto
+from .crypto import is_winning_batch, sig_rows, to_u256, verify_batch
+from .ticket import ticket_hashes_columns
 
 _ZERO_ADDR = b"\0" * 20
 
@@ -47,7 +47,7 @@ class Validator:
             raise E.InvalidTicketRecipient()
         if bytes(sender) == _ZERO_ADDR:
             raise E.InvalidTicketSender()
-        if _pm.recipient_rand_hash(recipient_rand) != bytes(recipient_rand_hash):
+        if crypto.recipient_rand_hash(recipient_rand) != bytes(recipient_rand_hash):
             raise E.InvalidTicketRecipientRand()
 
     def validate_batch(
@@ -66,18 +66,14 @@ class Validator:
     ) -> BatchCheck:
         """Signature (check 4) and win status of each ticket sharing these fields; call
         :meth:`check_shared` first."""
-        sig_arr, sig_len_ok = as_sig_array(sigs)
-        n = len(sig_arr)
-        hashes = _pm.ticket_hashes_columns(
+        sig_arr, sig_len_ok = sig_rows(sigs)
+        hashes = ticket_hashes_columns(
             recipient, sender, face_value, win_prob, np.asarray(sender_nonces, dtype=np.uint32),
-            recipient_rand_hash, creation_round, creation_round_block_hash,
+            recipient_rand_hash, creation_round, creation_round_block_hash, threads=self.threads,
         )
-        senders = np.broadcast_to(np.frombuffer(bytes(sender), dtype=np.uint8), (n, 20))
-        valid = np.asarray(_pm.verify_batch(hashes, sig_arr, np.ascontiguousarray(senders), threads=self.threads),
-                           dtype=bool) & sig_len_ok
-        rand = np.ascontiguousarray(np.broadcast_to(_pm.to_u256([recipient_rand])[0], (n, 32)))
-        wp = np.ascontiguousarray(np.broadcast_to(_pm.to_u256([win_prob])[0], (n, 32)))
-        won = np.asarray(_pm.is_winning_batch(sig_arr, rand, wp), dtype=bool) & valid
+        # the shared sender, recipientRand and winProb are one row each: the C loops broadcast them (stride 0)
+        valid = verify_batch(hashes, sig_arr, bytes(sender), threads=self.threads) & sig_len_ok
+        won = is_winning_batch(sig_arr, to_u256(recipient_rand), to_u256(win_prob), threads=self.threads) & valid
         return BatchCheck(hashes, sig_arr, valid, won)
 
     def validate_ticket(self, recipient: bytes, ticket, sig: bytes, recipient_rand: int) -> None:
@@ -95,10 +91,5 @@ class Validator:
     @staticmethod
     def is_winning_ticket(ticket, sig: bytes, recipient_rand: int) -> bool:
         """``IsWinningTicket``: ``keccak256(sig ‖ u256(recipientRand)) < winProb``. Go hashes a signature of
-        any length, so a non-65-byte ``sig`` is hashed directly; 65-byte ones use the batch call."""
-        sig = bytes(sig)
-        if len(sig) == 65:
-            arr = np.frombuffer(sig, dtype=np.uint8).reshape(1, 65)
-            return bool(_pm.is_winning_batch(arr, _pm.to_u256([recipient_rand]), _pm.to_u256([ticket.win_prob]))[0])
-        win_rand = int.from_bytes(lpcore.keccak256(sig + recipient_rand.to_bytes(32, "big")), "big")
-        return win_rand < ticket.win_prob
+        any length; so does the batch call, which takes ragged signatures."""
+        return bool(is_winning_batch([bytes(sig)], recipient_rand, ticket.win_prob, threads=1)[0])

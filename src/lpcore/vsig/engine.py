@@ -6,6 +6,7 @@ The CPU/GPU dispatch point is `_backend()`: it maps a device name to a function 
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 import os
@@ -16,16 +17,16 @@ from typing import Any
 import numpy as np
 
 from .. import _native_vsig as _native
+from .._args import threads as _threads_arg
 from . import cuda as _cuda
-from ..errors import VideoDecodeError
+from ..errors import LpcoreError, VideoDecodeError
 from .signature import VideoSignature, _check_time_base
 
-__all__ = ["compute", "compute_file"]
+__all__ = ["compute", "compute_file", "VideoSizeError"]
 
-# Frames per batch for streamed input: bounded memory (CHUNK_BYTES of luma at most) and enough frames to keep
-# every core busy.
+# Frames per batch for streamed input: bounded memory, CHUNK_BYTES of luma at most (one frame when a single frame
+# is larger), which is 8+ frames per batch for every size up to 2896x2896, enough to keep the cores busy.
 CHUNK_BYTES = 64 << 20
-MIN_CHUNK = 8
 
 Progress = Callable[[int], None]
 # A backend maps a (K,H,W) uint8 chunk to (framesig (K,76), words (K,5), confidence (K,)) numpy arrays. The CUDA
@@ -38,7 +39,7 @@ def _cpu_backend(threads: int | None) -> Backend:
         if chunk.strides[2] != 1:
             chunk = np.ascontiguousarray(chunk)
         # a forked child runs on one thread: csrc/common/lp_threads.c guards every module against libgomp's fork hang
-        return _native.compute_frames(chunk, threads or 0)
+        return _native.compute_frames(chunk, threads)
     return run
 
 
@@ -77,9 +78,7 @@ def _check_plane_array(frames: np.ndarray, ndim: int, what: str) -> None:
 
 
 def _check_threads(threads) -> None:
-    if threads is not None and (not isinstance(threads, (int, np.integer)) or isinstance(threads, bool)
-                                or threads < 1):
-        raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
+    _threads_arg(threads)  # lpcore's one rule; the value itself goes to the native call unchanged
 
 
 def _pts_array(pts, n: int) -> np.ndarray:
@@ -123,7 +122,7 @@ class _Accumulator:
 
 
 def _chunk_len(height: int, width: int) -> int:
-    return max(MIN_CHUNK, CHUNK_BYTES // (height * width))
+    return max(1, CHUNK_BYTES // (height * width))
 
 
 def compute(frames: np.ndarray | Iterable[np.ndarray], pts: np.ndarray | Iterable[int] | None = None,
@@ -326,54 +325,90 @@ class _FrameClock:
         return pts
 
 
+class VideoSizeError(VideoDecodeError, ValueError):
+    """A decoded video whose frames the signature filter cannot sign (smaller than 32x32, or too large)."""
+
+
+@contextlib.contextmanager
+def _decode_errors(name: str, what: str = "decode"):
+    """The one place where PyAV's failures become :class:`VideoDecodeError`. On corrupt input PyAV raises not only
+    ``av.error.FFmpegError`` but also ``IndexError``, ``UnicodeDecodeError`` (metadata, side data) and others;
+    every one of them means "this file cannot be decoded". lpcore's own errors pass through unchanged, and running
+    out of memory stays a MemoryError."""
+    try:
+        yield
+    except (LpcoreError, MemoryError):
+        raise
+    except Exception as exc:
+        raise VideoDecodeError(f"cannot {what} {name!r}: {type(exc).__name__}: {exc}") from None
+
+
+def _decoded_luma(name: str):
+    """Yields ``(time_base, None)`` once, then ``(luma plane, pts)`` per decoded frame of the first video stream.
+    Everything that touches PyAV runs under :func:`_decode_errors`; the consumer's own work between frames does not."""
+    import av  # deferred: only file input needs PyAV
+
+    with _decode_errors(name, "open"):
+        container = av.open(name)
+    try:
+        with _decode_errors(name):
+            if not container.streams.video:
+                raise VideoDecodeError(f"{name!r} has no video stream")
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            tb = stream.time_base
+            luma_of = _LumaReader(stream)
+            clock = _FrameClock(container, stream)
+            frames = container.decode(stream)
+        yield ((tb.numerator, tb.denominator) if tb is not None else (1, 1)), None
+        while True:
+            with _decode_errors(name):
+                frame = next(frames, None)
+                if frame is None:
+                    return
+                luma, pts = luma_of(frame), clock(frame)
+            yield luma, pts
+    finally:
+        with _decode_errors(name, "close"):
+            container.close()
+
+
 def compute_file(path: str | os.PathLike, device: str = "auto", *, threads: int | None = None,
                  progress: Progress | None = None) -> VideoSignature:
     """Signature of the first video stream of a file, byte-identical to
     ``ffmpeg -i PATH -map 0:v:0 -vf format=yuv420p,signature=filename=X.bin -f null -`` (same pts and time base).
 
-    Decodes with PyAV in bounded chunks. Raises :class:`lpcore.VideoDecodeError` if the file cannot be opened or
-    decoded or has no video stream.
+    Decodes with PyAV in chunks of at most ``CHUNK_BYTES`` of luma (one frame when a frame is larger). Raises
+    :class:`lpcore.VideoDecodeError` for any file that cannot be opened or decoded or has no video stream
+    (:class:`VideoSizeError`, also a ValueError, for frames the filter cannot sign).
     """
-    import av  # deferred: only file input needs PyAV
-
     _check_threads(threads)
     backend = _backend(device, threads)
     acc = _Accumulator(backend, progress)
+    name = os.fspath(path)
     pts: list[int] = []
-    try:
-        container = av.open(os.fspath(path))
-    except (av.error.FFmpegError, OSError) as exc:
-        raise VideoDecodeError(f"cannot open {os.fspath(path)!r}: {exc}") from None
-    with container:
-        if not container.streams.video:
-            raise VideoDecodeError(f"{os.fspath(path)!r} has no video stream")
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        tb = stream.time_base
-        luma_of = _LumaReader(stream)
-        clock = _FrameClock(container, stream)
-        buf = None
-        k = 0
-        try:
-            for frame in container.decode(stream):
-                luma = luma_of(frame)
-                if buf is None:
-                    height, width = luma.shape
+    buf = None
+    k = 0
+    with contextlib.closing(_decoded_luma(name)) as decoded:  # closes the file even if signing fails
+        time_base, _ = next(decoded)
+        for luma, frame_pts in decoded:
+            if buf is None:
+                height, width = luma.shape
+                try:
                     _check_size(height, width)
-                    buf = np.empty((_chunk_len(height, width), height, width), np.uint8)
-                elif luma.shape != buf.shape[1:]:
-                    raise VideoDecodeError(f"frame size changed mid-stream in {os.fspath(path)!r}")
-                buf[k] = luma
-                k += 1
-                pts.append(clock(frame))
-                if k == len(buf):
-                    acc.add(buf)
-                    k = 0
-        except av.error.FFmpegError as exc:
-            raise VideoDecodeError(f"cannot decode {os.fspath(path)!r}: {exc}") from None
+                except ValueError as exc:
+                    raise VideoSizeError(f"{name!r}: {exc}") from None
+                buf = np.empty((_chunk_len(height, width), height, width), np.uint8)
+            elif luma.shape != buf.shape[1:]:
+                raise VideoDecodeError(f"frame size changed mid-stream in {name!r}")
+            buf[k] = luma
+            k += 1
+            pts.append(frame_pts)
+            if k == len(buf):
+                acc.add(buf)
+                k = 0
     if buf is None:
-        raise VideoDecodeError(f"{os.fspath(path)!r} has no decodable video frame")
+        raise VideoDecodeError(f"{name!r} has no decodable video frame")
     if k:
         acc.add(buf[:k])
-    time_base = (tb.numerator, tb.denominator) if tb is not None else (1, 1)
     return acc.result(buf.shape[2], buf.shape[1], np.array(pts, dtype=np.int64), time_base)

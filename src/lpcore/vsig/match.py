@@ -44,9 +44,11 @@ from typing import Any
 import numpy as np
 
 from .. import _native_match as _native
+from .._args import threads as _threads_arg
 from ..errors import LpcoreError, SignatureFormatError
 
-__all__ = ["Match", "compare", "compare_many", "PRESETS", "effective_th_it", "add_compare_command"]
+__all__ = ["Match", "compare", "compare_many", "PRESETS", "LOW_INFORMATION_SHARE", "effective_th_it",
+           "add_compare_command"]
 
 _JACCARD_INT, _JACCARD_Q16 = 0, 1
 _ROUND_TRUNC, _ROUND_NEARBYINT = 0, 1
@@ -78,6 +80,17 @@ PRESETS: dict[str, _Preset] = {
 
 _THRESHOLDS = ("th_d", "th_dc", "th_xh", "th_di", "th_it", "mode")
 
+# A signature whose frames with content (confidence >= 1) are at most this share of all its frames carries too
+# little information for a verdict: flat or static video has the same frame signature at any level, and
+# FFmpeg's own confidence rule (also the "exact" preset's) refuses an alignment whose good frames are mostly such
+# frames. Match.low_information reports it, so "no match" on such input is not read as "different content".
+LOW_INFORMATION_SHARE = 0.5
+
+
+def _low_information(sig) -> bool:
+    n = len(sig.confidence)
+    return n == 0 or int(np.count_nonzero(sig.confidence)) <= LOW_INFORMATION_SHARE * n
+
 
 def effective_th_it(value: float) -> int:
     """FFmpeg's effective ``thit``: the option double is stored over an int field, so on little-endian hosts
@@ -104,6 +117,7 @@ class Match:
     reference_crash: bool = False    # FFmpeg itself would have crashed (bug B2); code is then 0
     coarse_pairs: int = 0            # coarse pairs that passed stage 1
     candidates: int = 0              # stage-2 candidates evaluated
+    low_information: bool = False    # a or b carries too little content to decide (see LOW_INFORMATION_SHARE)
 
     @property
     def whole(self) -> bool:
@@ -200,7 +214,8 @@ def _lookup(pairs: list, p: _Preset, v: dict[str, Any], preset: str, orientation
         jaccard=p.jaccard, rounding=p.rounding, full_offset_scan=p.full_offset_scan,
         include_last_frame=p.include_last_frame, reset_walk_state=p.reset_walk_state,
         model_b2_crash=p.model_b2_crash, diagonal_walk=p.diagonal_walk, threads=threads)
-    return [_to_match(sa, sb, r, preset, orientation) for (sa, sb), r in zip(pairs, rows)]
+    return [replace(_to_match(sa, sb, r, preset, orientation),
+                    low_information=_low_information(sa) or _low_information(sb)) for (sa, sb), r in zip(pairs, rows)]
 
 
 def _to_match(sa, sb, r: tuple, preset: str, orientation: str) -> Match:
@@ -247,8 +262,7 @@ def compare_many(pairs: Sequence[tuple[Any, Any]], preset: str = "livepeer", *, 
     """``compare`` over many pairs at once, on ``threads`` native threads (None: all cores), GIL released.
     Inputs and thresholds as in :func:`compare`; results in input order."""
     p, v = _resolve(preset, thresholds)
-    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
-        raise ValueError(f"threads must be None or an int >= 1, got {threads!r}")
+    threads = _threads_arg(threads)
     loaded = [(_load_signature(a, "a", p.livepeer_import), _load_signature(b, "b", p.livepeer_import))
               for a, b in pairs]
     if not p.symmetric:

@@ -62,14 +62,14 @@ class VideoSignature:
         self.pts = _as_array("pts", pts, np.uint64, (None,))
         n = len(self.pts)
         self.confidence = _as_array("confidence", confidence, np.uint8, (n,))
-        self.words = _as_array("words", words, np.uint8, (n, 5))
-        self.framesig = _as_array("framesig", framesig, np.uint8, (n, 76))
+        self.words = _as_array("words", words, np.uint8, (n, _native.NWORDS))
+        self.framesig = _as_array("framesig", framesig, np.uint8, (n, _native.FRAMESIG_BYTES))
         self.seg_first = _as_array("seg_first", seg_first, np.int64, (None,))
         s = len(self.seg_first)
         self.seg_last = _as_array("seg_last", seg_last, np.int64, (s,))
         self.seg_start_pts = _as_array("seg_start_pts", seg_start_pts, np.uint64, (s,))
         self.seg_end_pts = _as_array("seg_end_pts", seg_end_pts, np.uint64, (s,))
-        self.bags = _as_array("bags", bags, np.uint8, (s, 5, 31))
+        self.bags = _as_array("bags", bags, np.uint8, (s, _native.NWORDS, _native.BAG_BYTES))
         if n and (self.words.max() > 242 or self.framesig.max() > 242):
             raise ValueError("words and framesig bytes must be 0..242 (five trits)")
 
@@ -140,6 +140,11 @@ class VideoSignature:
                 f"time_base={self.time_base[0]}/{self.time_base[1]})")
 
 
+# FFmpeg's time bases are AVRationals (two C ints), so no FFmpeg stream has a larger numerator or denominator;
+# checking here makes compute()/VideoSignature() fail at once rather than to_binary() later.
+MAX_TIME_BASE_TERM = 2**31 - 1
+
+
 def _check_time_base(time_base) -> tuple[int, int]:
     if isinstance(time_base, Fraction):
         time_base = (time_base.numerator, time_base.denominator)
@@ -151,4 +156,7 @@ def _check_time_base(time_base) -> tuple[int, int]:
         raise TypeError("time_base must hold integers")
     if num <= 0 or den <= 0:
         raise ValueError(f"time_base must be positive, got {num}/{den}")
+    if num > MAX_TIME_BASE_TERM or den > MAX_TIME_BASE_TERM:
+        raise ValueError(f"time_base terms must be at most {MAX_TIME_BASE_TERM} (FFmpeg's AVRational is two C ints), "
+                         f"got {num}/{den}")
     return (int(num), int(den))
