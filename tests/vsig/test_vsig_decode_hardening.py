@@ -78,7 +78,6 @@ def test_random_corruptions_raise_only_video_decode_error(clips):
 
 
 def test_cli_compare_exit_code_on_decode_error(clips, capsys, monkeypatch):
-    monkeypatch.setattr(lpcore.cli, "_COMMANDS", ["lpcore.vsig.cli"])
     folder, _ = clips
     junk = folder / "junk.ts"
     junk.write_bytes(b"G" + bytes(range(256)) * 40)
