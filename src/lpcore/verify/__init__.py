@@ -2,9 +2,11 @@
 
 - :mod:`lpcore.verify.policy`: go-livepeer's fast-verification policy (:class:`Verifier`, :func:`verify_segment`).
 - :mod:`lpcore.verify.pixels`: the decoded pixel count check.
+
+Selection of who gets a segment, sampling and suspension live in :mod:`lpcore.market`.
 """
 
 from .pixels import count_pixels
-from .policy import Rendition, Selection, TranscodeResult, Verdict, Verifier, verify_segment
+from .policy import Rendition, TranscodeResult, Verdict, Verifier, verify_segment
 
-__all__ = ["Rendition", "TranscodeResult", "Selection", "Verdict", "Verifier", "verify_segment", "count_pixels"]
+__all__ = ["Rendition", "TranscodeResult", "Verdict", "Verifier", "verify_segment", "count_pixels"]
