@@ -211,12 +211,14 @@ def test_tv7_unknown_sessions_on_chain_and_quirk():
     sel = MinLSSelector(algorithm=algo, rng=random.Random(0))
     sel.add([s1, s2, s3])
     assert sel.select() is s2 and sel.select() is s3
-    # QUIRK: heap min > 1.0 and every unknown session price-filtered -> None although a known session exists
-    k = Session(Candidate(C, stake=1, price=1), latency_score=1.5)
-    sel = MinLSSelector(algorithm=algo, max_price=Fraction(10))
-    sel.add([Session(Candidate(D, stake=1, price=100))])
-    sel.complete(k)
-    assert sel.select() is None
+    # QUIRK: heap min > 1.0 and every unknown session price-filtered -> Go: None although a known session
+    # exists; lpcore's default falls back to the known session
+    for go_compat in (True, False):
+        k = Session(Candidate(C, stake=1, price=1), latency_score=1.5)
+        sel = MinLSSelector(algorithm=algo, max_price=Fraction(10), go_compat=go_compat)
+        sel.add([Session(Candidate(D, stake=1, price=100))])
+        sel.complete(k)
+        assert sel.select() is (None if go_compat else k)
 
 
 # --- TV8 ------------------------------------------------------------------------------------------------------

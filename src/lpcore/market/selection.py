@@ -231,12 +231,15 @@ class MinLSSelector:
     on ``LatencyScore``. ``algorithm`` (with ``max_price``/``perf_scores``) picks among unknown sessions on-chain;
     ``algorithm=None`` is off-chain mode: unknown sessions are taken in list order. ``rng`` feeds the algorithm.
 
-    QUIRK kept: when the heap minimum is above ``min_ls`` and unknown sessions exist, the unknown picker is used
-    even if it returns nobody (every unknown session price-filtered), although known sessions exist."""
+    QUIRK (market spec §3.4): when the heap minimum is above ``min_ls`` and unknown sessions exist, go-livepeer
+    uses the unknown picker even if it returns nobody (every unknown session price-filtered), so no session is
+    selected although known ones exist. By default lpcore then falls back to the known heap; ``go_compat=True``
+    keeps Go's None."""
 
     def __init__(self, *, min_ls: float = SELECTOR_LATENCY_SCORE_THRESHOLD, algorithm: Any = None,
                  max_price: Fraction | None = None, perf_scores: Mapping[Any, float] | None = None,
-                 rng: random.Random | None = None):
+                 rng: random.Random | None = None, go_compat: bool = False):
+        self.go_compat = go_compat
         self.min_ls = min_ls
         self.algorithm = algorithm
         self.max_price = max_price
@@ -267,7 +270,9 @@ class MinLSSelector:
         if not self._known:
             return self._select_unknown()
         if self._known[0][0] > self.min_ls and self.unknown:
-            return self._select_unknown()
+            pick = self._select_unknown()
+            if pick is not None or self.go_compat:
+                return pick
         return heapq.heappop(self._known)[2]
 
     def _select_unknown(self) -> Session | None:
