@@ -40,9 +40,12 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+import numpy as np
+
 from .detection import false_reject_rate, mean_detection_rate
 from .reputation import Reputation
-from .selection import Candidate
+from .prices import as_price
+from .selection import Candidate, price_at_most
 
 __all__ = ["LpcorePolicy", "PolicySettings"]
 
@@ -56,7 +59,7 @@ class PolicySettings:
     assumed_tamper_rate: float = 0.5  # q: fraction of segments a cheater is assumed to tamper with
     ban_odds: float = 1.0             # cheating odds above which an orchestrator gets no more work
     suspicious_odds: float = 0.1      # above these odds every segment is verified
-    stake_prior: float = 2.0          # pseudo-successes the largest stake is worth
+    stake_prior: float = 0.5          # pseudo-successes the largest stake is worth
     latency_target: float = 0.75      # latency / segment duration that costs nothing extra
     latency_weight: float = 2.0
     verify_halflife: float = 3.0
@@ -128,9 +131,10 @@ class LpcorePolicy:
     def eligible(self, candidates: Sequence[Candidate], max_price: Fraction | None = None,
                  suspended: Any = None) -> list[Candidate]:
         out = []
+        mx = as_price(max_price)
         for c in candidates:
             p = c.price_per_pixel
-            if p is None or p < 0 or (max_price is not None and p > max_price):
+            if p is None or p.numerator < 0 or (mx is not None and not price_at_most(p, mx)):
                 continue
             if suspended is not None and suspended(c.address):
                 continue
@@ -141,40 +145,39 @@ class LpcorePolicy:
 
     def choose(self, candidates: Sequence[Candidate], max_price: Fraction | None = None, *,
                suspended: Any = None, exclude: Sequence[Any] = ()) -> Candidate | None:
-        """The candidate with the lowest Thompson-sampled cost per good segment, or None."""
-        pool = [c for c in self.eligible(candidates, max_price, suspended) if c.address not in exclude]
+        """The candidate with the lowest Thompson-sampled cost per good segment, or None. The draws for all
+        candidates are one vectorised numpy call seeded from ``rng``, so a choice is reproducible."""
+        excluded = set(exclude)
+        pool = [c for c in self.eligible(candidates, max_price, suspended) if c.address not in excluded]
         s = self.settings
         cap = s.max_share * self._recent.maxlen if self._recent.maxlen else math.inf
         spread = [c for c in pool if self._served.get(c.address, 0) < cap]
         pool = spread or pool
         if not pool:
             return None
-        max_stake = max(float(c.stake or 0) for c in pool) or 1.0
-        ranked = sorted(float(c.price_per_pixel) for c in pool)
-        price_floor = ranked[min(len(ranked) - 1, int(s.price_floor_quantile * len(ranked)))]
-        best, best_score = None, math.inf
-        for c in pool:
-            r = self.reputation.get(str(c.address))
-            prior = s.stake_prior * float(c.stake or 0) / max_stake
-            p_ok = self.rng.betavariate(1 + r.successes + prior, 1 + r.failed)
-            p_cheat = 1 / (1 + math.exp(-self.cheat_log_odds(c.address)))
-            p_honest = 1 - p_cheat * s.assumed_tamper_rate
-            lat = self._sample_latency(c)
-            score = max(float(c.price_per_pixel), price_floor) + 1e-9
-            score = score / max(p_ok * p_honest, 1e-9) * (1 + s.latency_weight * max(0.0, lat - s.latency_target))
-            if self._recent and c.address == self._recent[-1]:
-                score *= s.stickiness
-            if score < best_score:
-                best, best_score = c, score
-        return best
-
-    def _sample_latency(self, c: Candidate) -> float:
-        n, mean, m2 = self._lat.get(c.address, (0, 0.0, 0.0))
-        if n == 0:
-            base = (c.latency or 0.5) / self.settings.segment_s
-            return max(0.0, self.rng.gauss(base, 0.5))
-        sd = math.sqrt(m2 / (n - 1)) if n > 1 else 0.5
-        return max(0.0, self.rng.gauss(mean, (sd + 0.05) / math.sqrt(n)))
+        recs = [self.reputation.get(str(c.address)) for c in pool]
+        succ = np.array([r.successes for r in recs], float)
+        fail = np.array([r.failed for r in recs], float)
+        odds = self._prior + np.array([r.verified_fail for r in recs], float) * self._llr_fail \
+            + np.array([r.verified_pass for r in recs], float) * self._llr_pass
+        stake = np.array([float(c.stake or 0) for c in pool])
+        price = np.array([float(c.price_per_pixel) for c in pool])
+        lat = [self._lat.get(c.address, (0, 0.0, 0.0)) for c in pool]
+        n = np.array([x[0] for x in lat], float)
+        mean = np.array([x[1] if x[0] else (c.latency or 0.5) / s.segment_s for x, c in zip(lat, pool)])
+        sd = np.array([math.sqrt(x[2] / (x[0] - 1)) + 0.05 if x[0] > 1 else 0.55 for x in lat])
+        spread_sd = np.where(n > 0, sd / np.sqrt(np.maximum(n, 1)), 0.5)
+        g = np.random.default_rng(self.rng.getrandbits(64))
+        prior = s.stake_prior * stake / (stake.max() or 1.0)
+        p_ok = g.beta(1 + succ + prior, 1 + fail)
+        lat_draw = np.maximum(0.0, g.normal(mean, spread_sd))
+        p_honest = 1 - s.assumed_tamper_rate / (1 + np.exp(-odds))
+        floor = np.quantile(price, s.price_floor_quantile, method="lower")
+        score = (np.maximum(price, floor) + 1e-9) / np.maximum(p_ok * p_honest, 1e-9)
+        score *= 1 + s.latency_weight * np.maximum(0.0, lat_draw - s.latency_target)
+        if self._recent:
+            score[[i for i, c in enumerate(pool) if c.address == self._recent[-1]]] *= s.stickiness
+        return pool[int(np.argmin(score))]
 
     def verify_probability(self, address: Any) -> float:
         s = self.settings

@@ -56,9 +56,17 @@ class Candidate:
     capabilities: Any = None
     score: float | None = None
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_ppp", as_price(self.price))  # validated and converted once
+
     @property
     def price_per_pixel(self) -> Fraction | None:
-        return as_price(self.price)
+        return self._ppp  # type: ignore[attr-defined]
+
+
+def price_at_most(price: Fraction, ceiling: Fraction) -> bool:
+    """``price <= ceiling``, exactly, by integer cross-multiplication (denominators are positive)."""
+    return price.numerator * ceiling.denominator <= ceiling.numerator * price.denominator
 
 
 def _dedupe(candidates: Iterable[Candidate]) -> tuple[list[Any], dict[Any, Candidate]]:
@@ -79,7 +87,7 @@ def _filter_by_max_price(addrs: list[Any], prices: Mapping[Any, Fraction], max_p
     (a missing price is rejected); none left -> everyone only with ``ignoreMaxPriceIfNeeded``."""
     if max_price is None or not prices:
         return list(addrs)
-    kept = [a for a in addrs if a in prices and prices[a] <= max_price]
+    kept = [a for a in addrs if a in prices and price_at_most(prices[a], max_price)]
     if not kept and ignore_if_needed:
         return list(addrs)
     return kept
@@ -120,7 +128,7 @@ class ProbabilitySelection:
         addrs = _filter_by_max_price(addrs, prices, as_price(max_price), self.ignore_max_price_if_needed)
         # A missing price cannot be weighed (Go panics on it) and a negative one is not a price an orchestrator
         # can charge (go-livepeer's discovery predicate requires >= 0): never selectable.
-        return [a for a in addrs if a in prices and prices[a] >= 0], by_addr
+        return [a for a in addrs if a in prices and prices[a].numerator >= 0], by_addr
 
     def probabilities(self, candidates: Iterable[Candidate], max_price: Fraction | PriceInfo | int | None = None,
                       perf_scores: Mapping[Any, float] | None = None) -> dict[Any, float]:
