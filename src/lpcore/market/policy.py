@@ -7,9 +7,10 @@ The rule, per segment:
    likelihood taken from the detector's *measured* rates (:mod:`lpcore.market.detection`): an honest rendition
    fails with the detector's false-reject rate ``f``; a cheater (assumed to tamper on a fraction ``q`` of
    segments) fails with ``q·d + (1-q)·f`` where ``d`` is the mean detection rate. The log-odds that an
-   orchestrator cheats start at the prior and move by ``log(LR)`` per check. Past ``ban_odds`` the orchestrator
-   is out, whatever its stake or price: a cheap, high-stake cheater cannot keep work, and one honest false
-   reject after a few passes does not ban anybody.
+   orchestrator cheats start at the prior and move by ``log(LR)`` per check. Past ``ban_odds`` (4:1) the
+   orchestrator is out, whatever its stake or price: a cheap, high-stake cheater cannot keep work. Below that,
+   suspicion lowers its sampled value and gets every segment checked, so one honest false reject costs a few
+   checks, not a ban.
 3. **Thompson sampling** on what the gateway pays per good segment: for each candidate draw a success rate
    from ``Beta(1 + successes + stake prior, 1 + failures)`` and a latency from its measured mean and spread
    (a candidate never measured starts at its discovery round trip); the score is
@@ -57,7 +58,7 @@ class PolicySettings:
     detector: str = "mpeg7-exact"
     prior_cheat: float = 0.2          # prior probability that an unknown orchestrator cheats
     assumed_tamper_rate: float = 0.5  # q: fraction of segments a cheater is assumed to tamper with
-    ban_odds: float = 1.0             # cheating odds above which an orchestrator gets no more work
+    ban_odds: float = 4.0             # cheating odds (4:1, P > 0.8) above which an orchestrator gets no work
     suspicious_odds: float = 0.1      # above these odds every segment is verified
     stake_prior: float = 0.5          # pseudo-successes the largest stake is worth
     latency_target: float = 0.75      # latency / segment duration that costs nothing extra
