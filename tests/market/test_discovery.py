@@ -216,3 +216,13 @@ def test_signer_discovery():
         state["status"] = 401
         with pytest.raises(DiscoveryError, match="401"):
             d.infos()
+
+
+def test_on_chain_discovery_source():
+    from lpcore.market.discovery import OnChainDiscovery
+
+    pool = [("0x" + "01" * 20, "o1.example:8935", 10**23), ("0x" + "02" * 20, "https://o2.example", 5),
+            ("0x" + "03" * 20, "bad uri with spaces", 1)]
+    infos = OnChainDiscovery(lambda: pool).infos()
+    assert [(i.url, i.score, i.stake) for i in infos] == [("https://o1.example:8935", 0.0, 10**23),
+                                                         ("https://o2.example", 0.0, 5)]

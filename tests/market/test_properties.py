@@ -69,3 +69,31 @@ def test_price_parsing_and_usd():
     with pytest.raises(InvalidPrice):
         PriceInfo(1, 2**63)
     assert MaxPrices(global_max=0).for_job() is None     # "0" = no limit
+
+
+def test_orchestrator_price_per_capability_and_model():
+    from lpcore.market import job_price
+
+    base = PriceInfo(1000)
+    table = {(27, "sd-turbo"): PriceInfo(3000), (30, "default"): PriceInfo(50, 10)}
+    assert job_price(base, table) == 1000                                  # transcoding: the base price
+    assert job_price(base, table, {27: ["sd-turbo"]}) == 3000
+    assert job_price(base, table, {27: ["sd-turbo"], 30: ["default"]}) == 3005   # summed over (cap, model)
+    assert job_price(base, table, {27: ["other"]}) == 1000                 # sum 0 -> base price
+    assert job_price(None, {}, {27: ["x"]}) is None
+
+
+def test_posted_prices_from_orchestrator_info():
+    pytest.importorskip("google.protobuf")
+    from lpcore.market import posted_prices
+    from lpcore.signer import proto
+
+    info = proto.OrchestratorInfo()
+    info.price_info.pricePerUnit, info.price_info.pixelsPerUnit = 7, 3
+    for cap, model, ppu, pix in ((27, "sd-turbo", 10, 1), (30, "", 4, 2), (31, "bad", 5, 0)):
+        p = info.capabilities_prices.add()
+        p.capability, p.constraint, p.pricePerUnit, p.pixelsPerUnit = cap, model, ppu, pix
+    base, table = posted_prices(info)
+    assert base.price == Fraction(7, 3)
+    assert {k: v.price for k, v in table.items()} == {(27, "sd-turbo"): 10, (30, "default"): 2}
+    assert posted_prices(proto.OrchestratorInfo()) == (None, {})

@@ -13,16 +13,17 @@ Importing this package needs only the base dependencies; gRPC and protobuf load 
 orchestrator (``pip install 'lpcore[market]'``).
 """
 
-from .prices import (MaxPrices, Price, PriceInfo, FixedEthPrice, ai_fee, as_price, parse_price_per_unit,
-                     tickets_for_fee, transcode_fee)
+from .prices import (FixedEthPrice, MaxPrices, Price, PriceInfo, ai_fee, as_price, job_price, parse_price_per_unit,
+                     posted_prices, tickets_for_fee, transcode_fee)
 from .selection import (Candidate, LiveSelectionAlgorithm, MinLSSelector, ProbabilitySelection, Session, can_reuse,
                         is_version_compatible, latency_score)
 from .suspension import Suspender, SwapLimiter, refresh_threshold, transcoding_penalty
 from .verification import FastVerification, Selection
+from . import reputation  # noqa: E402  (base deps only; the Reputation store)
 
 __all__ = [
     "PriceInfo", "Price", "MaxPrices", "FixedEthPrice", "as_price", "parse_price_per_unit", "transcode_fee",
-    "ai_fee", "tickets_for_fee",
+    "ai_fee", "tickets_for_fee", "job_price", "posted_prices",
     "Candidate", "ProbabilitySelection", "LiveSelectionAlgorithm", "MinLSSelector", "Session", "latency_score",
     "can_reuse", "is_version_compatible",
     "Suspender", "SwapLimiter", "refresh_threshold", "transcoding_penalty",

@@ -26,7 +26,8 @@ from ..pm.fees import tickets_for_fee
 
 __all__ = [
     "PriceInfo", "as_price", "parse_price_per_unit", "EthPriceSource", "FixedEthPrice", "Price", "MaxPrices",
-    "PIXEL_ESTIMATE_MULTIPLIER", "transcode_fee", "ai_fee", "tickets_for_fee", "WEI_PER_ETH",
+    "PIXEL_ESTIMATE_MULTIPLIER", "transcode_fee", "ai_fee", "tickets_for_fee", "WEI_PER_ETH", "job_price",
+    "posted_prices",
 ]
 
 WEI_PER_ETH = 10**18
@@ -217,3 +218,32 @@ def ai_fee(out_pixels: int, price: PriceInfo | Fraction | int) -> Fraction:
         raise InvalidPrice(f"a fee needs a price >= 0, got {price!r}")
     return int(out_pixels) * p
 
+
+
+def job_price(base: PriceInfo | None, per_capability: Mapping[tuple[int, str], PriceInfo] | None = None,
+              caps: Mapping[int, Iterable[str]] | None = None) -> Fraction | None:
+    """What an orchestrator charges for a job (go-livepeer ``priceInfo``, before its auto-adjust overhead): with
+    no capabilities, its base price; otherwise the sum of its (capability, model) prices, falling back to the
+    base price when that sum is 0. None when it posts no price at all."""
+    total = Fraction(0)
+    for cap, models in (caps or {}).items():
+        for model in models:
+            p = (per_capability or {}).get((int(cap), str(model)))
+            if p is not None:
+                total += p.price
+    if total != 0:
+        return total
+    return base.price if base is not None else None
+
+
+def posted_prices(info: Any) -> tuple[PriceInfo | None, dict[tuple[int, str], PriceInfo]]:
+    """The base ``price_info`` and the ``capabilities_prices`` table of a ``net.OrchestratorInfo``; entries with
+    ``pixelsPerUnit == 0`` are not prices and are left out (go-livepeer rejects them)."""
+    base = None
+    if info.HasField("price_info") and info.price_info.pixelsPerUnit != 0:
+        base = PriceInfo.from_proto(info.price_info)
+    table = {}
+    for p in info.capabilities_prices:
+        if p.pixelsPerUnit != 0:
+            table[(int(p.capability), p.constraint or "default")] = PriceInfo.from_proto(p)
+    return base, table
