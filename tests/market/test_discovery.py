@@ -226,3 +226,64 @@ def test_on_chain_discovery_source():
     infos = OnChainDiscovery(lambda: pool).infos()
     assert [(i.url, i.score, i.stake) for i in infos] == [("https://o1.example:8935", 0.0, 10**23),
                                                          ("https://o2.example", 0.0, 5)]
+
+
+def test_on_chain_discovery_through_web3():
+    """The pool walk over web3 against a stand-in BondingManager/ServiceRegistry on eth-tester (py-evm)."""
+    vyper = pytest.importorskip("vyper")
+    web3 = pytest.importorskip("web3")
+    pytest.importorskip("eth_tester")
+    from lpcore.market.discovery import OnChainDiscovery
+
+    source = """# pragma version ~=0.4.3
+first: address
+last: address
+nxt: HashMap[address, address]
+stake: HashMap[address, uint256]
+uri: HashMap[address, String[256]]
+
+@external
+def add(a: address, s: uint256, u: String[256]):
+    if self.first == empty(address):
+        self.first = a
+    else:
+        self.nxt[self.last] = a
+    self.last = a
+    self.stake[a] = s
+    self.uri[a] = u
+
+@view
+@external
+def getFirstTranscoderInPool() -> address:
+    return self.first
+
+@view
+@external
+def getNextTranscoderInPool(a: address) -> address:
+    return self.nxt[a]
+
+@view
+@external
+def transcoderTotalStake(a: address) -> uint256:
+    return self.stake[a]
+
+@view
+@external
+def getServiceURI(a: address) -> String[256]:
+    return self.uri[a]
+"""
+    out = vyper.compile_code(source, output_formats=["abi", "bytecode"])
+    w3 = web3.Web3(web3.EthereumTesterProvider())
+    acct = w3.eth.accounts[0]
+    tx = w3.eth.contract(abi=out["abi"], bytecode=out["bytecode"]).constructor().transact({"from": acct})
+    addr = w3.eth.wait_for_transaction_receipt(tx).contractAddress
+    c = w3.eth.contract(address=addr, abi=out["abi"])
+    empty = OnChainDiscovery.from_web3(w3, addr, addr)
+    assert empty.infos() == []
+    orchs = [(web3.Web3.to_checksum_address("0x" + f"{i:02x}" * 20), 10**18 * i, f"o{i}.example:8935")
+             for i in (1, 2, 3)]
+    for a, s, u in orchs:
+        c.functions.add(a, s, u).transact({"from": acct})
+    infos = OnChainDiscovery.from_web3(w3, addr, addr).infos()
+    assert [(i.address, i.url, i.stake, i.score) for i in infos] == [
+        (a, f"https://{u}", s, 0.0) for a, s, u in orchs]

@@ -255,13 +255,49 @@ class SignerDiscovery:
         return out
 
 
+#: The BondingManager / ServiceRegistry functions on-chain discovery reads (their public interface).
+_POOL_ABI = [
+    {"name": "getFirstTranscoderInPool", "type": "function", "stateMutability": "view", "inputs": [],
+     "outputs": [{"name": "", "type": "address"}]},
+    {"name": "getNextTranscoderInPool", "type": "function", "stateMutability": "view",
+     "inputs": [{"name": "_transcoder", "type": "address"}], "outputs": [{"name": "", "type": "address"}]},
+    {"name": "transcoderTotalStake", "type": "function", "stateMutability": "view",
+     "inputs": [{"name": "_transcoder", "type": "address"}], "outputs": [{"name": "", "type": "uint256"}]},
+]
+_SERVICE_ABI = [
+    {"name": "getServiceURI", "type": "function", "stateMutability": "view",
+     "inputs": [{"name": "_addr", "type": "address"}], "outputs": [{"name": "", "type": "string"}]},
+]
+#: Most transcoders read from the pool (the active set is capped on-chain at 100).
+MAX_POOL_WALK = 1000
+
+
 class OnChainDiscovery:
     """The on-chain active set: ``pool()`` returns ``(eth_address, service_uri, stake)`` for each active
-    transcoder (BondingManager's pool walk plus ServiceRegistry ``getServiceURI``, as the on-chain broker's
-    web3 connection provides them). Every on-chain orchestrator is untrusted (score 0); URIs get ``https://``."""
+    transcoder (BondingManager's pool walk plus ServiceRegistry ``getServiceURI``); :meth:`from_web3` builds it
+    on a web3 connection. Every on-chain orchestrator is untrusted (score 0); URIs get ``https://``."""
 
     def __init__(self, pool: Callable[[], Iterable[tuple[str, str, int]]]):
         self._pool = pool
+
+    @classmethod
+    def from_web3(cls, w3: Any, bonding_manager: str, service_registry: str) -> OnChainDiscovery:
+        """On a web3.py connection (e.g. the on-chain broker's): walks ``getFirstTranscoderInPool`` /
+        ``getNextTranscoderInPool`` to the zero address (at most ``MAX_POOL_WALK``), reading each transcoder's
+        ``transcoderTotalStake`` and its ``getServiceURI``."""
+        bm = w3.eth.contract(address=bonding_manager, abi=_POOL_ABI)
+        sr = w3.eth.contract(address=service_registry, abi=_SERVICE_ABI)
+
+        def pool() -> list[tuple[str, str, int]]:
+            out, seen = [], set()
+            addr = bm.functions.getFirstTranscoderInPool().call()
+            while addr and int(addr, 16) != 0 and addr not in seen and len(out) < MAX_POOL_WALK:
+                seen.add(addr)
+                out.append((addr, sr.functions.getServiceURI(addr).call(),
+                            int(bm.functions.transcoderTotalStake(addr).call())))
+                addr = bm.functions.getNextTranscoderInPool(addr).call()
+            return out
+        return cls(pool)
 
     def infos(self) -> list[LocalInfo]:
         out = []

@@ -25,7 +25,7 @@ import math
 import random
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from fractions import Fraction
 from typing import Any
 
@@ -49,6 +49,7 @@ class Candidate:
     discovery ``score`` (1.0 trusted, 0.0 untrusted)."""
 
     address: Any
+    _: KW_ONLY
     uri: str | None = None
     stake: int | float | Fraction = 0
     price: PriceInfo | Fraction | int | None = None
