@@ -81,3 +81,15 @@ def test_simulation_writes_the_reputation(tmp_path):
     assert sum(x.jobs for x in recs) >= 150 and sum(x.paid_wei for x in recs) > 0
     assert sum(x.verified_pass + x.verified_fail for x in recs) == r.verified_segments
     rep.close()
+
+
+def test_policy_assumes_the_best_measured_detector(monkeypatch):
+    from lpcore.market import detection
+    from lpcore.market.policy import PolicySettings
+
+    assert PolicySettings().detector == "mpeg7-exact"
+    filled = {"false_reject": Fraction(1, 100), "detect": {k: Fraction(9, 10) for k in detection.TAMPER_KINDS}}
+    monkeypatch.setitem(detection.DETECTORS, "profile", filled)
+    assert PolicySettings().detector == "profile"
+    r = sim.simulate("lpcore", seed=3, segments=150, orchestrators=12)
+    assert r.good_segments > 0

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-__all__ = ["DETECTORS", "TAMPER_KINDS", "detection_rate", "false_reject_rate", "mean_detection_rate"]
+__all__ = ["DETECTORS", "TAMPER_KINDS", "detection_rate", "false_reject_rate", "mean_detection_rate", "measured",
+           "best_detector"]
 
 TAMPER_KINDS = ("hflip", "logo", "negate", "other_segment", "region_blur", "small_logo", "half_spliced",
                 "two_thirds_spliced", "zoom70")
@@ -47,7 +48,7 @@ def _table(detector: str) -> dict:
         t = DETECTORS[detector]
     except KeyError:
         raise ValueError(f"unknown detector {detector!r}; known: {', '.join(DETECTORS)}") from None
-    if t["false_reject"] is None or any(v is None for v in t["detect"].values()):
+    if not measured(detector):
         raise ValueError(f"detector {detector!r} has no measured rates yet (lpcore.market.detection)")
     return t
 
@@ -63,3 +64,15 @@ def false_reject_rate(detector: str) -> Fraction:
 def mean_detection_rate(detector: str) -> Fraction:
     d = _table(detector)["detect"]
     return sum(d.values(), Fraction(0)) / len(d)
+
+
+def measured(detector: str) -> bool:
+    """Whether ``detector`` has a full table of measured rates."""
+    t = DETECTORS.get(detector)
+    return t is not None and t["false_reject"] is not None and all(v is not None for v in t["detect"].values())
+
+
+def best_detector() -> str:
+    """The detector the ``lpcore`` policy assumes by default: the profile detector once its rates are measured
+    (it sees tampering MPEG-7 signatures miss), else the MPEG-7 ``exact`` preset."""
+    return "profile" if measured("profile") else "mpeg7-exact"

@@ -37,13 +37,13 @@ import math
 import random
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
-from .detection import false_reject_rate, mean_detection_rate
+from .detection import best_detector, false_reject_rate, mean_detection_rate
 from .reputation import Reputation
 from .prices import as_price
 from .selection import Candidate, price_at_most
@@ -55,7 +55,7 @@ __all__ = ["LpcorePolicy", "PolicySettings"]
 class PolicySettings:
     """Knobs of :class:`LpcorePolicy` (defaults tuned on simulation seeds 0-2 at cheater fraction 0.2 only)."""
 
-    detector: str = "mpeg7-exact"
+    detector: str = field(default_factory=best_detector)   # whose measured rates weigh the evidence
     prior_cheat: float = 0.2          # prior probability that an unknown orchestrator cheats
     assumed_tamper_rate: float = 0.5  # q: fraction of segments a cheater is assumed to tamper with
     ban_odds: float = 4.0             # cheating odds (4:1, P > 0.8) above which an orchestrator gets no work
