@@ -310,3 +310,32 @@ def test_verify_segment_inputs():
     assert not verify_segment(VEC / "sign_sw1.bin", VEC / "sign_sw2.bin")
     with pytest.raises(MissingHash):
         verify_segment(b"", sig("nv1"))
+
+
+def test_bad_trusted_reference_is_not_blamed_on_untrusted(bad_inputs):
+    rep = []
+    fast = FastVerification(3)
+    v = Verifier(rng=ScriptedRng(ranges=[0]), report=[fast, rep.append])
+    for kind in ("16x16 video", "missing path", "8x8 frames", "text file"):
+        t = TranscodeResult("T", [Rendition(bad_inputs[kind])])
+        d = v.choose(t, [HONEST, CHEAT])
+        assert d.accepted is t and isinstance(d.failures["T"], BadRendition), kind
+        assert d.checked == [] and d.rejected == [] and not fast.suspender.list
+
+
+def test_reference_frames_are_read_once(monkeypatch):
+    import lpcore.vsig as vsig_pkg
+
+    calls = []
+    real = vsig_pkg.compute
+
+    def counting(frames, *a, **kw):
+        calls.append(frames.shape)
+        return real(frames, *a, **kw)
+
+    monkeypatch.setattr(vsig_pkg, "compute", counting)
+    g = np.random.default_rng(0)
+    ref = g.integers(0, 255, (40, 64, 64), dtype=np.uint8)
+    t = TranscodeResult("T", [Rendition(ref)])
+    d = Verifier(rng=ScriptedRng(ranges=[0])).choose(t, [result("A", "sw1"), result("B", "sw2")])
+    assert calls == [(40, 64, 64)] and set(d.failures) == {"A", "B"}

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..errors import (BadRendition, MissingHash, PixelMismatch, SignatureFormatError, SignatureMismatch,
@@ -139,6 +139,14 @@ class Verifier:
             verdict.failures[trusted.orchestrator] = MissingHash(
                 f"trusted orchestrator {trusted.orchestrator!r} returned no perceptual hash", trusted.orchestrator)
             return verdict
+        if self.detector == "mpeg7":
+            try:  # the trusted side is read once, and its failure is not blamed on the untrusted ones
+                reference = replace(reference, signature=_prepared(reference.signature))
+            except Exception as e:  # noqa: BLE001
+                verdict.failures[trusted.orchestrator] = BadRendition(
+                    f"trusted orchestrator {trusted.orchestrator!r}: reference rendition {index} cannot be read "
+                    f"({type(e).__name__}: {e})", trusted.orchestrator)
+                return verdict
         failed: list[str] = []
         for result in untrusted:
             verdict.checked.append(result.orchestrator)
@@ -198,6 +206,27 @@ class Verifier:
             if decoded != rendition.pixels:
                 return PixelMismatch(f"orchestrator {o!r}: decoded {decoded} pixels, reported {rendition.pixels}", o)
         return None
+
+
+def _prepared(signature: Any) -> Any:
+    """A reference given as frames or as a video file becomes its VideoSignature once (what ``compare`` would
+    compute for every candidate); ``.bin`` bytes and paths are left to ``compare``, whose reading depends on the
+    preset."""
+    import os
+
+    import numpy as np
+
+    if isinstance(signature, np.ndarray):
+        from ..vsig import compute
+
+        return compute(signature)
+    if isinstance(signature, (str, os.PathLike)) and str(signature).lower().endswith((".bin", ".xml")) is False:
+        from ..vsig import compute_file
+
+        if not os.path.isfile(signature):
+            raise ValueError(f"no such file {str(signature)!r}")
+        return compute_file(str(signature))
+    return signature
 
 
 def _missing(signature: Any) -> bool:
