@@ -219,6 +219,7 @@ def run(*, segments: int = 24, frames_per_segment: int = 48, seed: int = 7, work
         st = stats[name]
         if last is not None and name != last:
             swaps += 1
+            policy.reputation.record_swap(last)
         last = name
         # pay: the orchestrator's latest params come back with every segment (OrchestratorInfo)
         fee = transcode_fee([PRICED_PROFILE], SEGMENT_S, prof.price)
