@@ -2,11 +2,16 @@
 with hidden price, stake, latency distribution, failure rate, capacity and tamper behaviour, under a policy:
 
 - ``"sdk"``: the official Python SDK (``livepeer-gateway``): walks the discovery list in order and keeps the first
-  orchestrator that answers until it fails; no price filter, no verification, no memory.
+  orchestrator that answers until it fails; no price filter, no verification, no memory (its batches of 5 only
+  reorder answers within a batch by arrival, which this model leaves out).
 - ``"go-livepeer"``: discovery ranked by round trip, the ``MinLSSelector`` over the untrusted pool with
   ``ProbabilitySelection`` (0.7 stake / 0.3 random) for unknown sessions, the max-price filter, go-livepeer's
   literal transcoding suspender (``go_compat``), fast verification (1 trusted + 2 untrusted, sticky verified
   orchestrator re-checked 1 in ``verification_freq``) with the MPEG-7 ``livepeer`` preset's measured rates.
+  Two choices are generous to go-livepeer: the MinLS selector falls back to a known session when every unknown
+  one is over the max price (Go selects nobody), and the pool refreshes when nothing is selectable (Go waits
+  until the pool, price-filtered sessions included, is below its size threshold); both would otherwise fail
+  most segments in a world where several orchestrators price above the gateway's max.
 - ``"lpcore"``: :class:`~lpcore.market.policy.LpcorePolicy` with the ``exact`` preset's measured rates.
 
 Behaviours: ``honest``; ``always`` (tampers every segment); ``sometimes`` (30 % of segments); ``unverified``
