@@ -1,13 +1,16 @@
-"""``lpcore demo``: the main job end to end on the embedded broker.
+"""``lpcore demo``: the main job end to end on the embedded broker, through the marketplace.
 
-One gateway pays two orchestrators per segment of a generated clip with PM tickets on a fresh
-:class:`~lpcore.broker.LocalBroker` in a temporary directory: each orchestrator advertises ticket params
-(HMAC commitment), the gateway validates them and signs a batch of tickets (one ``sign_batch`` per payment),
-each orchestrator validates the payment (one ``verify_batch`` + one ``is_winning_batch``), queues its winners
-durably, and redeems them on the broker once their params expire while the chain advances. Each returned
-rendition is checked against the gateway's own reference rendition with MPEG-7 video signatures
-(``lpcore.vsig.compute`` + ``compare``); the second orchestrator tampers with some segments and is caught.
-A summary table compares the expected value paid with the face value actually redeemed.
+Four orchestrators post prices and ticket params: an honest one, a slow one (slower than real time), a pricey
+one (above the gateway's max price) and a cheap, well-staked cheater that returns unrelated content. The gateway
+discovers them (a static list), and for each segment of a generated clip the ``lpcore`` selection policy picks
+one under the max price; the gateway pays it with PM tickets on a fresh :class:`~lpcore.broker.LocalBroker`
+(the orchestrator validates the batch, queues its winners durably and redeems them as the chain advances), and
+verifies the rendition against its own reference with MPEG-7 video signatures (:class:`lpcore.verify.Verifier`)
+as often as the policy asks: always for an orchestrator it does not know yet, less for a proven one. A mismatch
+uses the reference, suspends the orchestrator, feeds its reputation and swaps to another one.
+
+The summary shows each orchestrator's share of the work, what it was paid and its verdicts, and checks that the
+money is conserved on the broker.
 """
 
 from __future__ import annotations
@@ -27,12 +30,37 @@ from pathlib import Path
 import numpy as np
 
 GATEWAY_KEY = bytes.fromhex("4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318")
-ORCH_KEYS = {
-    "O1": bytes.fromhex("8da4ef21b864d2cc526dbdb2a120bd2874c36c9d0a1fb7f8c63d7f7a8b41de8f"),
-    "O2": bytes.fromhex("c87509a1c067bbde78beb793e6fa76530b6382a4c0241e5e4a9ec0a0f44dc0d3"),
-}
+
+
+@dataclass(frozen=True)
+class Profile:
+    """An orchestrator of the demo: its key, posted price (wei/pixel), stake, how long it takes per segment
+    (s; the gateway's segments are 2 s) and whether it tampers with its renditions."""
+
+    name: str
+    key: bytes
+    price: int
+    stake: int
+    took_s: float
+    cheats: bool = False
+
+
+ORCHESTRATORS = (
+    Profile("honest", bytes.fromhex("8da4ef21b864d2cc526dbdb2a120bd2874c36c9d0a1fb7f8c63d7f7a8b41de8f"),
+            2500, 4_000, 0.9),
+    Profile("slow", bytes.fromhex("c87509a1c067bbde78beb793e6fa76530b6382a4c0241e5e4a9ec0a0f44dc0d3"),
+            2200, 3_000, 3.1),
+    Profile("pricey", bytes.fromhex("ae6ae8e5ccbfb04590405997ee2d52d2b330726137b875053c36d94e974d162f"),
+            6000, 5_000, 0.7),
+    Profile("cheater", bytes.fromhex("0dbbe8e4ae425a6d2687f1a7e3ba17bc98c673636790f1b8ad91193c05875ef1"),
+            1500, 20_000, 0.8, cheats=True),
+)
+MAX_PRICE = Fraction(4000)          # the gateway's max price, wei/pixel
+SEGMENT_S = 2
+FPS = 24
 SOURCE_W, SOURCE_H, RENDITION_W, RENDITION_H = 256, 144, 128, 72
-PRICED_PIXELS_PER_FRAME = 1280 * 720  # the rendition profile the gateway pays for (720p)
+PRICED_PROFILE = (1280, 720, FPS)  # the rendition profile the gateway pays for (720p)
+WEI_PER_ETH = 10**18
 
 
 # --- the clip --------------------------------------------------------------------------------------------
@@ -77,8 +105,13 @@ def tamper(frames: np.ndarray, seed: int) -> np.ndarray:
 
 @dataclass
 class OrchStats:
+    """Per-orchestrator results of a run."""
+
     name: str
     address: bytes
+    price: int
+    segments: int = 0          # segments it was given (its share of the work)
+    used: int = 0              # segments whose rendition the gateway used
     tickets: int = 0
     payments: int = 0
     credited_ev: Fraction = Fraction(0)
@@ -91,174 +124,245 @@ class OrchStats:
     mismatched: int = 0
     tampered: int = 0
     detected: int = 0
+    tampered_used: int = 0
     false_alarms: int = 0
+    suspensions: int = 0
     receive_s: float = 0.0
-    balance: Fraction = Fraction(0)       # the gateway's credit at this orchestrator (§5.4)
+    balance: Fraction = Fraction(0)       # the gateway's credit at this orchestrator
+
+
+def _eth(wei: int | Fraction | float, as_wei: bool) -> str:
+    if as_wei:
+        return f"{int(round(wei))} wei"
+    return f"{float(wei) / WEI_PER_ETH:.9f} ETH"
 
 
 def run(*, segments: int = 24, frames_per_segment: int = 48, seed: int = 7, workdir: Path | None = None,
-        tamper_every: int = 3, out=sys.stdout) -> dict:
+        show_wei: bool = False, out=sys.stdout) -> dict:
+    """Runs the demo; returns its figures. ``workdir`` must be new or empty (a reused broker would mix runs)."""
     from lpcore import pm
     from lpcore.broker import LocalBroker
+    from lpcore.market import Candidate, PriceInfo, Suspender, transcode_fee
+    from lpcore.market.discovery import StaticDiscovery
+    from lpcore.market.policy import LpcorePolicy, PolicySettings
+    from lpcore.verify import Rendition, TranscodeResult, Verifier
 
+    if isinstance(segments, bool) or not isinstance(segments, int) or segments < 1:
+        raise ValueError(f"segments must be an integer >= 1, got {segments!r}")
+    if isinstance(frames_per_segment, bool) or not isinstance(frames_per_segment, int) or frames_per_segment < 8:
+        raise ValueError(f"frames per segment must be an integer >= 8, got {frames_per_segment!r}")
     t_start = time.perf_counter()
-    tmp = Path(tempfile.mkdtemp(prefix="lpcore-demo-")) if workdir is None else Path(workdir)
+    if workdir is not None:
+        workdir = Path(workdir)
+        if workdir.exists() and (not workdir.is_dir() or any(workdir.iterdir())):
+            raise ValueError(f"--dir {str(workdir)!r} is not an empty directory: a reused broker would mix two "
+                             "runs' money; give a new or empty directory")
+    tmp = Path(tempfile.mkdtemp(prefix="lpcore-demo-")) if workdir is None else workdir
     tmp.mkdir(parents=True, exist_ok=True)
 
-    def say(msg: str) -> None:
+    def say(msg: str = "") -> None:
         print(msg, file=out, flush=True)
 
     broker = LocalBroker(tmp / "broker.db", round_length=50)
     chain = broker.chain
     gateway = pm.Signer(GATEWAY_KEY)
     ev = 10**9                                  # wei per ticket the orchestrators require
-    price = Fraction(2500)                      # wei per pixel (mainnet prices are ~1e3 wei/pixel)
     deposit, reserve = 5 * 10**13, 2 * 10**13
     broker.fund_deposit_and_reserve(gateway.address, deposit, reserve)
     sender = pm.Sender(gateway, chain, broker)  # go-livepeer's default maxTicketEV / maxTotalEV / multiplier
 
+    # --- the orchestrators and discovery ---
     orchs: dict[str, tuple] = {}
     stats: dict[str, OrchStats] = {}
-    for name, key in ORCH_KEYS.items():
-        addr = pm.Signer(key).address
+    uris = {}
+    for i, prof in enumerate(ORCHESTRATORS):
+        addr = pm.Signer(prof.key).address
         broker.register_transcoder(addr)
-        queue = pm.RedemptionQueue(tmp / f"{name}-queue.db")
+        queue = pm.RedemptionQueue(tmp / f"{prof.name}-queue.db")
         monitor = pm.SenderMonitor(addr, broker, chain, queue)
-        # Deterministic secret and params seeds from --seed, so a run is reproducible.
-        secret = hashlib.sha256(b"lpcore-demo" + name.encode() + seed.to_bytes(8, "big")).digest()
-        recipient = pm.Recipient(addr, monitor, chain, ev=ev, secret=secret, rng=random.Random(f"{seed}-{name}"),
+        secret = hashlib.sha256(b"lpcore-demo" + prof.name.encode() + seed.to_bytes(8, "big")).digest()
+        recipient = pm.Recipient(addr, monitor, chain, ev=ev, secret=secret,
+                                 rng=random.Random(f"{seed}-{prof.name}"),
                                  max_face_value=25 * ev)  # -maxFaceValue: win probability 4 %
         chain.subscribe_l1_blocks(monitor.on_new_l1_block)
-        orchs[name] = (recipient, monitor, queue)
-        stats[name] = OrchStats(name, addr)
+        orchs[prof.name] = (prof, recipient, queue)
+        stats[prof.name] = OrchStats(prof.name, addr, prof.price)
+        uris[f"https://127.0.0.{i + 2}:8935"] = prof.name
+    # The gateway's orchestrator list; each answers GetOrchestratorInfo with its posted price (here in-process).
+    infos = StaticDiscovery(",".join(uris)).infos()
+    candidates = [Candidate(uris[li.url], uri=li.url, stake=orchs[uris[li.url]][0].stake,
+                            price=PriceInfo(orchs[uris[li.url]][0].price), latency=0.05) for li in infos]
+    policy = LpcorePolicy(settings=PolicySettings(detector="mpeg7-exact", segment_s=SEGMENT_S, max_share=1.0),
+                          rng=random.Random(seed))
+    suspender = Suspender()
+    verifier = Verifier(preset="exact", rng=random.Random(seed + 1))
 
-    say(f"lpcore demo: 1 gateway, 2 orchestrators, embedded TicketBroker at {tmp}")
-    say(f"  gateway {pm.to_checksum_address(gateway.address)} funds deposit {deposit} wei + reserve {reserve} wei")
+    say(f"lpcore demo: 1 gateway, {len(ORCHESTRATORS)} orchestrators, embedded TicketBroker at {tmp}")
+    say(f"  gateway {pm.to_checksum_address(gateway.address)} funds deposit {_eth(deposit, show_wei)} + reserve "
+        f"{_eth(reserve, show_wei)}; max price {MAX_PRICE} wei/pixel")
+    for prof in ORCHESTRATORS:
+        say(f"  {prof.name:8} posts {prof.price} wei/pixel, stake {prof.stake}, {prof.took_s} s per "
+            f"{SEGMENT_S}-s segment{', tampers' if prof.cheats else ''}")
     clip = make_clip(segments * frames_per_segment, seed)
-    say(f"  clip: {len(clip)} frames {SOURCE_W}x{SOURCE_H}, {segments} segments of {frames_per_segment} frames; "
-        f"price {price} wei/pixel at 720p")
+    say(f"  clip: {len(clip)} frames {SOURCE_W}x{SOURCE_H}, {segments} segments of {frames_per_segment} frames")
 
-    try:
-        from lpcore import vsig
-        have_vsig = True
-    except ImportError as exc:  # the verification step needs the signature engine
-        vsig, have_vsig = None, False
-        say(f"  verification SKIPPED: lpcore.vsig is not available ({exc})")
-
-    fee = Fraction(frames_per_segment * PRICED_PIXELS_PER_FRAME) * price
+    swaps, last, tampered_used = 0, None, 0
     for k in range(segments):
         seg = clip[k * frames_per_segment:(k + 1) * frames_per_segment]
-        reference = vsig.compute(transcode(seg, 10_000 + k)) if have_vsig else None
-        for name, (recipient, monitor, queue) in orchs.items():
-            st = stats[name]
-            # The orchestrator's latest params come back with every segment (OrchestratorInfo).
-            params = recipient.ticket_params(gateway.address, price)
-            sender.validate_ticket_params(params)
-            sid = sender.start_session(params)
-            ev_ticket = sender.ev(sid)
-            n = pm.tickets_for_fee(fee, ev_ticket, st.balance)
-            st.balance += n * ev_ticket - fee
-            if n:
-                payment = sender.create_ticket_batch(sid, n)
-                t0 = time.perf_counter()
-                res = recipient.receive_payment(payment)
-                st.receive_s += time.perf_counter() - t0
-                if res.error is not None:
-                    raise RuntimeError(f"{name} rejected a payment: {res.error}")
-                st.tickets += res.tickets
-                st.payments += 1
-                st.credited_ev += res.credited_ev
-                st.winners += len(res.winners)
-                st.face_value = params.face_value
-                st.win_prob = Fraction(params.win_prob, pm.MAX_WIN_PROB)
-                st.expected_winners += float(st.win_prob) * res.tickets
-            sender.cleanup_session(sid)
-            if have_vsig:
-                cheat = name == "O2" and tamper_every > 0 and k % tamper_every == tamper_every - 1
-                rendition = tamper(seg, 50_000 + k) if cheat else transcode(seg, 20_000 + 31 * k + len(name))
-                match = vsig.compare(reference, vsig.compute(rendition), preset="livepeer")
-                st.verified += 1
-                ok = match.code > 0  # lpms: partial or whole counts as a match
-                st.matched += ok
-                st.mismatched += not ok
-                st.tampered += cheat
-                st.detected += cheat and not ok
-                st.false_alarms += (not cheat) and not ok
+        if k and k % 4 == 0:
+            suspender.signal_refresh()          # a pool refresh every few segments ages suspensions
+        pick = policy.choose(candidates, MAX_PRICE, suspended=suspender.is_suspended)
+        if pick is None:
+            raise RuntimeError("no orchestrator is eligible: every one is over the max price, suspended or banned")
+        name = pick.address
+        prof, recipient, queue = orchs[name]
+        st = stats[name]
+        if last is not None and name != last:
+            swaps += 1
+            policy.reputation.record_swap(last)
+        last = name
+        # pay: the orchestrator's latest params come back with every segment (OrchestratorInfo)
+        fee = transcode_fee([PRICED_PROFILE], SEGMENT_S, prof.price)
+        params = recipient.ticket_params(gateway.address, Fraction(prof.price))
+        sender.validate_ticket_params(params)
+        sid = sender.start_session(params)
+        ev_ticket = sender.ev(sid)
+        n = pm.tickets_for_fee(fee, ev_ticket, st.balance)
+        st.balance += n * ev_ticket - fee
+        if n:
+            payment = sender.create_ticket_batch(sid, n)
+            t0 = time.perf_counter()
+            res = recipient.receive_payment(payment)
+            st.receive_s += time.perf_counter() - t0
+            if res.error is not None:
+                raise RuntimeError(f"{name} rejected a payment: {res.error}")
+            st.tickets += res.tickets
+            st.payments += 1
+            st.credited_ev += res.credited_ev
+            st.winners += len(res.winners)
+            st.face_value = params.face_value
+            st.win_prob = Fraction(params.win_prob, pm.MAX_WIN_PROB)
+            st.expected_winners += float(st.win_prob) * res.tickets
+        sender.cleanup_session(sid)
+        # transcode (the cheater returns unrelated content on every segment after its first)
+        st.segments += 1
+        cheat = prof.cheats and st.segments > 1
+        rendition = tamper(seg, 50_000 + k) if cheat else transcode(seg, 20_000 + 31 * k + len(name))
+        st.tampered += cheat
+        policy.record_job(name, ok=True, latency_s=prof.took_s, paid_wei=n * int(ev_ticket))
+        if policy.should_verify(name):
+            reference = TranscodeResult("gateway", [Rendition(transcode(seg, 10_000 + k))])
+            verdict = verifier.choose(reference, [TranscodeResult(name, [Rendition(rendition)])])
+            passed = verdict.verified
+            policy.record_verification(name, passed)
+            st.verified += 1
+            st.matched += passed
+            st.mismatched += not passed
+            st.detected += cheat and not passed
+            st.false_alarms += (not cheat) and not passed
+            if not passed:                        # use the reference; suspend; the next segment swaps
+                suspender.suspend(name, 3)
+                st.suspensions += 1
+                policy.reputation.record_suspension(name)
+        else:
+            passed = True
+        if passed:
+            st.used += 1
+            st.tampered_used += cheat
+            tampered_used += cheat
         chain.advance(5)  # ~ one segment of wall time; expired params' winners get redeemed
         if (k + 1) % 8 == 0 or k + 1 == segments:
             say(f"  segment {k + 1}/{segments}: block {chain.last_seen_l1_block()}, round {chain.current_round()}, "
-                f"tickets {sum(s.tickets for s in stats.values())}, "
-                f"redeemed {sum(q.counts().get('redeemed', 0) for _, _, q in orchs.values())}")
+                f"tickets {sum(s.tickets for s in stats.values())}, winners redeemed so far "
+                f"{sum(q.counts().get('redeemed', 0) for _, _, q in orchs.values())}")
     for _ in range(9):  # let the last params expire and drain the queues
         chain.advance(5)
 
     # --- summary --------------------------------------------------------------------------------------
     totals = broker.totals()
     info = broker.get_sender_info(gateway.address)
+    say()
+    say("work, pay and verdicts per orchestrator (share = segments it was given):")
+    say(f"{'':9}{'price':>6}{'share':>7}{'used':>6}{'tickets':>9}{'EV credited':>18}{'winners':>9}{'z':>7}"
+        f"{'redeemed':>18}{'paid/EV':>9}  verdicts")
     rows = []
-    for name, (recipient, monitor, queue) in orchs.items():
+    for name, (prof, recipient, queue) in orchs.items():
         st = stats[name]
-        counts = queue.counts()
         paid = broker.transcoder_fees(st.address)
         sd = math.sqrt(st.expected_winners * (1 - float(st.win_prob))) if st.win_prob else 0.0
         z = (st.winners - st.expected_winners) / sd if sd else 0.0
-        rows.append((name, st, counts, paid, z))
-    say("")
-    say(f"{'':4}{'tickets':>8}{'winners':>9}{'expected':>10}{'z':>7}{'redeemed':>10}"
-        f"{'EV credited (wei)':>20}{'face value paid (wei)':>23}{'paid/EV':>9}{'rx tickets/s':>14}")
-    for name, st, counts, paid, z in rows:
-        ratio = float(Fraction(paid) / st.credited_ev) if st.credited_ev else 0.0
-        rate = st.tickets / st.receive_s if st.receive_s else 0.0
-        say(f"{name:4}{st.tickets:>8}{st.winners:>9}{st.expected_winners:>10.1f}{z:>7.2f}"
-            f"{counts.get('redeemed', 0):>10}{float(st.credited_ev):>20.4g}{paid:>23}{ratio:>9.3f}{rate:>14.0f}")
+        ratio = f"{float(Fraction(paid) / st.credited_ev):.3f}" if st.credited_ev else "-"
+        share = f"{100 * st.segments / segments:.0f}%"
+        note = " over max price" if prof.price > MAX_PRICE else ""
+        verdicts = (f"{st.verified} checked, {st.mismatched} failed" + (f", suspended {st.suspensions}x"
+                    if st.suspensions else "") + note)
+        say(f"{name:9}{prof.price:>6}{share:>7}{st.used:>6}{st.tickets:>9}{_eth(st.credited_ev, show_wei):>18}"
+            f"{st.winners:>9}{z:>7.2f}{_eth(paid, show_wei):>18}{ratio:>9}  {verdicts}")
+        rows.append((name, st, queue.counts(), paid))
     all_tickets = sum(st.tickets for st in stats.values())
     all_ev = sum((st.credited_ev for st in stats.values()), Fraction(0))
     all_paid = totals["transferred"]
-    all_exp = sum(st.expected_winners for st in stats.values())
     all_win = sum(st.winners for st in stats.values())
-    say(f"{'all':4}{all_tickets:>8}{all_win:>9}{all_exp:>10.1f}{'':>7}"
-        f"{sum(c.get('redeemed', 0) for _, _, c, _, _ in rows):>10}{float(all_ev):>20.4g}{all_paid:>23}"
+    all_exp = sum(st.expected_winners for st in stats.values())
+    say(f"{'all':9}{'':>6}{'':>7}{sum(st.used for st in stats.values()):>6}{all_tickets:>9}"
+        f"{_eth(all_ev, show_wei):>18}{all_win:>9}{'':>7}{_eth(all_paid, show_wei):>18}"
         f"{float(Fraction(all_paid) / all_ev) if all_ev else 0:>9.3f}")
+    say("  z: winners minus the expected number, in standard deviations of the lottery; paid/EV: face value "
+        "redeemed over EV credited (1 on average)")
     conserved = totals["funded"] == totals["deposits"] + totals["reserves"] + totals["transferred"] + totals["withdrawn"]
-    lost = sum(c.get("queued", 0) for _, _, c, _, _ in rows)
-    say("")
-    say(f"broker: deposit {deposit} -> {info.deposit}, reserve {reserve} -> {info.funds_remaining}, "
-        f"used tickets {totals['used_tickets']}, money conserved: {'yes' if conserved else 'NO'}, "
-        f"winners left unredeemed: {lost}")
-    if have_vsig:
-        say("verification (MPEG-7 signature of each returned rendition vs the gateway's reference, lpms rule):")
-        for name, st, *_ in rows:
-            say(f"  {name}: {st.verified} renditions checked, {st.matched} match, {st.mismatched} mismatch; "
-                f"tampered {st.tampered}, detected {st.detected}, false alarms {st.false_alarms}")
-    else:
-        say("verification: SKIPPED (lpcore.vsig not available) - no rendition was checked")
+    lost = sum(c.get("queued", 0) for _, _, c, _ in rows)
+    say()
+    say(f"broker: deposit {_eth(deposit, show_wei)} -> {_eth(info.deposit, show_wei)}, reserve "
+        f"{_eth(reserve, show_wei)} -> {_eth(info.funds_remaining, show_wei)}, winners redeemed "
+        f"{totals['used_tickets']}, money conserved: {'yes' if conserved else 'NO'}, winners left unredeemed: {lost}")
+    say(f"market: {swaps} swaps, {sum(st.suspensions for st in stats.values())} suspensions, tampered renditions "
+        f"used {tampered_used}; verification: MPEG-7 signatures of the rendition vs the gateway's own reference "
+        "(preset exact)")
     elapsed = time.perf_counter() - t_start
     say(f"done in {elapsed:.1f} s")
     if workdir is None:
         shutil.rmtree(tmp, ignore_errors=True)
     return dict(tickets=all_tickets, winners=all_win, expected_winners=all_exp, credited_ev=all_ev, paid=all_paid,
-                conserved=conserved, unredeemed=lost, verification=have_vsig,
-                stats={name: st for name, st, *_ in rows}, elapsed=elapsed, totals=totals)
+                conserved=conserved, unredeemed=lost, stats=stats, elapsed=elapsed, totals=totals, swaps=swaps,
+                tampered_used=tampered_used)
 
 
 def _main(args: argparse.Namespace) -> int:
-    res = run(segments=args.segments, frames_per_segment=args.frames, seed=args.seed, workdir=args.dir,
-              tamper_every=args.tamper_every)
-    ok = res["conserved"] and res["unredeemed"] == 0
-    if res["verification"]:
-        o2 = res["stats"]["O2"]
-        ok = ok and o2.detected == o2.tampered and all(s.false_alarms == 0 for s in res["stats"].values())
+    try:
+        res = run(segments=args.segments, frames_per_segment=args.frames, seed=args.seed, workdir=args.dir,
+                  show_wei=args.wei)
+    except ValueError as e:
+        print(f"lpcore demo: {e}", file=sys.stderr)
+        return 2
+    ok = res["conserved"] and res["unredeemed"] == 0 and res["tampered_used"] == 0
+    ok = ok and all(s.false_alarms == 0 for s in res["stats"].values())
     return 0 if ok else 1
 
 
+def _count(minimum: int):
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if v < minimum:
+            raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {v}")
+        return v
+    return parse
+
+
 def register(subparsers) -> None:
-    p = subparsers.add_parser("demo", help="end-to-end gateway/orchestrator run on the embedded TicketBroker",
-                              description=__doc__.split("\n\n")[0])
-    p.add_argument("--segments", type=int, default=24, help="segments in the generated clip (default 24)")
-    p.add_argument("--frames", type=int, default=48, help="frames per segment (default 48)")
-    p.add_argument("--seed", type=int, default=7, help="clip seed (default 7)")
-    p.add_argument("--tamper-every", type=int, default=3, help="O2 tampers every Nth segment (0: never; default 3)")
-    p.add_argument("--dir", type=Path, default=None, help="keep the broker and queues in this directory")
+    p = subparsers.add_parser(
+        "demo", help="end-to-end marketplace run on the embedded TicketBroker",
+        description="The main job end to end: four orchestrators post prices (honest, slow, pricey, a cheater); "
+                    "the gateway discovers them, selects with the lpcore policy, pays with PM tickets on an "
+                    "embedded TicketBroker, verifies renditions with MPEG-7 signatures, suspends and swaps.")
+    p.add_argument("--segments", type=_count(1), default=24, help="segments in the generated clip (default 24)")
+    p.add_argument("--frames", type=_count(8), default=48, help="frames per segment (default 48)")
+    p.add_argument("--seed", type=int, default=7, help="clip and selection seed (default 7)")
+    p.add_argument("--dir", type=Path, default=None,
+                   help="keep the broker and queues in this directory (new or empty)")
+    p.add_argument("--wei", action="store_true", help="show amounts in wei instead of ETH")
     p.set_defaults(func=_main)
 
 

@@ -103,6 +103,26 @@ class MissingHash(VerificationError):
     """A result carries no (or an empty) perceptual hash for the rendition being checked."""
 
 
+class TamperDetected(VerificationError):
+    """The tamper detector (``lpcore.verify.detect``) judged the untrusted rendition tampered with."""
+
+
+class BadRendition(VerificationError):
+    """An untrusted rendition could not be judged at all (undecodable, too small, not a video, missing)."""
+
+
+class MarketError(LpcoreError):
+    """A marketplace input (price, discovery answer, selection setting) is invalid."""
+
+
+class InvalidPrice(MarketError, ValueError):
+    """A price is malformed: zero pixels per unit, a bad price string, an unknown currency."""
+
+
+class DiscoveryError(MarketError):
+    """Orchestrator discovery failed (webhook or signer unreachable, bad answer) with no cached result."""
+
+
 __all__ = [
     "LpcoreError",
     "InvalidTicket",
@@ -120,4 +140,9 @@ __all__ = [
     "SignatureMismatch",
     "PixelMismatch",
     "MissingHash",
+    "TamperDetected",
+    "BadRendition",
+    "MarketError",
+    "InvalidPrice",
+    "DiscoveryError",
 ]

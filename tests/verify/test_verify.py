@@ -1,4 +1,5 @@
-"""Verifier policy (go-livepeer fast verification) with an injected RNG and the lpms signatures."""
+"""Verifier (judging only) with an injected RNG and the lpms signatures; its verdicts drive
+lpcore.market.FastVerification (selection, sticky verified orchestrator, suspension)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import random
 import numpy as np
 import pytest
 
-from lpcore.errors import MissingHash, PixelMismatch, SignatureMismatch
+from lpcore.errors import BadRendition, MissingHash, PixelMismatch, SignatureMismatch, TamperDetected
+from lpcore.market import FastVerification
 from lpcore.verify import Rendition, TranscodeResult, Verifier, count_pixels, verify_segment
 
 from tests._shared import vector_path
@@ -47,45 +49,66 @@ CHEAT = result("C", "sw2", "sw1")            # renditions swapped: wrong content
 
 @pytest.mark.parametrize("preset", ["livepeer", "exact"])
 def test_honest_untrusted_is_used_and_becomes_verified(preset):
-    v = Verifier(3, preset=preset, rng=ScriptedRng(ranges=[0]))
+    fast = FastVerification(3)
+    v = Verifier(preset=preset, rng=ScriptedRng(ranges=[0]), report=fast)
     d = v.choose(TRUSTED, [HONEST])
     assert d.accepted is HONEST and d.verified and d.passed == ["H"] and d.rendition == 0
-    assert v.verified == "H" and not d.failures and d.matches["H"].code == 2
+    assert fast.verified == "H" and not d.failures and d.matches["H"].code == 2
 
 
-def test_failed_before_the_passing_one_is_suspended():
-    v = Verifier(3, rng=ScriptedRng(ranges=[1]))
+def test_failed_before_the_passing_one_is_rejected_and_suspended_by_the_selector():
+    fast = FastVerification(3, rng=ScriptedRng())
+    v = Verifier(rng=ScriptedRng(ranges=[1]), report=fast)
     d = v.choose(TRUSTED, [CHEAT, HONEST])
-    assert d.accepted is HONEST and d.rendition == 1
+    assert d.accepted is HONEST and d.rendition == 1 and d.checked == ["C", "H"] and d.trusted == "T"
     assert isinstance(d.failures["C"], SignatureMismatch) and d.failures["C"].orchestrator == "C"
-    assert d.suspended == ["C"] and v.is_suspended("C") and not v.is_suspended("H")
-    v.release("C")
-    assert not v.is_suspended("C")
+    assert d.rejected == ["C"] and fast.is_suspended("C") and not fast.is_suspended("H")
+    assert fast.verified == "H"
+    fast.refresh()                      # penalty 1: out for the next refresh, back after it
+    assert fast.is_suspended("C")
+    fast.refresh()
+    assert not fast.is_suspended("C")
 
 
 def test_nobody_passes_trusted_is_used_without_suspension():
-    v = Verifier(3, rng=ScriptedRng(ranges=[0]))
+    fast = FastVerification(3)
+    v = Verifier(rng=ScriptedRng(ranges=[0]), report=fast)
     d = v.choose(TRUSTED, [CHEAT, result("D", "nv2", "nv1")])
     assert d.accepted is TRUSTED and not d.verified and d.orchestrator == "T"
     assert set(d.failures) == {"C", "D"} and all(isinstance(e, SignatureMismatch) for e in d.failures.values())
-    assert d.suspended == [] and v.suspensions == {} and v.verified is None
+    assert d.rejected == [] and fast.suspender.list == {} and fast.verified is None
+
+
+def test_mismatch_of_the_verified_orchestrator_swaps_and_suspends():
+    """A verification mismatch in the Verifier leads to a swap and a suspension through the selector."""
+    fast = FastVerification(2, rng=ScriptedRng(bits=[0, 0]))
+    v = Verifier(rng=ScriptedRng(ranges=[0, 0]), report=fast)
+    assert fast.select(["T"], ["H", "Z"]).untrusted == ("H", "Z")
+    v.choose(TRUSTED, [HONEST])
+    assert fast.verified == "H"
+    s = fast.select(["T"], ["Z", "H"])          # 0 % 2 == 0: re-verify, the verified orchestrator first
+    assert s.verify and s.untrusted == ("H", "Z")
+    d = v.choose(TRUSTED, [result("H", "sw2", "sw1"), result("Z", "nv1", "nv2")])
+    assert d.rejected == ["H"] and d.passed == ["Z"]
+    assert fast.verified == "Z" and fast.swaps == 1 and fast.is_suspended("H")
+    assert "H" not in fast.select(["T"], ["H", "Z", "Y"]).untrusted
 
 
 def test_missing_hash_fails_that_orchestrator():
-    v = Verifier(3, rng=ScriptedRng(ranges=[1]))
+    v = Verifier(rng=ScriptedRng(ranges=[1]))
     d = v.choose(TRUSTED, [result("M", "nv1", None), HONEST])
-    assert isinstance(d.failures["M"], MissingHash) and d.accepted is HONEST and d.suspended == ["M"]
-    d = Verifier(3, rng=ScriptedRng(ranges=[0])).choose(TRUSTED, [TranscodeResult("E", [Rendition(b"")])])
+    assert isinstance(d.failures["M"], MissingHash) and d.accepted is HONEST and d.rejected == ["M"]
+    d = Verifier(rng=ScriptedRng(ranges=[0])).choose(TRUSTED, [TranscodeResult("E", [Rendition(b"")])])
     assert isinstance(d.failures["E"], MissingHash) and d.accepted is TRUSTED
 
 
 def test_missing_trusted_hash_uses_trusted_result():
-    d = Verifier(3, rng=ScriptedRng(ranges=[0])).choose(result("T", None), [HONEST])
+    d = Verifier(rng=ScriptedRng(ranges=[0])).choose(result("T", None), [HONEST])
     assert d.accepted.orchestrator == "T" and isinstance(d.failures["T"], MissingHash) and not d.verified
 
 
 def test_corrupt_untrusted_hash_is_a_signature_mismatch():
-    d = Verifier(3, rng=ScriptedRng(ranges=[0])).choose(TRUSTED, [TranscodeResult("X", [Rendition(sig("nv1")[:200])])])
+    d = Verifier(rng=ScriptedRng(ranges=[0])).choose(TRUSTED, [TranscodeResult("X", [Rendition(sig("nv1")[:200])])])
     assert isinstance(d.failures["X"], SignatureMismatch)
 
 
@@ -96,7 +119,7 @@ def test_pixel_check():
         counted.append(media)
         return 426 * 240 * 37
 
-    v = Verifier(3, check_pixels=True, pixel_counter=counter, rng=ScriptedRng(ranges=[0, 0]))
+    v = Verifier(check_pixels=True, pixel_counter=counter, rng=ScriptedRng(ranges=[0, 0]))
     bad = result("P", "nv1", "nv2", pixels=123, media="p.ts")
     good = result("H", "nv1", "nv2", pixels=426 * 240 * 37, media="h.ts")
     d = v.choose(TRUSTED, [bad, good])
@@ -127,62 +150,159 @@ def test_count_pixels_on_frames_and_files(tmp_path):
 
 
 def test_sticky_verified_orchestrator_and_sampling():
-    rng = ScriptedRng(bits=[7, 9], ranges=[0])
-    v = Verifier(4, rng=rng)
-    assert v.select(["T"], ["H", "C", "Z"]) == v.select(["T"], ["H", "C", "Z"])  # no verified yet: no draw
+    rng = ScriptedRng(bits=[7, 9])
+    fast = FastVerification(4, rng=rng)
+    v = Verifier(rng=ScriptedRng(ranges=[0, 0]), report=fast)
+    assert fast.select(["T"], ["H", "C", "Z"]) == fast.select(["T"], ["H", "C", "Z"])  # no verified yet: no draw
     assert rng.calls == []
-    s = v.select(["T"], ["H", "C"])
+    s = fast.select(["T"], ["H", "C"])
     assert s.verify and s.trusted == ("T",) and s.untrusted == ("H", "C")
     v.choose(TRUSTED, [HONEST])
     # 7 % 4 != 0: reuse the verified orchestrator, no verification
-    s = v.select(["T"], ["C", "H"])
+    s = fast.select(["T"], ["C", "H"])
     assert s.untrusted == ("H",) and s.trusted == () and not s.verify
     # 9 % 4 != 0 again
-    assert not v.select(["T"], ["H"]).verify
-    # 8 % 4 == 0: verify this segment, all three orchestrators
+    assert not fast.select(["T"], ["H"]).verify
+    # 8 % 4 == 0: verify this segment; the verified orchestrator is listed (and so checked) first
     rng.bits = [8]
-    s = v.select(["T"], ["C", "H"])
-    assert s.verify and s.untrusted == ("C", "H")
-    # the verified orchestrator is checked first
-    rng.ranges = [0]
-    d = v.choose(TRUSTED, [result("C2", "nv1", "nv2"), HONEST])
-    assert d.passed == ["H"] and "C2" not in d.failures
+    s = fast.select(["T"], ["C", "H"])
+    assert s.verify and s.untrusted == ("H", "C")
+    d = v.choose(TRUSTED, [HONEST, result("C2", "nv1", "nv2")])
+    assert d.passed == ["H"] and "C2" not in d.failures and d.checked == ["H"]
 
 
 def test_verified_orchestrator_not_selected_loses_status():
-    v = Verifier(4, rng=ScriptedRng(ranges=[0]))
-    v.choose(TRUSTED, [HONEST])
-    assert v.verified == "H"
-    s = v.select(["T"], ["C", "Z"])
-    assert s.verify and v.verified is None
-
-
-def test_verified_orchestrator_that_fails_loses_status():
-    v = Verifier(2, rng=ScriptedRng(ranges=[0, 0]))
-    v.choose(TRUSTED, [HONEST])
-    d = v.choose(TRUSTED, [result("H", "sw2", "sw1")])
-    assert isinstance(d.failures["H"], SignatureMismatch) and v.verified is None
+    fast = FastVerification(4)
+    Verifier(rng=ScriptedRng(ranges=[0]), report=fast).choose(TRUSTED, [HONEST])
+    assert fast.verified == "H"
+    s = fast.select(["T"], ["C", "Z"])
+    assert s.verify and fast.verified is None and fast.swaps == 1
 
 
 def test_suspended_orchestrators_are_not_selected_and_policy_off():
-    v = Verifier(3, rng=ScriptedRng(ranges=[0]))
-    v.choose(TRUSTED, [CHEAT, HONEST])
-    assert v.select(["T"], ["C", "H", "Z"]).untrusted in {("H", "Z"), ("H",)}
-    off = Verifier(0)
+    fast = FastVerification(3)
+    Verifier(rng=ScriptedRng(ranges=[0]), report=fast).choose(TRUSTED, [CHEAT, HONEST])
+    assert fast.select(["T"], ["C", "H", "Z"]).untrusted in {("H", "Z"), ("H",)}
+    off = FastVerification(0)
     s = off.select(["T"], ["U1", "U2"])
     assert not s.verify and s.untrusted == ("U1",) and s.trusted == ()
     assert off.select(["T"], []).trusted == ("T",)
 
 
+def test_reporters_callable_and_sequence():
+    seen = []
+    fast = FastVerification(3)
+    v = Verifier(rng=ScriptedRng(ranges=[0]), report=[seen.append, fast])
+    d = v.choose(TRUSTED, [HONEST])
+    assert seen == [d] and fast.verified == "H"
+
+
+# --- detectors ---------------------------------------------------------------------------------------------
+
+def test_callable_detector():
+    calls = []
+
+    def judge(reference, candidate):
+        calls.append((reference.media, candidate.media))
+        return None if candidate.media == "good" else TamperDetected("logo burned in")
+
+    t = TranscodeResult("T", [Rendition(media="ref")])
+    v = Verifier(detector=judge, rng=ScriptedRng(ranges=[0]))
+    d = v.choose(t, [TranscodeResult("C", [Rendition(media="bad")]), TranscodeResult("H", [Rendition(media="good")])])
+    assert d.accepted.orchestrator == "H" and isinstance(d.failures["C"], TamperDetected)
+    assert d.failures["C"].orchestrator == "C" and calls == [("ref", "bad"), ("ref", "good")]
+    with pytest.raises(ValueError, match="detector"):
+        Verifier(detector="nope")
+
+
+def test_profile_detector_is_loaded_lazily(monkeypatch):
+    import sys
+    import types
+
+    seen = []
+
+    class Report:
+        def __init__(self, tampered):
+            self.tampered, self.score, self.reasons = tampered, 0.9 if tampered else 0.1, ["region blur"]
+
+    def detect_tampering(reference, candidate, **kw):
+        seen.append((reference, candidate, kw))
+        return Report(candidate == "cheat.ts")
+
+    fake = types.ModuleType("lpcore.verify.detect")
+    fake.detect_tampering = detect_tampering
+    monkeypatch.setitem(sys.modules, "lpcore.verify.detect", fake)
+    t = TranscodeResult("T", [Rendition(media="ref.ts")])
+    v = Verifier(detector="profile", detector_options={"threshold": 0.5}, rng=ScriptedRng(ranges=[0]))
+    d = v.choose(t, [TranscodeResult("C", [Rendition(media="cheat.ts")]),
+                     TranscodeResult("N", [Rendition()]),
+                     TranscodeResult("H", [Rendition(media="h.ts")])])
+    assert d.accepted.orchestrator == "H" and d.rejected == ["C", "N"]
+    assert isinstance(d.failures["C"], TamperDetected) and "region blur" in str(d.failures["C"])
+    assert isinstance(d.failures["N"], BadRendition)
+    assert seen == [("ref.ts", "cheat.ts", {"threshold": 0.5}), ("ref.ts", "h.ts", {"threshold": 0.5})]
+
+
+# --- issue 15 item 3: one bad untrusted rendition never aborts the segment ---------------------------------
+
+def _ffmpeg(args, out):
+    import shutil
+    import subprocess
+
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("ffmpeg not installed")
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-nostdin", "-y", *args, str(out)], check=True)
+    return out
+
+
+@pytest.fixture(scope="module")
+def bad_inputs(tmp_path_factory):
+    d = tmp_path_factory.mktemp("bad")
+    tiny = _ffmpeg(["-f", "lavfi", "-i", "testsrc2=s=16x16:r=10:d=1", "-c:v", "libx264", "-pix_fmt", "yuv420p"],
+                   d / "tiny.mp4")
+    ts = _ffmpeg(["-f", "lavfi", "-i", "testsrc2=s=64x48:r=10:d=1", "-c:v", "libx264", "-pix_fmt", "yuv420p"],
+                 d / "ok.ts")
+    mp4 = _ffmpeg(["-f", "lavfi", "-i", "testsrc2=s=64x48:r=10:d=1", "-c:v", "libx264", "-pix_fmt", "yuv420p"],
+                  d / "ok.mp4")
+    (d / "corrupt.ts").write_bytes(ts.read_bytes()[:1500] + bytes(range(256)) * 8)
+    data = mp4.read_bytes()
+    (d / "corrupt.mp4").write_bytes(data[: len(data) // 2])
+    (d / "notes.txt").write_bytes(b"hello \xff\xfe not a video\n")
+    return {"16x16 video": tiny, "corrupt .ts": d / "corrupt.ts", "corrupt .mp4": d / "corrupt.mp4",
+            "text file": d / "notes.txt", "missing path": d / "missing.ts",
+            "8x8 frames": np.zeros((4, 8, 8), np.uint8), "garbage bytes": b"\x00garbage" * 7}
+
+
+@pytest.mark.parametrize("kind", ["16x16 video", "corrupt .ts", "corrupt .mp4", "text file", "missing path",
+                                  "8x8 frames", "garbage bytes"])
+def test_bad_untrusted_rendition_fails_only_its_orchestrator(bad_inputs, kind):
+    fast = FastVerification(3)
+    v = Verifier(rng=ScriptedRng(ranges=[0]), report=fast)
+    bad = TranscodeResult("BAD", [Rendition(bad_inputs[kind]), Rendition(sig("nv2"))])
+    d = v.choose(TRUSTED, [bad, HONEST])
+    assert d.accepted is HONEST and d.verified and d.passed == ["H"]
+    err = d.failures["BAD"]
+    assert isinstance(err, (BadRendition, SignatureMismatch)) and err.orchestrator == "BAD"
+    assert d.rejected == ["BAD"] and fast.is_suspended("BAD")
+
+
+def test_bad_rendition_in_pixel_check_and_profile_detector(bad_inputs, monkeypatch):
+    v = Verifier(check_pixels=True, rng=ScriptedRng(ranges=[0]))
+    bad = result("P", "nv1", "nv2", pixels=10, media=bad_inputs["text file"])
+    good = result("H", "nv1", "nv2", pixels=123, media=np.zeros((1, 3, 41), np.uint8))
+    d = v.choose(TRUSTED, [bad, good])
+    assert isinstance(d.failures["P"], BadRendition) and d.accepted is good
+
+
 def test_bad_arguments():
     with pytest.raises(ValueError, match="verification_freq"):
-        Verifier(-1)
+        FastVerification(-1)
     with pytest.raises(ValueError, match="preset"):
-        Verifier(1, preset="nope")
+        Verifier(preset="nope")
     with pytest.raises(TypeError, match="unknown threshold"):
-        Verifier(1, thresholds={"th_zz": 1})
+        Verifier(thresholds={"th_zz": 1})
     with pytest.raises(ValueError):
-        Verifier(1).choose(None, [])
+        Verifier().choose(None, [])
 
 
 def test_verify_segment_inputs():
@@ -190,3 +310,32 @@ def test_verify_segment_inputs():
     assert not verify_segment(VEC / "sign_sw1.bin", VEC / "sign_sw2.bin")
     with pytest.raises(MissingHash):
         verify_segment(b"", sig("nv1"))
+
+
+def test_bad_trusted_reference_is_not_blamed_on_untrusted(bad_inputs):
+    rep = []
+    fast = FastVerification(3)
+    v = Verifier(rng=ScriptedRng(ranges=[0]), report=[fast, rep.append])
+    for kind in ("16x16 video", "missing path", "8x8 frames", "text file"):
+        t = TranscodeResult("T", [Rendition(bad_inputs[kind])])
+        d = v.choose(t, [HONEST, CHEAT])
+        assert d.accepted is t and isinstance(d.failures["T"], BadRendition), kind
+        assert d.checked == [] and d.rejected == [] and not fast.suspender.list
+
+
+def test_reference_frames_are_read_once(monkeypatch):
+    import lpcore.vsig as vsig_pkg
+
+    calls = []
+    real = vsig_pkg.compute
+
+    def counting(frames, *a, **kw):
+        calls.append(frames.shape)
+        return real(frames, *a, **kw)
+
+    monkeypatch.setattr(vsig_pkg, "compute", counting)
+    g = np.random.default_rng(0)
+    ref = g.integers(0, 255, (40, 64, 64), dtype=np.uint8)
+    t = TranscodeResult("T", [Rendition(ref)])
+    d = Verifier(rng=ScriptedRng(ranges=[0])).choose(t, [result("A", "sw1"), result("B", "sw2")])
+    assert calls == [(40, 64, 64)] and set(d.failures) == {"A", "B"}

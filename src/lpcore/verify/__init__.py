@@ -3,11 +3,13 @@
 - :mod:`lpcore.verify.policy`: go-livepeer's fast-verification policy (:class:`Verifier`, :func:`verify_segment`).
 - :mod:`lpcore.verify.pixels`: the decoded pixel count check.
 - :mod:`lpcore.verify.batch`: many pairs in-process or on Ray (:func:`run_batch`), rows into :mod:`.sinks`.
+
+Selection of who gets a segment, sampling and suspension live in :mod:`lpcore.market`.
 """
 
 from .pixels import count_pixels
-from .policy import Rendition, Selection, TranscodeResult, Verdict, Verifier, verify_segment
+from .policy import Rendition, TranscodeResult, Verdict, Verifier, verify_segment
 from .batch import iter_batch, run_batch
 
-__all__ = ["Rendition", "TranscodeResult", "Selection", "Verdict", "Verifier", "verify_segment", "count_pixels",
+__all__ = ["Rendition", "TranscodeResult", "Verdict", "Verifier", "verify_segment", "count_pixels",
            "run_batch", "iter_batch"]

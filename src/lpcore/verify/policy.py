@@ -1,13 +1,21 @@
-"""Verification policy: go-livepeer's "fast verification" (spec/vsig.md §6.3) as plain, testable state.
+"""Verification: judging untrusted transcoded results against a trusted one (go-livepeer "fast verification",
+``chooseResults``), and nothing else.
 
-A gateway with ``verification_freq > 0`` sends each segment to 1 trusted and 2 untrusted orchestrators,
-compares one random rendition's perceptual hash (MPEG-7 signature) of each untrusted result with the
-trusted one, and uses the first untrusted result that passes; that orchestrator becomes the sticky
-"verified" one and later segments go to it alone, re-verified with probability ``1/verification_freq``.
-Untrusted orchestrators that failed before the passing one are suspended.
+:class:`Verifier` checks one random rendition of each untrusted result against the trusted result, in the order
+given, and uses the first that passes. *Which* orchestrators get a segment, the sticky "verified" orchestrator,
+sampling and suspensions are selection's business and live in :mod:`lpcore.market` (``FastVerification``); the
+Verifier reports each :class:`Verdict` to whoever listens (``report=``: the selector, the reputation store).
 
-Everything random goes through the injected ``rng`` (``random.Random`` API): ``getrandbits(32) % freq``
-stands for go-livepeer's ``rand.Uint32() % freq`` and ``randrange(n)`` for ``rand.Intn(n)``.
+Detectors (``detector=``): ``"mpeg7"`` compares MPEG-7 signatures with a :mod:`lpcore.vsig.match` preset;
+``"profile"`` runs :func:`lpcore.verify.detect.detect_tampering` (imported when first used) on the renditions'
+media; or any callable ``(reference: Rendition, candidate: Rendition) -> VerificationError | None``.
+
+An untrusted result is attacker-controlled: whatever it holds (an undecodable or tiny video, a text file, a
+missing path, an 8x8 frame array) makes *that orchestrator* fail with :class:`~lpcore.errors.BadRendition`; the
+segment goes on and the next orchestrator is checked.
+
+Everything random goes through the injected ``rng`` (``random.Random`` API): ``randrange(n)`` stands for
+go-livepeer's ``rand.Intn(n)`` when picking the rendition to check.
 
 Deliberate differences from go-livepeer, each safer for the gateway:
 - a missing untrusted hash fails that orchestrator (``MissingHash``) instead of failing the whole segment;
@@ -19,15 +27,16 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..errors import MissingHash, PixelMismatch, SignatureFormatError, SignatureMismatch, VerificationError
+from ..errors import (BadRendition, MissingHash, PixelMismatch, SignatureFormatError, SignatureMismatch,
+                      TamperDetected, VerificationError)
 from ..vsig.match import Match, compare
 
 from .pixels import count_pixels
 
-__all__ = ["Rendition", "TranscodeResult", "Selection", "Verdict", "Verifier", "verify_segment"]
+__all__ = ["Rendition", "TranscodeResult", "Verdict", "Verifier", "verify_segment", "Detector"]
 
 
 @dataclass(frozen=True)
@@ -47,15 +56,6 @@ class TranscodeResult:
     renditions: Sequence[Rendition]
 
 
-@dataclass(frozen=True)
-class Selection:
-    """Which orchestrators get the segment, and whether their results are verified."""
-
-    trusted: tuple[str, ...]
-    untrusted: tuple[str, ...]
-    verify: bool               # False: reusing the verified orchestrator without checking (or policy off)
-
-
 @dataclass
 class Verdict:
     """Outcome of :meth:`Verifier.choose` for one segment."""
@@ -65,120 +65,140 @@ class Verdict:
     verified: bool = False                    # an untrusted result passed and is used
     passed: list[str] = field(default_factory=list)
     failures: dict[str, VerificationError] = field(default_factory=dict)
-    suspended: list[str] = field(default_factory=list)   # suspended by this verdict
+    rejected: list[str] = field(default_factory=list)    # failed before the one that passed (go-livepeer
+    #                                                       suspends exactly these; none when nobody passed)
     matches: dict[str, Match] = field(default_factory=dict)
+    trusted: str | None = None                            # the trusted orchestrator of this segment
+    checked: list[str] = field(default_factory=list)      # untrusted orchestrators checked, in order
 
     @property
     def orchestrator(self) -> str | None:
         return self.accepted.orchestrator if self.accepted else None
 
 
+Detector = Callable[[Rendition, Rendition], "VerificationError | None"]
+
+
 class Verifier:
-    """Per-stream fast-verification state (go-livepeer ``BroadcastSessionsManager`` + suspender).
+    """Judges untrusted results of one segment against the trusted one (go-livepeer ``chooseResults``).
 
-    ``verification_freq``: verify every segment until an orchestrator is verified, then about one segment
-    in ``verification_freq``; 0 disables verification. ``preset``/``thresholds``: the signature matcher.
+    ``detector``: ``"mpeg7"`` (signature match with ``preset``/``thresholds``), ``"profile"``
+    (:func:`lpcore.verify.detect.detect_tampering` on the renditions' ``media``, extra options in
+    ``detector_options``) or a callable ``(reference, candidate) -> VerificationError | None``.
     ``check_pixels``: also compare decoded with reported pixel counts (``pixel_counter``, default
-    :func:`count_pixels`). ``rng``: source of randomness (``random.Random`` API)."""
+    :func:`count_pixels`). ``rng``: picks the rendition to check. ``report``: a callable, an object with
+    ``on_verdict(verdict)``, or a sequence of them, told of every verdict (selection, reputation)."""
 
-    def __init__(self, verification_freq: int, *, preset: str = "exact", thresholds: dict | None = None,
+    def __init__(self, *, preset: str = "exact", thresholds: dict | None = None,
+                 detector: str | Detector = "mpeg7", detector_options: dict | None = None,
                  check_pixels: bool = False, pixel_counter: Callable[[Any], int] | None = None,
-                 rng: random.Random | None = None):
-        if isinstance(verification_freq, bool) or not isinstance(verification_freq, int) or verification_freq < 0:
-            raise ValueError(f"verification_freq must be an int >= 0, got {verification_freq!r}")
-        self.verification_freq = verification_freq
+                 rng: random.Random | None = None, report: Any = None):
         self.preset = preset
         self.thresholds = dict(thresholds or {})
         from ..vsig.match import _resolve  # validate preset and thresholds now, not at the first segment
 
         _resolve(preset, self.thresholds)
+        if not (callable(detector) or detector in ("mpeg7", "profile")):
+            raise ValueError(f"detector must be 'mpeg7', 'profile' or a callable, got {detector!r}")
+        self.detector = detector
+        self.detector_options = dict(detector_options or {})
         self.check_pixels = check_pixels
         self.pixel_counter = pixel_counter or count_pixels
         self.rng = rng if rng is not None else random.Random()
-        self.verified: str | None = None          # the sticky verified orchestrator
-        self.suspensions: dict[str, int] = {}     # orchestrator -> times suspended
-
-    @property
-    def enabled(self) -> bool:
-        return self.verification_freq > 0
-
-    def is_suspended(self, orchestrator: str) -> bool:
-        return self.suspensions.get(orchestrator, 0) > 0
-
-    def release(self, orchestrator: str) -> None:
-        """Lifts a suspension (the gateway's suspender does this after its penalty period)."""
-        self.suspensions.pop(orchestrator, None)
-
-    def select(self, trusted: Sequence[str], untrusted: Sequence[str]) -> Selection:
-        """Session selection for one segment (``selectSessions``): 1 trusted + 2 untrusted orchestrators,
-        suspended ones left out. With a verified orchestrator among them, verification is skipped with
-        probability 1 - 1/freq and only that orchestrator is used; a verified orchestrator that is no
-        longer selectable loses its status."""
-        t = [o for o in trusted if not self.is_suspended(o)]
-        u = [o for o in untrusted if not self.is_suspended(o)]
-        if not self.enabled:
-            one = (u or t)[:1]
-            return Selection((), tuple(one), False) if u else Selection(tuple(one), (), False)
-        t, u = t[:1], u[:2]
-        if self.verified is not None and self.verified in u:
-            if self.rng.getrandbits(32) % self.verification_freq != 0:
-                return Selection((), (self.verified,), False)
-        elif self.verified is not None:
-            self.verified = None
-        return Selection(tuple(t), tuple(u), True)
+        if report is None:
+            self._reporters: list = []
+        elif isinstance(report, (list, tuple)):
+            self._reporters = list(report)
+        else:
+            self._reporters = [report]
 
     def choose(self, trusted: TranscodeResult | None, untrusted: Sequence[TranscodeResult]) -> Verdict:
-        """Picks the result to use (``chooseResults``): checks one random rendition of each untrusted
-        result against the trusted one, verified orchestrator first; the first that passes is used,
-        becomes the verified orchestrator, and the untrusted ones that failed before it are suspended.
-        If none passes the trusted result is used (and nobody is suspended by this path)."""
+        """Picks the result to use: one random rendition of each untrusted result is checked against the
+        trusted one, in the order given (a selector puts its verified orchestrator first); the first that
+        passes is used. Those that failed before it are the verdict's ``rejected`` (go-livepeer suspends them).
+        If none passes the trusted result is used and nobody is rejected (go-livepeer's QUIRK, kept)."""
+        verdict = self._judge(trusted, untrusted)
+        for r in self._reporters:
+            (r.on_verdict if hasattr(r, "on_verdict") else r)(verdict)
+        return verdict
+
+    def _judge(self, trusted: TranscodeResult | None, untrusted: Sequence[TranscodeResult]) -> Verdict:
         if trusted is None:
             if not untrusted:
                 raise ValueError("choose() needs at least one result")
             return Verdict(accepted=untrusted[0])
         if not untrusted:
-            return Verdict(accepted=trusted)
+            return Verdict(accepted=trusted, trusted=trusted.orchestrator)
         n = len(trusted.renditions)
         if n == 0:
             raise ValueError(f"trusted result from {trusted.orchestrator!r} has no renditions")
         index = self.rng.randrange(n)
-        verdict = Verdict(accepted=trusted, rendition=index)
-        reference = trusted.renditions[index].signature
-        if _missing(reference):
+        verdict = Verdict(accepted=trusted, rendition=index, trusted=trusted.orchestrator)
+        reference = trusted.renditions[index]
+        if self.detector == "mpeg7" and _missing(reference.signature):
             verdict.failures[trusted.orchestrator] = MissingHash(
                 f"trusted orchestrator {trusted.orchestrator!r} returned no perceptual hash", trusted.orchestrator)
             return verdict
-        ordered = sorted(untrusted, key=lambda r: r.orchestrator != self.verified)  # stable: verified first
+        if self.detector == "mpeg7":
+            try:  # the trusted side is read once, and its failure is not blamed on the untrusted ones
+                reference = replace(reference, signature=_prepared(reference.signature))
+            except Exception as e:  # noqa: BLE001
+                verdict.failures[trusted.orchestrator] = BadRendition(
+                    f"trusted orchestrator {trusted.orchestrator!r}: reference rendition {index} cannot be read "
+                    f"({type(e).__name__}: {e})", trusted.orchestrator)
+                return verdict
         failed: list[str] = []
-        for result in ordered:
-            error = self._check(reference, result, index, verdict)
+        for result in untrusted:
+            verdict.checked.append(result.orchestrator)
+            try:
+                error = self._check(reference, result, index, verdict)
+            except Exception as e:  # noqa: BLE001 - untrusted input: any failure to judge it is its failure
+                error = BadRendition(f"orchestrator {result.orchestrator!r}: rendition {index} cannot be judged "
+                                     f"({type(e).__name__}: {e})", result.orchestrator)
+                error.__cause__ = e
             if error is None:
                 verdict.accepted = result
                 verdict.verified = True
                 verdict.passed.append(result.orchestrator)
-                self.verified = result.orchestrator
-                for o in failed:
-                    self.suspensions[o] = self.suspensions.get(o, 0) + 1
-                verdict.suspended = failed
+                verdict.rejected = failed
                 return verdict
             verdict.failures[result.orchestrator] = error
             failed.append(result.orchestrator)
-            if result.orchestrator == self.verified:
-                self.verified = None  # it just failed: it is no longer a safe orchestrator to reuse
         return verdict
 
-    def _check(self, reference: Any, result: TranscodeResult, index: int, verdict: Verdict) -> VerificationError | None:
+    def _check(self, reference: Rendition, result: TranscodeResult, index: int,
+               verdict: Verdict) -> VerificationError | None:
         o = result.orchestrator
-        if index >= len(result.renditions) or _missing(result.renditions[index].signature):
-            return MissingHash(f"orchestrator {o!r} returned no perceptual hash for rendition {index}", o)
+        if index >= len(result.renditions):
+            return MissingHash(f"orchestrator {o!r} returned no rendition {index}", o)
         rendition = result.renditions[index]
-        try:
-            m = compare(reference, rendition.signature, preset=self.preset, **self.thresholds)
-        except SignatureFormatError as e:
-            return SignatureMismatch(f"orchestrator {o!r}: unreadable perceptual hash ({e})", o)
-        verdict.matches[o] = m
-        if not m:
-            return SignatureMismatch(f"orchestrator {o!r}: perceptual hash does not match the trusted one", o)
+        if self.detector == "mpeg7":
+            if _missing(rendition.signature):
+                return MissingHash(f"orchestrator {o!r} returned no perceptual hash for rendition {index}", o)
+            try:
+                m = compare(reference.signature, rendition.signature, preset=self.preset, **self.thresholds)
+            except SignatureFormatError as e:
+                return SignatureMismatch(f"orchestrator {o!r}: unreadable perceptual hash ({e})", o)
+            verdict.matches[o] = m
+            if not m:
+                return SignatureMismatch(f"orchestrator {o!r}: perceptual hash does not match the trusted one", o)
+        elif self.detector == "profile":
+            if rendition.media is None:
+                return BadRendition(f"orchestrator {o!r}: rendition {index} has no media to examine", o)
+            from .detect import detect_tampering  # the profile detector; loaded only when used
+
+            report = detect_tampering(reference.media, rendition.media, **self.detector_options)
+            if report.tampered:
+                reasons = "; ".join(map(str, getattr(report, "reasons", ()) or ())) or "tampering detected"
+                return TamperDetected(f"orchestrator {o!r}: {reasons} (score {report.score})", o)
+        else:
+            error = self.detector(reference, rendition)
+            if error is not None:
+                if not isinstance(error, VerificationError):
+                    raise TypeError(f"a detector returns a VerificationError or None, got {type(error).__name__}")
+                if error.orchestrator is None:
+                    error.orchestrator = o
+                return error
         if self.check_pixels:
             if rendition.pixels is None or rendition.media is None:
                 return PixelMismatch(f"orchestrator {o!r}: rendition {index} has no reported pixels or media", o)
@@ -186,6 +206,27 @@ class Verifier:
             if decoded != rendition.pixels:
                 return PixelMismatch(f"orchestrator {o!r}: decoded {decoded} pixels, reported {rendition.pixels}", o)
         return None
+
+
+def _prepared(signature: Any) -> Any:
+    """A reference given as frames or as a video file becomes its VideoSignature once (what ``compare`` would
+    compute for every candidate); ``.bin`` bytes and paths are left to ``compare``, whose reading depends on the
+    preset."""
+    import os
+
+    import numpy as np
+
+    if isinstance(signature, np.ndarray):
+        from ..vsig import compute
+
+        return compute(signature)
+    if isinstance(signature, (str, os.PathLike)) and str(signature).lower().endswith((".bin", ".xml")) is False:
+        from ..vsig import compute_file
+
+        if not os.path.isfile(signature):
+            raise ValueError(f"no such file {str(signature)!r}")
+        return compute_file(str(signature))
+    return signature
 
 
 def _missing(signature: Any) -> bool:
