@@ -93,7 +93,7 @@ def test_sub_command_help(args):
 
 
 def test_demo_runs(tmp_path):
-    res = lpcore_without_extras("demo", "--segments", "2", "--frames", "32", "--tamper-every", "0",
+    res = lpcore_without_extras("demo", "--segments", "2", "--frames", "32",
                                 "--dir", str(tmp_path / "demo"))
     _no_traceback(res)
     assert res.returncode == 0, res.stdout + res.stderr  # the demo exits 1 unless money is conserved
