@@ -70,12 +70,13 @@ def _port(text: str) -> int:
 
 def _thread_count(text: str) -> int:
     """``--sign-threads``: an int >= 1; omitting the flag means all cores (lpcore's ``threads=None``)."""
+    from .._args import InvalidThreads, threads
+
     try:
         value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r} (omit it to use all cores)")
+        threads(value)
+    except (ValueError, InvalidThreads):
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r} (omit it to use all cores)") from None
     return value
 
 

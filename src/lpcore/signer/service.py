@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Callable, Mapping, Sequence
 
-from .. import keccak256, pm
+from .. import _args, keccak256, pm
 from ..broker.base import SenderInfo, StaticChainView
 from ..errors import RemoteSignerError
 from . import auth, billing, gojson, pricing, request, wire
@@ -81,9 +81,7 @@ class SignerConfig:
             raise ValueError("max_price must be > 0 (or None for no limit)")
         if self.max_body_bytes <= 0:
             raise ValueError("max_body_bytes must be > 0")
-        if self.threads is not None and (isinstance(self.threads, bool) or not isinstance(self.threads, int)
-                                         or self.threads < 1):
-            raise ValueError(f"threads must be None (all cores) or an int >= 1, got {self.threads!r}")
+        _args.threads(self.threads)  # the project's one rule: None = all cores, an int >= 1 otherwise
 
 
 @dataclass(frozen=True)
