@@ -8,6 +8,6 @@ from __future__ import annotations
 
 from .engine import compute, compute_file
 from .signature import VideoSignature
-from .match import Match, compare, compare_many  # noqa: E402  (owner: match)
+from .match import Match, compare, compare_many  # noqa: E402
 
 __all__ = ["compute", "compute_file", "VideoSignature", "compare", "compare_many", "Match"]

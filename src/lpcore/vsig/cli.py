@@ -90,7 +90,7 @@ def _compute(args: argparse.Namespace) -> int:
     return 0
 
 
-# ---------------------------------------------------------------------------------- compare (owner: match)
+# ---------------------------------------------------------------------------------- compare
 
 def _add_compare(sub) -> None:
     """``lpcore vsig compare A B [--preset ...]``: defined in lpcore.vsig.match (exit 0 match, 1 none, 2 error)."""
