@@ -14,7 +14,7 @@ or ``lpcore signer serve --key keystore.json --port 8935``.
 
 from __future__ import annotations
 
-from .chain import (
+from ..broker.rpc import (
     BrokerChainState,
     ChainSnapshot,
     ChainStateSource,

@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import keccak256, pm
 from . import proto
-from .chain import ChainSnapshot, StaticChainState
+from ..broker.rpc import ChainSnapshot, StaticChainState
 from .service import RemoteSigner, SignerConfig
 
 #: Hardhat test account #0 (a public test key, never funded on mainnet).

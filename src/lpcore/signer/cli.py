@@ -75,7 +75,7 @@ def _load_key(args: argparse.Namespace) -> bytes:
 def build_signer(args: argparse.Namespace):
     """The :class:`RemoteSigner` the parsed ``serve`` arguments describe."""
     from .. import pm
-    from .chain import ARBITRUM_ONE_CONTROLLER, ChainSnapshot, JsonRpcChainState, StaticChainState
+    from ..broker.rpc import ARBITRUM_ONE_CONTROLLER, ChainSnapshot, JsonRpcChainState, StaticChainState
     from .service import RemoteSigner, SignerConfig, webhook
 
     key = _load_key(args)

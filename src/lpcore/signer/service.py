@@ -25,7 +25,7 @@ from ..broker.base import SenderInfo, StaticChainView
 from ..errors import RemoteSignerError
 from ..pm.params import float_string, minimal_be
 from . import gojson, proto
-from .chain import ChainSnapshot, ChainStateSource
+from ..broker.rpc import ChainSnapshot, ChainStateSource
 from .state import PaymentState, format_rat, parse_rat
 
 _LOG = logging.getLogger("lpcore.signer")
