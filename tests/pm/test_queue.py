@@ -50,10 +50,14 @@ def test_window_and_retry_classification(node):
 
     def flaky(st):
         calls.append(st.ticket.sender_nonce)
-        raise BrokerRevert("ticket is expired")  # retryable (Go estimates gas and retries)
+        raise BrokerRevert("current round is not initialized")  # retryable, with back-off
 
     run = node.queue.process(node.chain.last_seen_l1_block(), node.chain.last_initialized_round(), flaky)
     assert len(run.retry) == 2 and node.queue.counts() == {"queued": 2} and calls == [1, 2]
+    # back-off: not retried in the same block, retried on the next one
+    run = node.queue.process(node.chain.last_seen_l1_block(), node.chain.last_initialized_round(), flaky)
+    assert run.deferred == 2 and calls == [1, 2]
+    node.chain.advance(1)
 
     def used(st):
         raise E.TicketUsed()
@@ -72,9 +76,11 @@ def test_window_and_retry_classification(node):
 
 def test_non_retryable_errors():
     assert is_non_retryable(E.TicketUsed())
-    assert is_non_retryable(RuntimeError("transaction failed txHash=0x12"))
+    # a reverted transaction alone is not terminal (go-livepeer #4013 dropped unused tickets that way)
+    assert not is_non_retryable(RuntimeError("transaction failed txHash=0x12"))
     assert is_non_retryable(BrokerRevert("ticket creationRound does not have a block hash"))
-    assert not is_non_retryable(BrokerRevert("ticket is expired"))
+    assert is_non_retryable(BrokerRevert("ticket is expired"))  # past the validity window: never payable
+    assert not is_non_retryable(BrokerRevert("sender is unlocked"))
     assert not is_non_retryable(E.InsufficientFundsForTxCost())
 
 
@@ -90,7 +96,11 @@ def test_client_side_redemption_checks(tmp_path):
     node = Node(tmp_path, gas_price=1)
     ws = winners(node, 2, exp_delta=2, fv=2_000_000)
     st = ws[0]
-    node.monitor.redeem_winning_ticket(st)
+    tx = node.monitor.redeem_winning_ticket(st)
+    # used by this broker: the paying transaction is the answer (issue 15.6: a crash between the payment and
+    # the bookkeeping must end "redeemed" with the tx id, not "failed")
+    assert node.monitor.redeem_winning_ticket(st) == tx
+    node.broker.redemption_tx = lambda h: None  # used by somebody else
     with pytest.raises(E.TicketUsed, match="^ticket already used$"):
         node.monitor.redeem_winning_ticket(st)
     node.monitor._gas_price = 2  # txCost = 2.4M >= face value 2M

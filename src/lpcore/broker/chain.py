@@ -125,8 +125,14 @@ class Chain(TimeSource):
                 self.initialize_round()
             block = self._block
             subscribers = list(self._subscribers)
-        for fn in subscribers:
-            fn(block)
+        errors = []
+        for fn in subscribers:  # one subscriber's error never stops the others (issue 15.6)
+            try:
+                fn(block)
+            except Exception as exc:  # noqa: BLE001 - re-raised below, after everyone was told
+                errors.append(exc)
+        if errors:
+            raise errors[0]
         return block
 
     def advance_rounds(self, rounds: int = 1) -> int:
