@@ -194,6 +194,7 @@ class EvmNode:
         self.faults = Faults()
         self.lock = threading.RLock()
         self.calls: list[str] = []
+        self.deployment: Deployment | None = None
 
     # -- JSON-RPC ----------------------------------------------------------------------------------------
     def handle(self, req: dict) -> dict:
@@ -256,6 +257,14 @@ class EvmNode:
             (self.tester.enable_auto_mine_transactions if args[0] else self.tester.disable_auto_mine_transactions)()
         elif op == "mine":
             self.tester.mine_blocks(int(args[0]) if args else 1)
+        elif op == "set_l1":
+            self.deployment.set_l1_block(int(args[0]))
+        elif op == "set_round":
+            self.deployment.set_round(int(args[0]), bool(args[1]), bytes.fromhex(args[2]) if len(args) > 2 else None)
+        elif op == "deployment":
+            d = self.deployment
+            return {"controller": d.controller.address, "broker": d.broker.address, "rounds": d.rounds.address,
+                    "bonding": d.bonding.address, "hashes": {str(k): v.hex() for k, v in d.round_hashes.items()}}
         return True
 
     def release_held(self) -> list:
@@ -417,4 +426,5 @@ def deploy(node: EvmNode, *, unlock_period: int = 2, round_: int = 10, l1_block:
     dep.transact(dep.broker.functions.setTicketValidityPeriod(2))
     dep.set_round(round_)
     dep.set_l1_block(l1_block)
+    node.deployment = dep
     return dep
