@@ -347,7 +347,9 @@ class ChainBroker(Broker, TimeSource):
                     if paid is not None:
                         out[i] = (paid, None)
                         continue
-                reason = self._check_one(t, sigs[i], recipient_rands[i])
+                # one ticket: its gas estimate is the check; several: check each so one bad ticket never
+                # rides in a batch (it would cost gas and tell nothing)
+                reason = self._check_one(t, sigs[i], recipient_rands[i]) if len(tickets) > 1 else None
                 if reason is not None:
                     out[i] = (None, BrokerRevert(reason))
                     continue
