@@ -15,6 +15,7 @@ _COMMANDS = [
     "lpcore.demo",
     "lpcore.vsig.cli",
     "lpcore.signer.cli",
+    "lpcore.broker.cli",
     "lpcore.bench",
 ]
 

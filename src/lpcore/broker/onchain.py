@@ -20,7 +20,6 @@ our transactions paid this ticket" after a crash.
 
 from __future__ import annotations
 
-import json
 import threading
 from pathlib import Path
 from typing import Any, Sequence
@@ -54,14 +53,14 @@ def load_account(key: Any = None, keystore: Any = None, password: Any = None):
         return Account.from_key(bytes(key))
     if isinstance(keystore, (str, Path)) and Path(keystore).is_file():
         keystore = Path(keystore).read_text()
-    if isinstance(keystore, str):
-        keystore = json.loads(keystore)
     if password is None:
         raise ValueError("a keystore needs password=")
     if isinstance(password, (str, Path)) and len(str(password)) < 4096 and Path(password).is_file():
         password = Path(password).read_text().rstrip("\n")
+    from ..signer.keys import decrypt_keystore  # the one keystore reader (the signer's)
+
     try:
-        return Account.from_key(Account.decrypt(keystore, password))
+        return Account.from_key(decrypt_keystore(keystore, password))
     except ValueError as exc:
         raise ValueError(f"could not decrypt the keystore: {exc}") from None
 
