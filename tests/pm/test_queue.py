@@ -138,3 +138,62 @@ def test_max_float_and_reserve_alloc():
     assert m.available_funds(s) == 250 + 300 - 101
     m.broker.pool = 0
     assert m.reserve_alloc(s) == 0 and m.max_float(s) == -101
+
+
+# --- issue 15.6: bookkeeping after crashes and locks --------------------------------------------------------
+
+
+def test_ticket_paid_before_a_crash_ends_redeemed_with_its_tx(node):
+    ws = winners(node, 2, exp_delta=2)
+    node.chain.advance(2)
+    tx = node.broker.redeem_winning_ticket(ws[0].ticket, ws[0].sig, ws[0].recipient_rand)  # then "SIGKILL"
+    run = node.monitor.on_new_l1_block(node.chain.last_seen_l1_block())
+    assert len(run.redeemed) == 2 and not run.failed
+    rows = {st.sig: (status, t, err) for st, status, t, err in node.queue.all_tickets()}
+    assert rows[ws[0].sig] == ("redeemed", tx, None)
+
+
+def test_retry_update_never_overwrites_a_redeemed_row(node):
+    ws = winners(node, 1, exp_delta=2)
+    node.chain.advance(2)
+    node.monitor.on_new_l1_block(node.chain.last_seen_l1_block())
+    before = node.queue.all_tickets()
+    node.queue.defer(ws[0].sig, "late retry from a stale pass", node.chain.last_seen_l1_block())
+    node.queue.mark_failed(ws[0].sig, "late failure")
+    assert node.queue.all_tickets() == before and before[0][1] == "redeemed" and before[0][3] is None
+
+
+def test_locked_queue_database_neither_raises_nor_loses_the_paid_ticket(tmp_path):
+    import sqlite3
+
+    node = Node(tmp_path)
+    node.queue.close()
+    node.queue = node.monitor.queue = pm.RedemptionQueue(tmp_path / "queue.db", busy_timeout_s=0.2)
+    ws = winners(node, 1, exp_delta=2)
+    others = []
+    node.chain.subscribe_l1_blocks(node.monitor.on_new_l1_block)
+    node.chain.subscribe_l1_blocks(others.append)
+    locker = sqlite3.connect(tmp_path / "queue.db", isolation_level=None)
+    locker.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    node.chain.advance(2)  # the broker pays, the bookkeeping cannot be written: no exception, others called
+    assert others == [node.chain.last_seen_l1_block()]
+    assert node.broker.is_used_ticket(ws[0].ticket.hash()) and node.queue.counts() == {"queued": 1}
+    locker.execute("ROLLBACK")
+    locker.close()
+    node.chain.advance(1)
+    [(st, status, tx, err)] = node.queue.all_tickets()
+    assert status == "redeemed" and tx == node.broker.redemption_tx(st.ticket.hash()) and err is None
+
+
+def test_one_bad_row_is_quarantined_not_fatal(node):
+    import sqlite3
+
+    ws = winners(node, 2, exp_delta=2)
+    db = sqlite3.connect(node.queue.path, isolation_level=None)
+    db.execute("UPDATE ticket_queue SET face_value = 'not a number' WHERE sig = ?", (ws[0].sig,))
+    db.close()
+    node.chain.advance(2)
+    run = node.monitor.on_new_l1_block(node.chain.last_seen_l1_block())
+    assert run.error is None and run.quarantined == 1 and len(run.redeemed) == 1
+    assert node.queue.counts() == {"quarantined": 1, "redeemed": 1}
+    assert node.monitor.on_new_l1_block(node.chain.last_seen_l1_block()).error is None

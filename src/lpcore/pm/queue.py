@@ -31,7 +31,7 @@ from typing import Callable, Iterable
 
 from lpcore import pm as _pm
 
-from .._db import connect, transaction
+from .._db import BUSY_TIMEOUT_S, connect, transaction
 from . import errors as E
 
 TICKET_VALIDITY_PERIOD = 2  # go-livepeer queue.go hard-codes it
@@ -106,11 +106,11 @@ def is_non_retryable(err: BaseException) -> bool:
 class RedemptionQueue:
     """The recipient's winning-ticket queue in SQLite at ``path``. Thread-safe."""
 
-    def __init__(self, path):
+    def __init__(self, path, *, busy_timeout_s: float = BUSY_TIMEOUT_S):
         self.path = path
         self._lock = threading.RLock()
         self._process_lock = threading.Lock()  # one redemption pass at a time
-        self._db = connect(path)
+        self._db = connect(path, timeout=busy_timeout_s)
         self._db.executescript(_SCHEMA)
         cols = {r[1] for r in self._db.execute("PRAGMA table_info(ticket_queue)")}
         if "next_block" not in cols:  # a queue file made before back-off existed
