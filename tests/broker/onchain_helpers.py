@@ -39,6 +39,7 @@ class Env:
         self.dep.set_transcoder(ORCH)
         self.dep.set_transcoder(ORCH2)
         self.snapshot = self.node.tester.take_snapshot()
+        self.hashes = dict(self.dep.round_hashes)
         from web3 import Web3
 
         self.w3 = Web3(NodeProvider(self.node))
@@ -49,7 +50,7 @@ class Env:
         self.node.tester.revert_to_snapshot(self.snapshot)
         self.node.tester.enable_auto_mine_transactions()
         self.node.faults = Faults()
-        self.dep.round_hashes = {10: self.dep.round_hashes[10]}
+        self.dep.round_hashes = dict(self.hashes)
 
     def broker(self, key=None, tmp_path=None, name="journal.db", **kw) -> ChainBroker:
         kw.setdefault("chain_id", None)

@@ -72,7 +72,9 @@ class ChainBroker(Broker, TimeSource):
     transaction journal; ``":memory:"`` is not crash-safe), ``max_gas_price`` (wei ceiling), ``gas_margin``
     (estimate multiplier, default 1.2), ``tx_timeout_s`` / ``max_replacements`` / ``poll_s`` /
     ``confirmations`` (the sender's watch policy), ``batch_size`` (tickets per batch transaction).
-    Without a key the broker is read-only (status, reads); writes raise :class:`ChainError`.
+    Without a key the broker is read-only (status, reads); writes raise :class:`ChainError`. With a key the
+    journal is reconciled at construction (``reconcile=False`` skips it): receipts of what a previous process left
+    in flight are read, never-signed rows dropped, signed ones rebroadcast.
     """
 
     def __init__(self, rpc: Any, *, ticket_broker: bytes | str | None = None,
@@ -80,7 +82,7 @@ class ChainBroker(Broker, TimeSource):
                  password: Any = None, chain_id: int | None = ARBITRUM_ONE_CHAIN_ID, journal: Any = ":memory:",
                  max_gas_price: int | None = None, gas_margin: float = 1.2, tx_timeout_s: float = 300.0,
                  max_replacements: int = 1, poll_s: float = 1.0, confirmations: int = 1,
-                 batch_size: int = DEFAULT_BATCH_SIZE, timeout_s: float = 20.0):
+                 batch_size: int = DEFAULT_BATCH_SIZE, timeout_s: float = 20.0, reconcile: bool = True):
         if isinstance(controller, str):
             controller = bytes.fromhex(controller[2:] if controller.startswith("0x") else controller)
         if isinstance(ticket_broker, str):
@@ -108,6 +110,8 @@ class ChainBroker(Broker, TimeSource):
             self.sender = TxSender(self.w3, self.account, self.journal, chain_id=node_chain,
                                    max_gas_price=max_gas_price, gas_margin=gas_margin, tx_timeout_s=tx_timeout_s,
                                    max_replacements=max_replacements, poll_s=poll_s, confirmations=confirmations)
+            if reconcile:  # settle what a previous process left in flight (spec/chain.md §8.11)
+                self.reconcile()
 
     def __repr__(self) -> str:  # never the key
         who = self.account.address if self.account is not None else "read-only"

@@ -419,6 +419,10 @@ class TxSender:
         replacements = 0
         while True:
             rec = self.journal.get(tx_id)
+            if rec.state == "queued" or (rec.state == "submitted" and not rec.hashes):
+                # recorded but never signed (a crash, or every signature was refused): nothing to wait for
+                self.journal.finish(tx_id, "dropped", reason="never sent")
+                continue
             if rec.state not in IN_FLIGHT:
                 return self._settled(rec)
             r = self._find_receipt(tx_id)
@@ -467,7 +471,10 @@ class TxSender:
         """Re-sign the same nonce, gas and data with both fees bumped by 11 % (ceil); ``False`` if the bump
         would exceed ``max_gas_price``."""
         rec = self.journal.get(tx_id)
-        _, _, fee_cap, tip = self.journal.attempts(tx_id)[-1]
+        attempts = self.journal.attempts(tx_id)
+        if not attempts or rec.nonce is None:
+            return False
+        _, _, fee_cap, tip = attempts[-1]
         for _ in range(MAX_UNDERPRICED_BUMPS + 1):
             fee_cap, tip = _bump(fee_cap), _bump(tip)
             if self.max_gas_price is not None and fee_cap > self.max_gas_price:
