@@ -297,3 +297,35 @@ def test_batch_reports_which_tickets_were_paid(env, tmp_path):
     assert env.dep.fees(ORCH) == 2500
     rec = [r for r in ob.journal.recent() if r.kind == "batchRedeemWinningTickets"][0]
     assert [o for _, _, o in ob.journal.tickets_of(rec.id)] == ["paid", "paid", "paid", "unpaid"]
+
+
+def test_one_writer_per_account_under_threads(env, tmp_path):
+    gb = env.broker(GATEWAY_KEY, tmp_path)
+    errors = []
+
+    def fund(v):
+        try:
+            gb.fund_deposit(v)
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=fund, args=(v,)) for v in (1, 2, 3, 4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors and gb.get_sender_info(GATEWAY).deposit == 10
+    assert sorted(r.nonce for r in gb.journal.recent()) == [0, 1, 2, 3]
+
+
+def test_bad_arguments_are_lpcore_errors(env):
+    from lpcore import LpcoreError
+
+    gb = env.broker(GATEWAY_KEY)
+    for call in (lambda: gb.fund_deposit(-1), lambda: gb.fund_deposit(2**256), lambda: gb.fund_deposit(1.5),
+                 lambda: gb.get_sender_info(b"\x01" * 19), lambda: ChainBroker("ftp://x"),
+                 lambda: ChainBroker(42), lambda: ChainBroker("ws://127.0.0.1:9"),
+                 lambda: env.broker(key="zz"), lambda: env.broker(key=b"\x01" * 31),
+                 lambda: gb.redeem_batch([env.ticket().ticket], [], [])):
+        with pytest.raises(LpcoreError):
+            call()

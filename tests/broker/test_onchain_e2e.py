@@ -12,6 +12,8 @@ from __future__ import annotations
 import random
 from fractions import Fraction
 
+import pytest
+
 from lpcore import pm
 from lpcore.broker import LocalBroker
 
@@ -52,6 +54,7 @@ class World:
         }
 
 
+@pytest.mark.slow
 def test_sender_to_contract_equals_local_broker(env, tmp_path):
     local = LocalBroker(tmp_path / "local.db", round_length=50)
     chain = local.chain

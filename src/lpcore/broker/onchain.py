@@ -29,6 +29,7 @@ from .base import Broker, SenderInfo, TimeSource
 from .rpc import (
     ARBITRUM_ONE_CHAIN_ID,
     ARBITRUM_ONE_CONTROLLER,
+    ChainArgumentError,
     ChainError,
     ChainView,
     _checksum,
@@ -44,17 +45,20 @@ def load_account(key: Any = None, keystore: Any = None, password: Any = None):
     from eth_account import Account
 
     if (key is None) == (keystore is None):
-        raise ValueError("give exactly one of key= or keystore=")
+        raise ChainArgumentError("give exactly one of key= or keystore=")
     if key is not None:
         if isinstance(key, str):
-            key = bytes.fromhex(key[2:] if key.startswith("0x") else key)
+            try:
+                key = bytes.fromhex(key[2:] if key.startswith("0x") else key)
+            except ValueError:
+                raise ChainArgumentError("key must be a 32-byte private key (hex)") from None
         if not isinstance(key, (bytes, bytearray)) or len(key) != 32:
-            raise ValueError("key must be a 32-byte private key")
+            raise ChainArgumentError("key must be a 32-byte private key")
         return Account.from_key(bytes(key))
     if isinstance(keystore, (str, Path)) and Path(keystore).is_file():
         keystore = Path(keystore).read_text()
     if password is None:
-        raise ValueError("a keystore needs password=")
+        raise ChainArgumentError("a keystore needs password=")
     if isinstance(password, (str, Path)) and len(str(password)) < 4096 and Path(password).is_file():
         password = Path(password).read_text().rstrip("\n")
     from ..signer.keys import decrypt_keystore  # the one keystore reader (the signer's)
@@ -62,7 +66,7 @@ def load_account(key: Any = None, keystore: Any = None, password: Any = None):
     try:
         return Account.from_key(decrypt_keystore(keystore, password))
     except ValueError as exc:
-        raise ValueError(f"could not decrypt the keystore: {exc}") from None
+        raise ChainArgumentError(f"could not decrypt the keystore: {exc}") from None
 
 
 class ChainBroker(Broker, TimeSource):
@@ -338,7 +342,7 @@ class ChainBroker(Broker, TimeSource):
         ``batch_size`` (one ticket: ``redeemWinningTicket``; more: ``batchRedeemWinningTickets``).
         """
         if not (len(tickets) == len(sigs) == len(recipient_rands)):
-            raise ValueError("tickets, sigs and recipient_rands must have the same length")
+            raise ChainArgumentError("tickets, sigs and recipient_rands must have the same length")
         self._require_sender()
         out: list[tuple[bytes | None, BaseException | None]] = [(None, None)] * len(tickets)
         with self._redeem_lock:
@@ -411,9 +415,9 @@ class ChainBroker(Broker, TimeSource):
 
 def _wei(v) -> int:
     if isinstance(v, bool) or not isinstance(v, int):
-        raise TypeError("amounts are ints (wei)")
+        raise ChainArgumentError("amounts are ints (wei)")
     if v < 0 or v >> 256:
-        raise ValueError(f"amount must be a uint256, got {v}")
+        raise ChainArgumentError(f"amount must be a uint256, got {v}")
     return v
 
 

@@ -34,6 +34,10 @@ class ChainError(LpcoreError):
     """The chain could not be read or a transaction could not be sent (RPC, nonce, funds, timeouts)."""
 
 
+class ChainArgumentError(ChainError, ValueError, TypeError):
+    """A bad argument to the on-chain broker (URL, address, amount, key)."""
+
+
 # -- ABI fragments (written from the contracts' public interfaces, spec/pm.md §7.8) ------------------------
 
 def _p(t: str, name: str = "", components=None) -> dict:
@@ -111,23 +115,31 @@ def make_web3(rpc: Any, *, timeout_s: float = 20.0):
     if isinstance(rpc, Web3):
         return rpc
     if not isinstance(rpc, str):
-        raise TypeError(f"rpc must be a JSON-RPC URL or a web3.Web3, got {type(rpc).__name__}")
+        raise ChainArgumentError(f"rpc must be a JSON-RPC URL or a web3.Web3, got {type(rpc).__name__}")
     if rpc.startswith(("http://", "https://")):
         return Web3(Web3.HTTPProvider(rpc, request_kwargs={"timeout": timeout_s}))
     if rpc.startswith(("ws://", "wss://")):
-        from web3 import LegacyWebSocketProvider
+        try:  # web3 7 has a synchronous WebSocket provider; web3 8 only an asyncio one
+            from web3 import LegacyWebSocketProvider
+        except ImportError:
+            import web3 as _web3
 
+            raise ChainError(f"web3 {_web3.__version__} has no synchronous WebSocket provider: use an http(s):// "
+                             "URL, or pass a web3.Web3 built on the provider you want") from None
         return Web3(LegacyWebSocketProvider(rpc, websocket_timeout=timeout_s))
-    raise ValueError(f"rpc URL must start with http(s):// or ws(s)://, got {rpc!r}")
+    raise ChainArgumentError(f"rpc URL must start with http(s):// or ws(s)://, got {rpc[:100]!r}")
 
 
 def _checksum(addr: bytes) -> str:
     from web3 import Web3
 
-    if isinstance(addr, str):
-        return Web3.to_checksum_address(addr)
-    if len(addr) != 20:
-        raise ValueError("address must be 20 bytes")
+    try:
+        if isinstance(addr, str):
+            return Web3.to_checksum_address(addr)
+        if not isinstance(addr, (bytes, bytearray, memoryview)) or len(addr) != 20:
+            raise ChainArgumentError("address must be 20 bytes")
+    except ValueError as exc:
+        raise ChainArgumentError(f"invalid address: {exc}") from None
     return Web3.to_checksum_address("0x" + bytes(addr).hex())
 
 
