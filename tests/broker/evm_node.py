@@ -182,6 +182,7 @@ class Faults:
     timeouts: dict = field(default_factory=dict)  # method -> count of calls that hang then fail (HTTP: sleep)
     held: list = field(default_factory=list)
     dropped: list = field(default_factory=list)
+    send_script: list = field(default_factory=list)  # per raw tx, in order: "drop", "pass" or an error text
 
 
 def _fast_estimate(state, transaction):
@@ -234,6 +235,12 @@ class EvmNode:
             if self.faults.timeouts.get(method):
                 self.faults.timeouts[method] -= 1
                 return {"jsonrpc": "2.0", "id": rid, "error": {"code": -32000, "message": "__timeout__"}}
+            if method == "eth_sendRawTransaction" and self.faults.send_script:
+                action = self.faults.send_script.pop(0)
+                if action == "drop":
+                    self.faults.drop_sends += 1
+                elif action != "pass":
+                    return {"jsonrpc": "2.0", "id": rid, "error": {"code": -32000, "message": action}}
             if method == "eth_sendRawTransaction":
                 raw = params[0]
                 h = Web3.keccak(hexstr=raw).hex()

@@ -329,3 +329,15 @@ def test_bad_arguments_are_lpcore_errors(env):
                  lambda: gb.redeem_batch([env.ticket().ticket], [], [])):
         with pytest.raises(LpcoreError):
             call()
+
+
+def test_underpriced_replacement_is_bumped_again(env, tmp_path):
+    _funded(env)
+    ob = env.broker(ORCH_KEY, tmp_path, tx_timeout_s=0.3)
+    st = env.ticket(face_value=321)
+    env.node.faults.send_script = ["drop", "replacement transaction underpriced", "pass"]
+    ob.redeem_winning_ticket(*_args(st))
+    rec = ob.journal.recent()[0]
+    (_, _, fee0, _), (_, _, fee2, _) = ob.journal.attempts(rec.id)  # the refused attempt is not kept
+    assert fee2 == -(-(-(-fee0 * 111 // 100)) * 111 // 100)  # two bumps of 11 %
+    assert rec.state == "confirmed" and rec.final_hash == rec.hashes[-1] and env.dep.fees(ORCH) == 321

@@ -9,7 +9,7 @@ from lpcore.broker.cli import fmt_eth, parse_amount
 from lpcore.cli import main
 
 from tests.broker.evm_node import serve
-from tests.broker.onchain_helpers import GATEWAY, GATEWAY_KEY, ORCH, ORCH_KEY, env  # noqa: F401
+from tests.broker.onchain_helpers import GATEWAY_KEY, ORCH, ORCH_KEY, env  # noqa: F401
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ The signer's chain-state sources (:class:`ChainSnapshot`, :class:`StaticChainSta
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Protocol
 
@@ -444,13 +443,3 @@ class JsonRpcChainState:
             self._thread.join(timeout=self._timeout + self._interval)
             self._thread = None
 
-
-def wait_until(predicate: Callable[[], bool], timeout_s: float, interval_s: float) -> bool:
-    """Poll ``predicate`` until true or ``timeout_s`` elapses (bounded; used by the transaction sender)."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        if predicate():
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(interval_s)
