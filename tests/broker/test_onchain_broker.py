@@ -341,3 +341,47 @@ def test_underpriced_replacement_is_bumped_again(env, tmp_path):
     (_, _, fee0, _), (_, _, fee2, _) = ob.journal.attempts(rec.id)  # the refused attempt is not kept
     assert fee2 == -(-(-(-fee0 * 111 // 100)) * 111 // 100)  # two bumps of 11 %
     assert rec.state == "confirmed" and rec.final_hash == rec.hashes[-1] and env.dep.fees(ORCH) == 321
+
+
+def test_confirmation_depth(env, tmp_path):
+    gb = env.broker(GATEWAY_KEY, tmp_path, confirmations=2)
+    out = {}
+    th = threading.Thread(target=lambda: out.update(tx=gb.fund_deposit(3)))
+    th.start()
+    time.sleep(0.5)
+    assert "tx" not in out  # mined, but one block deep only
+    with env.node.lock:
+        env.node.tester.mine_blocks(1)
+    th.join(30)
+    assert out["tx"] and gb.journal.recent()[0].state == "confirmed"
+
+
+def test_restart_drops_a_signed_tx_whose_nonce_a_foreign_tx_took(env, tmp_path):
+    gb = env.broker(GATEWAY_KEY, tmp_path)
+    s = gb.sender
+    fn = gb.contract.functions.fundDeposit()
+    data = bytes.fromhex(fn._encode_transaction_data()[2:])
+    tx_id = s.journal.record(s.address, "fundDeposit", gb.address_hex, 5, data, 100_000)
+    fee_cap, tip = s.fees()
+    s._sign(tx_id, 0, fee_cap, tip)  # signed and journaled, then the process "died" before sending
+    foreign = Account.from_key(GATEWAY_KEY).sign_transaction({  # the same key used elsewhere, nonce 0
+        "type": 2, "chainId": gb.chain_id, "nonce": 0, "to": gb.address_hex, "value": 0, "gas": 21_000 * 5,
+        "data": b"", "maxFeePerGas": fee_cap, "maxPriorityFeePerGas": tip})
+    env.w3.eth.send_raw_transaction(foreign.raw_transaction)
+    gb2 = env.broker(GATEWAY_KEY, tmp_path)  # reconciles at start
+    assert gb2.journal.get(tx_id).state == "dropped"
+    gb2.fund_deposit(6)
+    assert gb2.journal.recent()[0].nonce == 1 and gb2.get_sender_info(GATEWAY).deposit == 6
+
+
+def test_restart_rebroadcasts_a_signed_but_unsent_tx(env, tmp_path):
+    gb = env.broker(GATEWAY_KEY, tmp_path)
+    s = gb.sender
+    data = bytes.fromhex(gb.contract.functions.fundDeposit()._encode_transaction_data()[2:])
+    tx_id = s.journal.record(s.address, "fundDeposit", gb.address_hex, 9, data, 100_000)
+    s._sign(tx_id, 0, *s.fees())
+    gb2 = env.broker(GATEWAY_KEY, tmp_path)
+    gb2.sender.wait(tx_id, timeout_s=10)
+    assert gb2.journal.get(tx_id).state == "confirmed" and gb2.get_sender_info(GATEWAY).deposit == 9
+    gb2.fund_deposit(1)
+    assert gb2.journal.recent()[0].nonce == 1

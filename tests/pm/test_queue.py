@@ -197,3 +197,12 @@ def test_one_bad_row_is_quarantined_not_fatal(node):
     assert run.error is None and run.quarantined == 1 and len(run.redeemed) == 1
     assert node.queue.counts() == {"quarantined": 1, "redeemed": 1}
     assert node.monitor.on_new_l1_block(node.chain.last_seen_l1_block()).error is None
+
+
+def test_start_up_scan_redeems_what_a_previous_run_queued(tmp_path):
+    node = Node(tmp_path)
+    ws = winners(node, 3, exp_delta=2)
+    node.chain.advance(2)
+    fresh = pm.SenderMonitor(ORCH_ADDR, node.broker, node.chain, pm.RedemptionQueue(tmp_path / "queue.db"))
+    run = fresh.start()  # no new payment from the sender is needed (go-livepeer #632)
+    assert len(run.redeemed) == 3 and all(node.broker.is_used_ticket(w.ticket.hash()) for w in ws)
