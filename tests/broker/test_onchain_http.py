@@ -58,3 +58,11 @@ def test_signer_chain_view_over_http(env, url, tmp_path):
     cv.poll()
     cv.poll()
     assert seen == [1040, 1041] and isinstance(cv.last_error, ZeroDivisionError)
+
+
+def test_l1_block_falls_back_to_the_block_json_without_block_num(env):
+    # a RoundsManager without blockNum() (here: the Minter stand-in's address): the block JSON's number is used
+    cv = ChainView(env.w3, controller=bytes.fromhex(env.dep.controller.address[2:]),
+                   rounds_manager=bytes.fromhex(env.dep.minter.address[2:]))
+    assert cv.last_seen_l1_block() == env.w3.eth.block_number
+    assert ChainView(env.w3, controller=bytes.fromhex(env.dep.controller.address[2:])).last_seen_l1_block() == 1000

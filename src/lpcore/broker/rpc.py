@@ -205,8 +205,11 @@ class ChainView(TimeSource, SenderInfoSource):
                 b = int(self.rounds.functions.blockNum().call())
                 self._block_num_ok = True
                 return b
-            except Exception:
-                if self._block_num_ok:
+            except Exception as exc:
+                from web3.exceptions import BadFunctionCallOutput, ContractLogicError
+
+                # only a RoundsManager without blockNum() switches to the block JSON; transport errors propagate
+                if self._block_num_ok or not isinstance(exc, (ContractLogicError, BadFunctionCallOutput)):
                     raise
                 self._block_num_ok = False
         blk = self.w3.eth.get_block("latest")
