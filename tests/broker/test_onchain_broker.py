@@ -385,3 +385,15 @@ def test_restart_rebroadcasts_a_signed_but_unsent_tx(env, tmp_path):
     assert gb2.journal.get(tx_id).state == "confirmed" and gb2.get_sender_info(GATEWAY).deposit == 9
     gb2.fund_deposit(1)
     assert gb2.journal.recent()[0].nonce == 1
+
+
+def test_keystore_as_json_text_dict_and_password_file(env, tmp_path):
+    import json
+
+    ks = Account.encrypt(GATEWAY_KEY, "secret", kdf="pbkdf2", iterations=2)
+    pw = tmp_path / "pw.txt"
+    pw.write_text("secret\n")
+    for keystore, password in ((json.dumps(ks), "secret"), (ks, str(pw)), (ks, pw)):
+        b = ChainBroker(env.w3, controller=env.dep.controller.address, keystore=keystore, password=password,
+                        chain_id=None)
+        assert b.address == GATEWAY

@@ -39,6 +39,13 @@ from .txn import TxFailed, TxJournal, TxSender, revert_reason
 DEFAULT_BATCH_SIZE = 20
 
 
+def _is_file(p) -> bool:
+    try:
+        return Path(p).is_file()
+    except (OSError, ValueError):  # JSON text or a password is not a path (too long, NUL bytes)
+        return False
+
+
 def load_account(key: Any = None, keystore: Any = None, password: Any = None):
     """An eth-account ``LocalAccount`` from a raw key (32 bytes or hex) or a keystore (path, JSON text or dict)
     with ``password`` (text, or a path to a file holding it)."""
@@ -55,11 +62,11 @@ def load_account(key: Any = None, keystore: Any = None, password: Any = None):
         if not isinstance(key, (bytes, bytearray)) or len(key) != 32:
             raise ChainArgumentError("key must be a 32-byte private key")
         return Account.from_key(bytes(key))
-    if isinstance(keystore, (str, Path)) and Path(keystore).is_file():
+    if isinstance(keystore, (str, Path)) and _is_file(keystore):
         keystore = Path(keystore).read_text()
     if password is None:
         raise ChainArgumentError("a keystore needs password=")
-    if isinstance(password, (str, Path)) and len(str(password)) < 4096 and Path(password).is_file():
+    if isinstance(password, Path) or (isinstance(password, str) and _is_file(password)):
         password = Path(password).read_text().rstrip("\n")
     from ..signer.keys import decrypt_keystore  # the one keystore reader (the signer's)
 
