@@ -397,3 +397,14 @@ def test_keystore_as_json_text_dict_and_password_file(env, tmp_path):
         b = ChainBroker(env.w3, controller=env.dep.controller.address, keystore=keystore, password=password,
                         chain_id=None)
         assert b.address == GATEWAY
+
+
+def test_replay_through_the_same_broker_reverts_and_names_the_paying_tx(env, tmp_path):
+    _funded(env)
+    ob = env.broker(ORCH_KEY, tmp_path)
+    st = env.ticket()
+    tx = ob.redeem_winning_ticket(*_args(st))
+    with pytest.raises(BrokerRevert, match="ticket is used"):
+        ob.redeem_winning_ticket(*_args(st))
+    assert ob.redemption_tx(st.ticket.hash()) == tx
+    assert env.broker(OTHER_KEY).redemption_tx(st.ticket.hash()) is None  # not paid by that account's journal

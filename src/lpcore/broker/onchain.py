@@ -14,8 +14,9 @@ Redemption: :meth:`redeem_winning_ticket` (one ticket) and :meth:`redeem_batch` 
 ``batchRedeemWinningTickets``; each ticket is first checked with an ``eth_call`` of the single redemption so
 failing ones never cost gas, and which ones were paid is read from the receipt's ``WinningTicketRedeemed``
 events, since the contract swallows individual failures). A ticket already carried by an in-flight transaction
-of the journal is waited for, never sent twice (spec/chain.md §8.15). :meth:`redemption_tx` answers "which of
-our transactions paid this ticket" after a crash.
+of the journal is waited for, never sent twice (spec/chain.md §8.15); a replay raises ``BrokerRevert("ticket is
+used")`` as the contract (and LocalBroker) does, and :meth:`redemption_tx` answers "which of our transactions paid
+this ticket" (the queue uses it after a crash).
 """
 
 from __future__ import annotations
@@ -344,7 +345,8 @@ class ChainBroker(Broker, TimeSource):
                      batch: bool = True) -> list[tuple[bytes | None, BaseException | None]]:
         """Redeem tickets; returns ``(tx_hash, None)`` for each paid ticket and ``(None, error)`` otherwise.
 
-        Each ticket is pre-checked with an ``eth_call`` (a revert is its error and costs no gas); a ticket in an
+        Each ticket is pre-checked with an ``eth_call`` (a revert is its error and costs no gas; a replay gets
+        the contract's ``ticket is used``, and :meth:`redemption_tx` tells whether we paid it); a ticket in an
         in-flight journal transaction is waited for instead of being sent again; the rest go in chunks of
         ``batch_size`` (one ticket: ``redeemWinningTicket``; more: ``batchRedeemWinningTickets``).
         """
@@ -356,11 +358,8 @@ class ChainBroker(Broker, TimeSource):
             todo = []
             for i, t in enumerate(tickets):
                 h = t.hash()
-                if self.journal.ticket_txs(h):
-                    paid = self._await_in_flight(h)
-                    if paid is not None:
-                        out[i] = (paid, None)
-                        continue
+                if self.journal.ticket_txs(h):  # never two transactions in flight for one ticket
+                    self._await_in_flight(h)  # then the contract itself answers ("ticket is used" if paid)
                 # one ticket: its gas estimate is the check; several: check each so one bad ticket never
                 # rides in a batch (it would cost gas and tell nothing)
                 reason = self._check_one(t, sigs[i], recipient_rands[i]) if len(tickets) > 1 else None
