@@ -85,7 +85,7 @@ def _queue_rate(tmp_path, batch_size: int, n: int = 40) -> float:
     ob = e.broker(ORCH_KEY, tmp_path, name=f"j{batch_size}.db", batch_size=batch_size)
     q = pm.RedemptionQueue(tmp_path / f"q{batch_size}.db")
     q.add_many(e.ticket(nonce=i + 1, face_value=10**12) for i in range(n))
-    m = pm.SenderMonitor(ORCH, ob, ob, q)
+    m = pm.SenderMonitor(ORCH, ob, ob, q, gas_price=0)
     t0 = time.perf_counter()
     run = m.on_new_l1_block(ob.last_seen_l1_block())
     dt = time.perf_counter() - t0

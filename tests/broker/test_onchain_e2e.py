@@ -131,3 +131,15 @@ def test_sender_to_contract_equals_local_broker(env, tmp_path):
     assert s["used"] == [True] * (n1 + len(w2)) and s["fees"] == (n1 + len(w2)) * F
     for st, status, tx, _ in C.queue.all_tickets():
         assert status == "redeemed" and ob.redemption_tx(st.ticket.hash()) == tx
+
+
+def test_tx_cost_check_uses_the_node_gas_price_by_default(env, tmp_path):
+    env.broker(GATEWAY_KEY).fund_deposit_and_reserve(10**18, 0)
+    ob = env.broker(ORCH_KEY, tmp_path)
+    q = pm.RedemptionQueue(tmp_path / "q.db")
+    cheap, worth = env.ticket(nonce=1, face_value=10**9), env.ticket(nonce=2, face_value=10**17)
+    q.add_many([cheap, worth])
+    monitor = pm.SenderMonitor(ORCH, ob, ob, q)  # gas price: the node's (1 gwei here) x 1.2 M redeem gas
+    run = monitor.start()
+    assert [st for st, _ in run.redeemed] == [worth]
+    assert [(st, str(e)) for st, e in run.retry] == [(cheap, "insufficient ticket face value for redeem tx cost")]

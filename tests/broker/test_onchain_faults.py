@@ -78,7 +78,7 @@ def _worker(url, ctl, tmp, step, count, batch_size) -> None:
                          poll_s=0.02, tx_timeout_s=2.0, batch_size=batch_size)
         ob.reconcile(wait_s=5.0)
         queue = pm.RedemptionQueue(tmp / "queue.db")
-        monitor = pm.SenderMonitor(ORCH, ob, ob, queue)
+        monitor = pm.SenderMonitor(ORCH, ob, ob, queue, gas_price=0)  # tx-cost checks: tests/pm
         run = monitor.on_new_l1_block(ob.last_seen_l1_block())
         code = 0 if run.error is None else 3
     finally:

@@ -1,7 +1,9 @@
 """The recipient's view of its senders: max float, reserve allocation, pending redemptions, and redemption
 (spec/pm.md §7.1, §7.3; go-livepeer ``pm/sendermonitor.go``).
 
-``SenderMonitor(claimant, broker, time_source, queue, *, redeem_gas=1_200_000, gas_price=0)``:
+``SenderMonitor(claimant, broker, time_source, queue, *, redeem_gas=1_200_000, gas_price=None)``
+(``gas_price``: wei, or a callable; ``None`` = the broker's ``gas_price()`` where it has one - the on-chain broker
+asks the node, as go-livepeer's ``SuggestGasPrice`` - else 0):
 
 - :meth:`reserve_alloc` = ``(fundsRemaining + claimedInCurrentRound) // poolSize - claimedReserve`` (0 with an
   empty pool); :meth:`max_float` = ``reserve_alloc`` when ``deposit / pending >= 3``, else ``reserve_alloc -
@@ -52,7 +54,7 @@ log = logging.getLogger("lpcore.pm.monitor")
 
 class SenderMonitor:
     def __init__(self, claimant: bytes, broker, time_source, queue: RedemptionQueue, *,
-                 redeem_gas: int = REDEEM_GAS_L2, gas_price: int | Callable[[], int] = 0):
+                 redeem_gas: int = REDEEM_GAS_L2, gas_price: int | Callable[[], int] | None = None):
         self.claimant = bytes(claimant)
         self.broker = broker
         self.time_source = time_source
@@ -63,6 +65,9 @@ class SenderMonitor:
         self._lock = threading.Lock()
 
     def gas_price(self) -> int:
+        if self._gas_price is None:
+            fn = getattr(self.broker, "gas_price", None)
+            return int(fn()) if callable(fn) else 0
         return self._gas_price() if callable(self._gas_price) else self._gas_price
 
     def pending(self, sender: bytes) -> int:
