@@ -125,14 +125,8 @@ class Chain(TimeSource):
                 self.initialize_round()
             block = self._block
             subscribers = list(self._subscribers)
-        errors = []
-        for fn in subscribers:  # one subscriber's error never stops the others (issue 15.6)
-            try:
-                fn(block)
-            except Exception as exc:  # noqa: BLE001 - re-raised below, after everyone was told
-                errors.append(exc)
-        if errors:
-            raise errors[0]
+        for fn in subscribers:
+            fn(block)
         return block
 
     def advance_rounds(self, rounds: int = 1) -> int:

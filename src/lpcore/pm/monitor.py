@@ -41,9 +41,8 @@ import threading
 from collections import defaultdict
 from typing import Callable, Iterable
 
-from lpcore import pm as _pm
-
 from . import errors as E
+from .crypto import to_checksum_address
 from .params import REDEEM_GAS_L2
 from ..errors import BrokerRevert
 from .queue import QueueRun, RedemptionQueue, SignedTicket, is_non_retryable
@@ -97,7 +96,7 @@ class SenderMonitor:
 
     def validate_sender(self, sender: bytes) -> None:
         """``ValidateSender``: sender info must load and the sender must not unlock within a round."""
-        sender_hex = _pm.to_checksum_address(bytes(sender))
+        sender_hex = to_checksum_address(bytes(sender))
         try:
             info = self.broker.get_sender_info(sender)
         except Exception as err:  # noqa: BLE001 - any lookup failure is reported with Go's wrapper message

@@ -24,15 +24,15 @@ Differences from go-livepeer, on purpose (its defects, spec/chain.md §4.3, §4.
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Callable, Iterable
 
-from lpcore import pm as _pm
-
 from .._db import BUSY_TIMEOUT_S, connect, transaction
 from . import errors as E
+from .ticket import Ticket
 
 TICKET_VALIDITY_PERIOD = 2  # go-livepeer queue.go hard-codes it
 #: Longest back-off between two attempts of one ticket (64 L1 blocks, about 13 minutes; a ticket stays valid for
@@ -106,7 +106,7 @@ def is_non_retryable(err: BaseException) -> bool:
 class RedemptionQueue:
     """The recipient's winning-ticket queue in SQLite at ``path``. Thread-safe."""
 
-    def __init__(self, path, *, busy_timeout_s: float = BUSY_TIMEOUT_S):
+    def __init__(self, path: str | os.PathLike[str], *, busy_timeout_s: float = BUSY_TIMEOUT_S) -> None:
         self.path = path
         self._lock = threading.RLock()
         self._process_lock = threading.Lock()  # one redemption pass at a time
@@ -148,7 +148,7 @@ class RedemptionQueue:
 
     @staticmethod
     def _row_ticket(r) -> SignedTicket:
-        t = _pm.Ticket(
+        t = Ticket(
             recipient=bytes(r[3]), sender=bytes(r[2]), face_value=int(r[4]), win_prob=int(r[5]), sender_nonce=r[6],
             recipient_rand_hash=bytes(r[7]), creation_round=r[8], creation_round_block_hash=bytes(r[9]),
             params_expiration_block=int(r[10]), price_per_pixel=Fraction(int(r[11]), int(r[12])),
