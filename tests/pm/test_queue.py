@@ -50,10 +50,14 @@ def test_window_and_retry_classification(node):
 
     def flaky(st):
         calls.append(st.ticket.sender_nonce)
-        raise BrokerRevert("ticket is expired")  # retryable (Go estimates gas and retries)
+        raise BrokerRevert("current round is not initialized")  # retryable, with back-off
 
     run = node.queue.process(node.chain.last_seen_l1_block(), node.chain.last_initialized_round(), flaky)
     assert len(run.retry) == 2 and node.queue.counts() == {"queued": 2} and calls == [1, 2]
+    # back-off: not retried in the same block, retried on the next one
+    run = node.queue.process(node.chain.last_seen_l1_block(), node.chain.last_initialized_round(), flaky)
+    assert run.deferred == 2 and calls == [1, 2]
+    node.chain.advance(1)
 
     def used(st):
         raise E.TicketUsed()
@@ -72,9 +76,11 @@ def test_window_and_retry_classification(node):
 
 def test_non_retryable_errors():
     assert is_non_retryable(E.TicketUsed())
-    assert is_non_retryable(RuntimeError("transaction failed txHash=0x12"))
+    # a reverted transaction alone is not terminal (go-livepeer #4013 dropped unused tickets that way)
+    assert not is_non_retryable(RuntimeError("transaction failed txHash=0x12"))
     assert is_non_retryable(BrokerRevert("ticket creationRound does not have a block hash"))
-    assert not is_non_retryable(BrokerRevert("ticket is expired"))
+    assert is_non_retryable(BrokerRevert("ticket is expired"))  # past the validity window: never payable
+    assert not is_non_retryable(BrokerRevert("sender is unlocked"))
     assert not is_non_retryable(E.InsufficientFundsForTxCost())
 
 
@@ -90,7 +96,11 @@ def test_client_side_redemption_checks(tmp_path):
     node = Node(tmp_path, gas_price=1)
     ws = winners(node, 2, exp_delta=2, fv=2_000_000)
     st = ws[0]
-    node.monitor.redeem_winning_ticket(st)
+    tx = node.monitor.redeem_winning_ticket(st)
+    # used by this broker: the paying transaction is the answer (issue 15.6: a crash between the payment and
+    # the bookkeeping must end "redeemed" with the tx id, not "failed")
+    assert node.monitor.redeem_winning_ticket(st) == tx
+    node.broker.redemption_tx = lambda h: None  # used by somebody else
     with pytest.raises(E.TicketUsed, match="^ticket already used$"):
         node.monitor.redeem_winning_ticket(st)
     node.monitor._gas_price = 2  # txCost = 2.4M >= face value 2M
@@ -128,3 +138,71 @@ def test_max_float_and_reserve_alloc():
     assert m.available_funds(s) == 250 + 300 - 101
     m.broker.pool = 0
     assert m.reserve_alloc(s) == 0 and m.max_float(s) == -101
+
+
+# --- issue 15.6: bookkeeping after crashes and locks --------------------------------------------------------
+
+
+def test_ticket_paid_before_a_crash_ends_redeemed_with_its_tx(node):
+    ws = winners(node, 2, exp_delta=2)
+    node.chain.advance(2)
+    tx = node.broker.redeem_winning_ticket(ws[0].ticket, ws[0].sig, ws[0].recipient_rand)  # then "SIGKILL"
+    run = node.monitor.on_new_l1_block(node.chain.last_seen_l1_block())
+    assert len(run.redeemed) == 2 and not run.failed
+    rows = {st.sig: (status, t, err) for st, status, t, err in node.queue.all_tickets()}
+    assert rows[ws[0].sig] == ("redeemed", tx, None)
+
+
+def test_retry_update_never_overwrites_a_redeemed_row(node):
+    ws = winners(node, 1, exp_delta=2)
+    node.chain.advance(2)
+    node.monitor.on_new_l1_block(node.chain.last_seen_l1_block())
+    before = node.queue.all_tickets()
+    node.queue.defer(ws[0].sig, "late retry from a stale pass", node.chain.last_seen_l1_block())
+    node.queue.mark_failed(ws[0].sig, "late failure")
+    assert node.queue.all_tickets() == before and before[0][1] == "redeemed" and before[0][3] is None
+
+
+def test_locked_queue_database_neither_raises_nor_loses_the_paid_ticket(tmp_path):
+    import sqlite3
+
+    node = Node(tmp_path)
+    node.queue.close()
+    node.queue = node.monitor.queue = pm.RedemptionQueue(tmp_path / "queue.db", busy_timeout_s=0.2)
+    ws = winners(node, 1, exp_delta=2)
+    others = []
+    node.chain.subscribe_l1_blocks(node.monitor.on_new_l1_block)
+    node.chain.subscribe_l1_blocks(others.append)
+    locker = sqlite3.connect(tmp_path / "queue.db", isolation_level=None)
+    locker.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    node.chain.advance(2)  # the broker pays, the bookkeeping cannot be written: no exception, others called
+    assert others == [node.chain.last_seen_l1_block()]
+    assert node.broker.is_used_ticket(ws[0].ticket.hash()) and node.queue.counts() == {"queued": 1}
+    locker.execute("ROLLBACK")
+    locker.close()
+    node.chain.advance(1)
+    [(st, status, tx, err)] = node.queue.all_tickets()
+    assert status == "redeemed" and tx == node.broker.redemption_tx(st.ticket.hash()) and err is None
+
+
+def test_one_bad_row_is_quarantined_not_fatal(node):
+    import sqlite3
+
+    ws = winners(node, 2, exp_delta=2)
+    db = sqlite3.connect(node.queue.path, isolation_level=None)
+    db.execute("UPDATE ticket_queue SET face_value = 'not a number' WHERE sig = ?", (ws[0].sig,))
+    db.close()
+    node.chain.advance(2)
+    run = node.monitor.on_new_l1_block(node.chain.last_seen_l1_block())
+    assert run.error is None and run.quarantined == 1 and len(run.redeemed) == 1
+    assert node.queue.counts() == {"quarantined": 1, "redeemed": 1}
+    assert node.monitor.on_new_l1_block(node.chain.last_seen_l1_block()).error is None
+
+
+def test_start_up_scan_redeems_what_a_previous_run_queued(tmp_path):
+    node = Node(tmp_path)
+    ws = winners(node, 3, exp_delta=2)
+    node.chain.advance(2)
+    fresh = pm.SenderMonitor(ORCH_ADDR, node.broker, node.chain, pm.RedemptionQueue(tmp_path / "queue.db"))
+    run = fresh.start()  # no new payment from the sender is needed (go-livepeer #632)
+    assert len(run.redeemed) == 3 and all(node.broker.is_used_ticket(w.ticket.hash()) for w in ws)

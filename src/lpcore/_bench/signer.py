@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import keccak256, pm
 from ..signer import proto
-from ..signer.chain import ChainSnapshot, StaticChainState
+from ..broker.rpc import ChainSnapshot, StaticChainState
 from ..signer.service import RemoteSigner, SignerConfig
 from .case import Case
 

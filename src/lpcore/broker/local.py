@@ -495,3 +495,12 @@ class LocalBroker(Broker):
             self._put_sender(db, holder, deposit, wr, reserve - claim)
             self._emit(db, "ReserveClaimed", reserveHolder=holder, claimant=claimant, amount=claim)
         return claim
+
+    def redemption_tx(self, ticket_hash: bytes) -> bytes | None:
+        """The transaction id that paid ``ticket_hash`` here, or ``None`` (lets the queue mark a ticket this
+        broker paid as ``redeemed`` after a crash between the payment and the bookkeeping)."""
+        needle = f'%"ticketHash": "0x{bytes(ticket_hash).hex()}"%'
+        with self._lock:
+            row = self._db.execute("SELECT id FROM events WHERE name = 'WinningTicketRedeemed' AND args LIKE ?",
+                                   (needle,)).fetchone()
+        return None if row is None else self._tx_id(row[0])

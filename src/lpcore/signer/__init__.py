@@ -21,7 +21,7 @@ from .._extras import require
 # extra) is checked where it loads, in app.py, so that building requests and payments does not import a server.
 require("signer", "google.protobuf", feature="lpcore.signer")
 
-from .chain import (  # noqa: E402
+from ..broker.rpc import (  # noqa: E402
     BrokerChainState,
     ChainSnapshot,
     ChainStateSource,

@@ -100,7 +100,7 @@ def _load_key(args: argparse.Namespace) -> bytes:
 def build_signer(args: argparse.Namespace):
     """The :class:`RemoteSigner` the parsed ``serve`` arguments describe."""
     from .. import pm
-    from .chain import ARBITRUM_ONE_CONTROLLER, ChainSnapshot, JsonRpcChainState, StaticChainState
+    from ..broker.rpc import ARBITRUM_ONE_CONTROLLER, ChainSnapshot, JsonRpcChainState, StaticChainState
     from .auth import webhook
     from .service import RemoteSigner, SignerConfig
 
@@ -147,7 +147,7 @@ def _serve(args: argparse.Namespace) -> int:
     from ..errors import LpcoreError
     from .app import serve
     from .auth import check_listener
-    from .chain import ChainStateUnavailable
+    from ..errors import ChainStateUnavailable
 
     # Every expected failure (bad key, unreachable --eth-url, a public listener without auth) is one line on
     # stderr and exit status 2, never a traceback.

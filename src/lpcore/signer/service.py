@@ -29,7 +29,7 @@ from ..errors import RemoteSignerError
 from . import auth, billing, gojson, pricing, request, wire
 from .auth import AuthHook
 from .billing import HTTP_NO_TICKETS, MAX_TICKETS_PER_PAYMENT
-from .chain import ChainSnapshot, ChainStateSource
+from ..broker.rpc import ChainSnapshot, ChainStateSource
 from .pricing import HTTP_PRICE_EXCEEDED
 from .state import PaymentState
 
