@@ -24,6 +24,7 @@ __all__ = ["EXTRAS", "require"]
 EXTRAS = {
     "gpu": "CuPy, for video signatures on a CUDA device",
     "signer": "Starlette, uvicorn and protobuf, for the remote signer service",
+    "market": "grpcio and protobuf, for discovering orchestrators over gRPC",
     "chain": "web3, for the on-chain TicketBroker and chain views",
     "ray": "Ray, for distributed verification",
     "test": "the test suite's oracles and tools",

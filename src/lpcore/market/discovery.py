@@ -482,12 +482,10 @@ def grpc_query(url: str, request: Any = None, *, timeout: float = CUTOFF_S,
     """One ``GetOrchestrator`` RPC to the orchestrator at ``url`` (``http://`` = plaintext; ``https://`` = TLS
     trusting the certificate the server presents, as go-livepeer's ``InsecureSkipVerify`` and the SDK's
     trust-on-first-use do). Returns the ``net.OrchestratorInfo``; raises :class:`DiscoveryError`."""
-    try:
-        import grpc
+    from .._extras import require
 
-        from ..signer import proto
-    except ImportError as e:  # grpcio / protobuf are the market extra
-        raise DiscoveryError(f"gRPC discovery needs grpcio and protobuf: pip install 'lpcore[market]' ({e})") from e
+    (grpc, _) = require("market", "grpc", "google.protobuf", feature="gRPC discovery")
+    from ..signer import proto
     p = urllib.parse.urlsplit(url)
     if p.scheme not in ("http", "https") or not p.hostname:
         raise DiscoveryError(f"orchestrator URL must be http(s)://host:port, got {url!r}")
