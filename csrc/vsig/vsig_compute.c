@@ -20,7 +20,7 @@
 #endif
 
 VSIG_MULTIVERSION
-static void add_rows4(uint16_t *restrict colsum, const uint8_t *restrict a, const uint8_t *restrict b,
+void vsig_add_rows4(uint16_t *restrict colsum, const uint8_t *restrict a, const uint8_t *restrict b,
                       const uint8_t *restrict c, const uint8_t *restrict d, uint32_t w)
 {
     uint32_t x;
@@ -29,7 +29,7 @@ static void add_rows4(uint16_t *restrict colsum, const uint8_t *restrict a, cons
 }
 
 VSIG_MULTIVERSION
-static void add_rows1(uint16_t *restrict colsum, const uint8_t *restrict a, uint32_t w)
+void vsig_add_rows1(uint16_t *restrict colsum, const uint8_t *restrict a, uint32_t w)
 {
     uint32_t x;
     for (x = 0; x < w; x++)
@@ -61,10 +61,10 @@ void vsig_block_sums(const vsig_params *p, const uint8_t *plane, int64_t row_str
             memset(colsum, 0, w * sizeof(uint16_t));
             for (; y + 4 <= chunk_end; y += 4) {
                 const uint8_t *a = plane + (int64_t)y * row_stride;
-                add_rows4(colsum, a, a + row_stride, a + 2 * row_stride, a + 3 * row_stride, w);
+                vsig_add_rows4(colsum, a, a + row_stride, a + 2 * row_stride, a + 3 * row_stride, w);
             }
             for (; y < chunk_end; y++)
-                add_rows1(colsum, plane + (int64_t)y * row_stride, w);
+                vsig_add_rows1(colsum, plane + (int64_t)y * row_stride, w);
             fold_columns(p, colsum, blocks + r * VSIG_GRID);
         }
     }
