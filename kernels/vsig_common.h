@@ -640,8 +640,6 @@ LP_HOST_DEVICE static inline int vsig_profile_params_init(vsig_profile_params *p
                                                           uint32_t cheight)
 {
     uint32_t i;
-    if (cwidth < VSIG_PMIN_DIM || cheight < VSIG_PMIN_DIM || cwidth > VSIG_MAX_DIM || cheight > VSIG_MAX_DIM)
-        return 0;
     pp->cwidth = cwidth;
     pp->cheight = cheight;
     pp->ystep = vsig_clamp_u32(height / VSIG_GRID / 2, 1, 16);
@@ -650,7 +648,8 @@ LP_HOST_DEVICE static inline int vsig_profile_params_init(vsig_profile_params *p
         pp->row_start[i] = vsig_grid_start(i, cheight, VSIG_PGRID);
         pp->col_start[i] = vsig_grid_start(i, cwidth, VSIG_PGRID);
     }
-    return 1;
+    /* checked last so that every field is initialised either way (callers may skip the check) */
+    return !(cwidth < VSIG_PMIN_DIM || cheight < VSIG_PMIN_DIM || cwidth > VSIG_MAX_DIM || cheight > VSIG_MAX_DIM);
 }
 
 /* Returns round(sum / cnt) (halves up); 1 <= cnt <= 2^22 and sum <= 255*cnt, so 32-bit arithmetic is exact. */
