@@ -204,7 +204,7 @@ def table(res: dict, presets: list[str]) -> str:
 # segment number k, so calibration (segments < CALIB_SEGMENTS) and held-out segments see different edits.
 
 CALIB_SEGMENTS = 6
-PROFILE_SIZES = [(426, 240, 60), (640, 360, 60)]
+PROFILE_SIZES = [(426, 240, 60)]
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
 
 PROFILE_HONEST = {  # name -> (scale flags, encoder args, filter before scaling)

@@ -35,24 +35,31 @@ THRESHOLD = 1.0
 
 # ---- calibrated constants (docs/verification.md, "Calibration"; benchmarks/corpus_fpfn.py --calibrate) --------
 # Honest block noise: |d mean| ~ NOISE_Y0 + NOISE_YS * spread (spread = 2 x std of the reference block).
-NOISE_Y0, NOISE_YS = 2.0, 0.30
+NOISE_Y0, NOISE_YS, NOISE_YG = 2.0, 0.30, 0.10   # + x the block's largest step to a neighbour
 # Spread changes are compared as log ratios of (spread + SPREAD_EPS), after removing the frame's median ratio
 # (an encoder at high CRF smooths every textured block alike); honest noise NOISE_S.
 SPREAD_EPS, NOISE_S = 6.0, 0.30
 SPREAD_MIN = 10.0          # spread evidence needs texture on one side (2 x std >= this)
-NOISE_C, NOISE_CS = 2.0, 0.12   # honest chroma-mean noise: levels + x luma spread of the cell's blocks
+NOISE_C, NOISE_CS, NOISE_CG = 2.0, 0.12, 0.25  # chroma: levels + x luma spread + x the U and V neighbour steps
 SPREAD_BINS = np.array([4, 8, 12, 16, 24, 32, 48, 64, 96], np.float32)  # reference-spread bins (see _binned_median)
-LOCAL_PERSIST = 1.6        # threshold of the frame-averaged local map (3x3 neighbourhood mean, max over blocks)
-LOCAL_FRAMES = 3.2         # threshold of the per-frame local maps' 5th largest maximum
+# Local thresholds per evidence kind: (frame-averaged map, 3x3 neighbourhood mean, max over blocks;
+#                                       per-frame maps' LOCAL_FRAMES_K-th largest maximum)
+LOCAL_Y = (2.3, 3.3)
+LOCAL_S = (2.85, 5.1)
+LOCAL_C = (1.3, 2.2)
 LOCAL_FRAMES_K = 5
-GLOBAL_Y, GLOBAL_C = 7.0, 6.0   # thresholds of the median |d| over blocks (luma, chroma)
+GLOBAL_Y, GLOBAL_C = 8.0, 6.0   # thresholds of the median |d| over blocks (luma, chroma)
 TEMPORAL_RATIO = 3.0       # a frame is anomalous if its aligned distance > this x the segment's median ...
 TEMPORAL_FLOOR = 4.0       # ... and > this (levels, RMS over the coarse descriptor)
-TEMPORAL_FRAMES = 2        # anomalous frames needed (single-frame glitches happen at segment starts)
+TEMPORAL_FRAMES = 3        # anomalous frames needed (single-frame glitches happen at segment starts)
+REORDER_RATIO = 2.0        # a frame is misplaced if another reference frame (>= 2 away) fits this much better ...
+REORDER_FLOOR = 2.0        # ... and its aligned distance exceeds this and TEMPORAL_RATIO x the median
+REORDER_FRAMES = 3
 FREEZE_STILL = 0.35        # candidate frame-to-frame RMS change below this is "repeated" ...
 FREEZE_MOVING = 2.0        # ... while the reference moved more than this
 FREEZE_FRAMES = 3
-MAX_SHIFT = 4              # offsets searched directly; larger ones come from the MPEG-7 match
+MAX_SHIFT = 3              # offsets searched directly; larger ones come from the MPEG-7 match
+ALIGN_BIAS = 0.15          # an offset must fit this much better per frame of shift
 COVERAGE_SLACK = 2         # frames a candidate may lack or add at its ends
 
 
@@ -79,6 +86,7 @@ class TamperReport:
     reasons: list = field(default_factory=list)
     reference_frames: int = 0
     candidate_frames: int = 0
+    details: dict = field(default_factory=dict)   # per local evidence kind, its two normalised sub-scores
     _thumbnail: np.ndarray | None = field(default=None, repr=False)
 
     def __bool__(self) -> bool:
@@ -214,7 +222,7 @@ def _align(dist: np.ndarray, ref: VideoProfile, cand: VideoProfile, mpeg7: bool)
         return float(np.median(dist[idx, idx + o]))
 
     for o in offsets:
-        c = cost(o)
+        c = cost(o) * (1.0 + ALIGN_BIAS * abs(o))   # prefer small shifts: repetitive content fits many
         if c < best[1]:
             best = (o, c)
     if mpeg7 and best[1] > TEMPORAL_FLOOR:
@@ -233,15 +241,33 @@ def _box3(a: np.ndarray) -> np.ndarray:
     return (s[..., :, :-2] + s[..., :, 1:-1] + s[..., :, 2:]) / 9.0
 
 
-def _binned_median(lr: np.ndarray, rs: np.ndarray) -> np.ndarray:
-    """The honest encoder's texture-dependent smoothing: per reference-spread bin, the median log spread ratio
-    over the whole segment (an edit covers a minority of blocks, so it does not move the medians)."""
+def _gradient(a: np.ndarray) -> np.ndarray:
+    """Largest absolute difference of each cell to its 4 neighbours (last two axes): where a scaler or encoder
+    moves an edge by a fraction of a pixel, the block means beside it change by a share of this step."""
+    g = np.zeros_like(a)
+    dx = np.abs(np.diff(a, axis=-1))
+    dy = np.abs(np.diff(a, axis=-2))
+    g[..., :, 1:] = np.maximum(g[..., :, 1:], dx)
+    g[..., :, :-1] = np.maximum(g[..., :, :-1], dx)
+    g[..., 1:, :] = np.maximum(g[..., 1:, :], dy)
+    g[..., :-1, :] = np.maximum(g[..., :-1, :], dy)
+    return g
+
+
+def _binned_z(lr: np.ndarray, rs: np.ndarray) -> np.ndarray:
+    """|lr - median| / (robust scale), per reference-spread bin over the whole segment: an honest encoder smooths
+    texture by an amount that depends on the texture (and varies more on noise-like content), while an edit
+    covers a minority of blocks and does not move a bin's median or MAD."""
     bins = np.searchsorted(SPREAD_BINS, rs.ravel(), side="right")
     flat = lr.ravel()
     med = np.zeros(len(SPREAD_BINS) + 1, np.float32)
+    scale = np.ones(len(SPREAD_BINS) + 1, np.float32)
     for b in np.unique(bins):
-        med[b] = np.median(flat[bins == b])
-    return med[bins].reshape(lr.shape)
+        x = flat[bins == b]
+        m = np.median(x)
+        med[b] = m
+        scale[b] = NOISE_S + 1.4826 * np.median(np.abs(x - m))
+    return (np.abs(flat - med[bins]) / scale[bins]).reshape(lr.shape)
 
 
 def _ranges(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -328,6 +354,15 @@ def detect_tampering(reference: Any, candidate: Any, *, device: str = "auto", mp
             reasons.append(f"{int(reordered.sum())} frame(s) match reference frames out of order")
         if foreign.sum():
             reasons.append(f"{int(foreign.sum())} frame(s) match no reference frame (inserted or replaced)")
+    # misplaced frames: a clearly better match elsewhere in the reference (reordering, local re-timing)
+    d_best = dist[best_ref, cj]
+    misplaced = ((d_best * REORDER_RATIO < d_al) & (np.abs(best_ref - ri) >= 2)
+                 & (d_al > max(TEMPORAL_RATIO * level, REORDER_FLOOR)))
+    n_mis = int(misplaced.sum())
+    if n_mis >= REORDER_FRAMES:
+        t_score = max(t_score, n_mis / REORDER_FRAMES)
+        reasons.append(f"{n_mis} frame(s) fit other reference frames much better (reordered or re-timed)")
+    anomalous = anomalous | misplaced
     n_frozen = int(frozen.sum())
     if n_frozen >= FREEZE_FRAMES:
         t_score = max(t_score, n_frozen / FREEZE_FRAMES)
@@ -358,28 +393,34 @@ def detect_tampering(reference: Any, candidate: Any, *, device: str = "auto", mp
     # local: per-block normalised evidence, bias (frame median) removed
     dy -= np.median(dy.reshape(k, -1), axis=1)[:, None, None]
     tex = np.maximum(rs, cs)
-    e_y = np.abs(dy) / (NOISE_Y0 + NOISE_YS * tex)
+    e_y = np.abs(dy) / (NOISE_Y0 + NOISE_YS * tex + NOISE_YG * _gradient(ry))
     lr = np.log((cs + SPREAD_EPS) / (rs + SPREAD_EPS))
-    lr -= _binned_median(lr, rs)
-    e_s = np.abs(lr) / NOISE_S * (tex >= SPREAD_MIN)
+    e_s = _binned_z(lr, rs) * (tex >= SPREAD_MIN)
     du -= np.median(du.reshape(k, -1), axis=1)[:, None, None]
     dv -= np.median(dv.reshape(k, -1), axis=1)[:, None, None]
     tex16 = tex.reshape(k, 16, 2, 16, 2).max(axis=(2, 4))
-    e_c16 = (np.abs(du) + np.abs(dv)) / (NOISE_C + NOISE_CS * tex16)
+    ru, rv = ref.umean[gi].astype(np.float32), ref.vmean[gi].astype(np.float32)
+    e_c16 = (np.abs(du) + np.abs(dv)) / (NOISE_C + NOISE_CS * tex16 + NOISE_CG * (_gradient(ru) + _gradient(rv)))
     e_c = np.repeat(np.repeat(e_c16, 2, axis=1), 2, axis=2)
-    e = np.maximum(np.maximum(e_y, e_s), e_c)                 # (k, 32, 32)
-    persist = _box3(e.mean(axis=0)[None])[0] / LOCAL_PERSIST
-    per_frame = _box3(e)
-    pf_max = per_frame.reshape(k, -1).max(axis=1) / LOCAL_FRAMES
     kk = min(LOCAL_FRAMES_K, k)
-    s_frames = float(np.sort(pf_max)[-kk]) if k else 0.0
+    persist = np.zeros((32, 32))
+    pf_max = np.zeros(k)
+    details = {}
+    for name, e, t_persist, t_frames in (("luma", e_y, *LOCAL_Y), ("texture", e_s, *LOCAL_S),
+                                          ("colour", e_c, *LOCAL_C)):
+        pm = _box3(e.mean(axis=0)[None])[0] / t_persist
+        pf = _box3(e).reshape(k, -1).max(axis=1) / t_frames
+        persist = np.maximum(persist, pm)
+        pf_max = np.maximum(pf_max, pf)
+        details[name] = (float(pm.max()), float(np.sort(pf)[-kk]))
     s_persist = float(persist.max())
+    s_frames = float(np.sort(pf_max)[-kk])
     scores["local"] = max(s_persist, s_frames)
     regions = persist
-    if s_persist >= THRESHOLD or s_frames >= THRESHOLD:
-        kind = _local_kind(e_y, e_s, e_c, persist >= THRESHOLD if s_persist >= THRESHOLD else None)
-        area = float((persist >= THRESHOLD).mean() * 100)
+    if scores["local"] >= THRESHOLD:
+        kind = max(details, key=lambda x: max(details[x]))
         if s_persist >= THRESHOLD:
+            area = float((persist >= THRESHOLD).mean() * 100)
             reasons.append(f"local {kind} change over {area:.1f}% of the frame, persistent")
         else:
             reasons.append(f"local {kind} change in {int((pf_max >= THRESHOLD).sum())} frame(s)")
@@ -397,17 +438,10 @@ def detect_tampering(reference: Any, candidate: Any, *, device: str = "auto", mp
     if scores["global"] >= THRESHOLD:
         flagged[cj] = True
     best_frame = int(cj[good][int(np.argmax(pf_max))]) if k else 0
-    return _report(scores, _ranges(flagged), regions, frame_scores, off, reasons, n, m, cand, best_frame,
-                   align_src)
-
-
-def _local_kind(e_y, e_s, e_c, mask) -> str:
-    sel = mask if mask is not None else slice(None)
-    y = float(np.mean(e_y.mean(axis=0)[sel]))
-    s = float(np.mean(e_s.mean(axis=0)[sel]))
-    c = float(np.mean(e_c.mean(axis=0)[sel]))
-    top = max(("luma", y), ("texture", s), ("chroma", c), key=lambda t: t[1])[0]
-    return {"luma": "brightness", "texture": "texture (blur/pixelation)", "chroma": "colour"}[top]
+    rep = _report(scores, _ranges(flagged), regions, frame_scores, off, reasons, n, m, cand, best_frame,
+                  align_src)
+    rep.details = {f"{k}_{w}": v[i] for k, v in details.items() for i, w in enumerate(("persist", "frames"))}
+    return rep
 
 
 def _report(scores, frames, regions, frame_scores, off, reasons, n, m, cand, best_frame, align_src="profile"):
