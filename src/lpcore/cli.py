@@ -16,6 +16,7 @@ _COMMANDS = [
     "lpcore.vsig.cli",
     "lpcore.signer.cli",
     "lpcore.bench",
+    "lpcore.verify.cli",
 ]
 
 

@@ -39,13 +39,14 @@ NOISE_Y0, NOISE_YS, NOISE_YG = 2.0, 0.30, 0.10   # + x the block's largest step 
 # Spread changes are compared as log ratios of (spread + SPREAD_EPS), after removing the frame's median ratio
 # (an encoder at high CRF smooths every textured block alike); honest noise NOISE_S.
 SPREAD_EPS, NOISE_S = 6.0, 0.30
+SPREAD_GAIN = 0.5          # weight of texture gained relative to texture lost
 SPREAD_MIN = 10.0          # spread evidence needs texture on one side (2 x std >= this)
 NOISE_C, NOISE_CS, NOISE_CG = 2.0, 0.12, 0.25  # chroma: levels + x luma spread + x the U and V neighbour steps
 SPREAD_BINS = np.array([4, 8, 12, 16, 24, 32, 48, 64, 96], np.float32)  # reference-spread bins (see _binned_median)
 # Local thresholds per evidence kind: (frame-averaged map, 3x3 neighbourhood mean, max over blocks;
 #                                       per-frame maps' LOCAL_FRAMES_K-th largest maximum)
 LOCAL_Y = (2.3, 3.3)
-LOCAL_S = (2.85, 5.1)
+LOCAL_S = (1.55, 5.1)
 LOCAL_C = (1.3, 2.2)
 LOCAL_FRAMES_K = 5
 GLOBAL_Y, GLOBAL_C = 8.0, 6.0   # thresholds of the median |d| over blocks (luma, chroma)
@@ -267,7 +268,10 @@ def _binned_z(lr: np.ndarray, rs: np.ndarray) -> np.ndarray:
         m = np.median(x)
         med[b] = m
         scale[b] = NOISE_S + 1.4826 * np.median(np.abs(x - m))
-    return (np.abs(flat - med[bins]) / scale[bins]).reshape(lr.shape)
+    # texture lost beyond the honest smoothing of its bin (blur, pixelation, delogo, flat overlays) counts
+    # fully; texture gained (text, patterned overlays) at SPREAD_GAIN, since encoders' ringing adds some
+    r = flat - med[bins]
+    return (np.where(r < 0, -r, SPREAD_GAIN * r) / scale[bins]).reshape(lr.shape)
 
 
 def _ranges(mask: np.ndarray) -> list[tuple[int, int]]:
