@@ -28,6 +28,7 @@ import numpy as np
 
 from ..errors import LpcoreError
 from ..vsig.profile import VideoProfile, compute_profile_file
+from . import _evidence
 
 __all__ = ["detect_tampering", "TamperReport", "THRESHOLD", "load_profile"]
 
@@ -42,7 +43,7 @@ SPREAD_EPS, NOISE_S = 6.0, 0.30
 SPREAD_GAIN = 0.5          # weight of texture gained relative to texture lost
 SPREAD_MIN = 10.0          # spread evidence needs texture on one side (2 x std >= this)
 NOISE_C, NOISE_CS, NOISE_CG = 2.0, 0.12, 0.25  # chroma: levels + x luma spread + x the U and V neighbour steps
-SPREAD_BINS = np.array([4, 8, 12, 16, 24, 32, 48, 64, 96], np.float32)  # reference-spread bins (see _binned_median)
+SPREAD_BINS = np.array([4, 8, 12, 16, 24, 32, 48, 64, 96], np.int32)  # reference-spread bins (texture medians)
 # Local thresholds per evidence kind: (frame-averaged map, 3x3 neighbourhood mean, max over blocks;
 #                                       per-frame maps' LOCAL_FRAMES_K-th largest maximum)
 LOCAL_Y = (2.3, 3.3)
@@ -59,6 +60,11 @@ REORDER_FRAMES = 3
 FREEZE_STILL = 0.35        # candidate frame-to-frame RMS change below this is "repeated" ...
 FREEZE_MOVING = 2.0        # ... while the reference moved more than this
 FREEZE_FRAMES = 3
+_NOISE_Y = np.array([NOISE_Y0, NOISE_YS, NOISE_YG], np.float32)
+_NOISE_C = np.array([NOISE_C, NOISE_CS, NOISE_CG], np.float32)
+_SPREAD = np.array([SPREAD_EPS, NOISE_S, SPREAD_GAIN, SPREAD_MIN], np.float32)
+_T_PERSIST = np.array([LOCAL_Y[0], LOCAL_S[0], LOCAL_C[0]], np.float32)
+_T_FRAMES = np.array([LOCAL_Y[1], LOCAL_S[1], LOCAL_C[1]], np.float32)
 MAX_SHIFT = 3              # offsets searched directly; larger ones come from the MPEG-7 match
 ALIGN_BIAS = 0.15          # an offset must fit this much better per frame of shift
 COVERAGE_SLACK = 2         # frames a candidate may lack or add at its ends
@@ -235,45 +241,6 @@ def _align(dist: np.ndarray, ref: VideoProfile, cand: VideoProfile, mpeg7: bool)
     return best[0], best[1], src
 
 
-def _box3(a: np.ndarray) -> np.ndarray:
-    """3x3 neighbourhood mean over the last two axes (edges padded by replication)."""
-    p = np.pad(a, [(0, 0)] * (a.ndim - 2) + [(1, 1), (1, 1)], mode="edge")
-    s = p[..., :-2, :] + p[..., 1:-1, :] + p[..., 2:, :]
-    return (s[..., :, :-2] + s[..., :, 1:-1] + s[..., :, 2:]) / 9.0
-
-
-def _gradient(a: np.ndarray) -> np.ndarray:
-    """Largest absolute difference of each cell to its 4 neighbours (last two axes): where a scaler or encoder
-    moves an edge by a fraction of a pixel, the block means beside it change by a share of this step."""
-    g = np.zeros_like(a)
-    dx = np.abs(np.diff(a, axis=-1))
-    dy = np.abs(np.diff(a, axis=-2))
-    g[..., :, 1:] = np.maximum(g[..., :, 1:], dx)
-    g[..., :, :-1] = np.maximum(g[..., :, :-1], dx)
-    g[..., 1:, :] = np.maximum(g[..., 1:, :], dy)
-    g[..., :-1, :] = np.maximum(g[..., :-1, :], dy)
-    return g
-
-
-def _binned_z(lr: np.ndarray, rs: np.ndarray) -> np.ndarray:
-    """|lr - median| / (robust scale), per reference-spread bin over the whole segment: an honest encoder smooths
-    texture by an amount that depends on the texture (and varies more on noise-like content), while an edit
-    covers a minority of blocks and does not move a bin's median or MAD."""
-    bins = np.searchsorted(SPREAD_BINS, rs.ravel(), side="right")
-    flat = lr.ravel()
-    med = np.zeros(len(SPREAD_BINS) + 1, np.float32)
-    scale = np.ones(len(SPREAD_BINS) + 1, np.float32)
-    for b in np.unique(bins):
-        x = flat[bins == b]
-        m = np.median(x)
-        med[b] = m
-        scale[b] = NOISE_S + 1.4826 * np.median(np.abs(x - m))
-    # texture lost beyond the honest smoothing of its bin (blur, pixelation, delogo, flat overlays) counts
-    # fully; texture gained (text, patterned overlays) at SPREAD_GAIN, since encoders' ringing adds some
-    r = flat - med[bins]
-    return (np.where(r < 0, -r, SPREAD_GAIN * r) / scale[bins]).reshape(lr.shape)
-
-
 def _ranges(mask: np.ndarray) -> list[tuple[int, int]]:
     out, start = [], None
     for i, v in enumerate(mask):
@@ -378,45 +345,22 @@ def detect_tampering(reference: Any, candidate: Any, *, device: str = "auto", mp
     if good.sum() == 0:
         good = np.ones_like(good)
     gi, gj = ri[good], cj[good]
-    ry = ref.ymean[gi].astype(np.float32)
-    cy = cand.ymean[gj].astype(np.float32)
-    rs = ref.yspread[gi].astype(np.float32)
-    cs = cand.yspread[gj].astype(np.float32)
-    dy = cy - ry
     k = len(gi)
-    # global: median block differences, before any bias removal
-    g_y = float(np.median(np.abs(dy).reshape(k, -1), axis=1).mean())
-    du = cand.umean[gj].astype(np.float32) - ref.umean[gi].astype(np.float32)
-    dv = cand.vmean[gj].astype(np.float32) - ref.vmean[gi].astype(np.float32)
-    g_c = float((np.median(np.abs(du).reshape(k, -1), axis=1) + np.median(np.abs(dv).reshape(k, -1), axis=1)).mean())
+    g_y, g_c, pm, pf = _evidence.local_evidence(
+        ref.ymean, ref.yspread, ref.umean, ref.vmean, cand.ymean, cand.yspread, cand.umean, cand.vmean,
+        gi.astype(np.int64), gj.astype(np.int64), _NOISE_Y, _NOISE_C, _SPREAD, SPREAD_BINS, _T_PERSIST, _T_FRAMES)
+    # global: median block differences (before any bias removal), averaged over frames
     scores["global"] = max(g_y / GLOBAL_Y, g_c / GLOBAL_C)
     if g_y >= GLOBAL_Y:
         reasons.append(f"the whole picture differs (median luma block difference {g_y:.1f})")
     if g_c >= GLOBAL_C:
         reasons.append(f"the whole picture's colour differs (median chroma difference {g_c:.1f})")
-    # local: per-block normalised evidence, bias (frame median) removed
-    dy -= np.median(dy.reshape(k, -1), axis=1)[:, None, None]
-    tex = np.maximum(rs, cs)
-    e_y = np.abs(dy) / (NOISE_Y0 + NOISE_YS * tex + NOISE_YG * _gradient(ry))
-    lr = np.log((cs + SPREAD_EPS) / (rs + SPREAD_EPS))
-    e_s = _binned_z(lr, rs) * (tex >= SPREAD_MIN)
-    du -= np.median(du.reshape(k, -1), axis=1)[:, None, None]
-    dv -= np.median(dv.reshape(k, -1), axis=1)[:, None, None]
-    tex16 = tex.reshape(k, 16, 2, 16, 2).max(axis=(2, 4))
-    ru, rv = ref.umean[gi].astype(np.float32), ref.vmean[gi].astype(np.float32)
-    e_c16 = (np.abs(du) + np.abs(dv)) / (NOISE_C + NOISE_CS * tex16 + NOISE_CG * (_gradient(ru) + _gradient(rv)))
-    e_c = np.repeat(np.repeat(e_c16, 2, axis=1), 2, axis=2)
+    # local: per kind, the frame-averaged map and the per-frame maxima, each over 3x3 block neighbourhoods
     kk = min(LOCAL_FRAMES_K, k)
-    persist = np.zeros((32, 32))
-    pf_max = np.zeros(k)
-    details = {}
-    for name, e, t_persist, t_frames in (("luma", e_y, *LOCAL_Y), ("texture", e_s, *LOCAL_S),
-                                          ("colour", e_c, *LOCAL_C)):
-        pm = _box3(e.mean(axis=0)[None])[0] / t_persist
-        pf = _box3(e).reshape(k, -1).max(axis=1) / t_frames
-        persist = np.maximum(persist, pm)
-        pf_max = np.maximum(pf_max, pf)
-        details[name] = (float(pm.max()), float(np.sort(pf)[-kk]))
+    persist = pm.max(axis=0).astype(np.float64)
+    pf_max = pf.max(axis=0).astype(np.float64)
+    details = {name: (float(pm[i].max()), float(np.sort(pf[i])[-kk]))
+               for i, name in enumerate(("luma", "texture", "colour"))}
     s_persist = float(persist.max())
     s_frames = float(np.sort(pf_max)[-kk])
     scores["local"] = max(s_persist, s_frames)
