@@ -659,17 +659,33 @@ LP_HOST_DEVICE static inline uint8_t vsig_profile_mean(uint32_t sum, uint32_t cn
 }
 
 /* Returns min(floor(2*sqrt(variance)), 255) of cnt pixels with sum and sum of squares: the largest s <= 255 with
- * (s*cnt)^2 <= 4*(cnt*sumsq - sum^2) = 4*cnt^2*variance, by an 8-step binary search (no division, no square
- * root: identical on every device). Exact in uint64 for cnt <= 2^22 ((255*cnt)^2 and 4*cnt^2*variance < 2^61). */
+ * (s*cnt)^2 <= v4 = 4*(cnt*sumsq - sum^2) = 4*cnt^2*variance, exact in uint64 for cnt <= 2^22 ((256*cnt)^2 and v4
+ * < 2^61). A double square root gives a guess within one of the answer, and integer comparisons settle it, so the
+ * result is exact and identical on every device; without a compiler square root, an 8-step binary search. */
 LP_HOST_DEVICE static inline uint8_t vsig_profile_spread(uint64_t sum, uint64_t sumsq, uint64_t cnt)
 {
-    uint64_t v4 = 4 * (cnt * sumsq - sum * sum);
-    uint32_t s = 0, bit;
+    uint64_t v4 = 4 * (cnt * sumsq - sum * sum), c2 = cnt * cnt;
+    uint32_t s;
+#if defined(__CUDA_ARCH__) || defined(__GNUC__) || defined(__clang__)
+#ifdef __CUDA_ARCH__
+    double g = sqrt((double)v4 / (double)c2);
+#else
+    double g = __builtin_sqrt((double)v4 / (double)c2);
+#endif
+    s = g >= 255.0 ? 255u : (uint32_t)g;
+    while (s > 0 && (uint64_t)s * s * c2 > v4)
+        s--;
+    while (s < 255 && (uint64_t)(s + 1) * (s + 1) * c2 <= v4)
+        s++;
+#else
+    uint32_t bit;
+    s = 0;
     for (bit = 128; bit; bit >>= 1) {
         uint64_t t = (uint64_t)(s | bit) * cnt;
         if (t * t <= v4)
             s |= bit;
     }
+#endif
     return (uint8_t)s;
 }
 

@@ -150,11 +150,10 @@ typedef struct {
 
 /* Luma block sums (exactly vsig_block_sums') and, over the sampled rows (pp->ystep), block sums and sums of
  * squares of one frame, in one read of the plane.
- * Scratch: scratch16 2*p->width uint16, colsq p->width uint32.
+ * Scratch: colsum p->width uint16.
  * Out: blocks[1024], ssum[1024], ssq[1024] (row-major). */
 void vsig_block_moments(const vsig_params *p, const vsig_profile_params *pp, const uint8_t *plane,
-                        int64_t row_stride, uint16_t *scratch16, uint32_t *colsq, uint32_t *blocks, uint32_t *ssum,
-                        uint64_t *ssq);
+                        int64_t row_stride, uint16_t *colsum, uint32_t *blocks, uint32_t *ssum, uint64_t *ssq);
 
 /* Cell sums of one chroma plane over its sampled rows (pp->cstep), on the profile's 16x16 grid.
  * Scratch: colsum pp->cwidth uint16.  Out: cells[256] (row-major). */

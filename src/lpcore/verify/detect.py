@@ -28,7 +28,6 @@ import numpy as np
 
 from ..errors import LpcoreError
 from ..vsig.profile import VideoProfile, compute_profile_file
-from . import _evidence
 
 __all__ = ["detect_tampering", "TamperReport", "THRESHOLD", "load_profile"]
 
@@ -346,6 +345,8 @@ def detect_tampering(reference: Any, candidate: Any, *, device: str = "auto", mp
         good = np.ones_like(good)
     gi, gj = ri[good], cj[good]
     k = len(gi)
+    from . import _evidence  # numba: imported on first use, so `import lpcore.verify` stays light
+
     g_y, g_c, pm, pf = _evidence.local_evidence(
         ref.ymean, ref.yspread, ref.umean, ref.vmean, cand.ymean, cand.yspread, cand.umean, cand.vmean,
         gi.astype(np.int64), gj.astype(np.int64), _NOISE_Y, _NOISE_C, _SPREAD, SPREAD_BINS, _T_PERSIST, _T_FRAMES)
