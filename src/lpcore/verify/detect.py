@@ -45,11 +45,11 @@ NOISE_C, NOISE_CS, NOISE_CG = 2.0, 0.12, 0.25  # chroma: levels + x luma spread 
 SPREAD_BINS = np.array([4, 8, 12, 16, 24, 32, 48, 64, 96], np.int32)  # reference-spread bins (texture medians)
 # Local thresholds per evidence kind: (frame-averaged map, 3x3 neighbourhood mean, max over blocks;
 #                                       per-frame maps' LOCAL_FRAMES_K-th largest maximum)
-LOCAL_Y = (2.3, 3.3)
-LOCAL_S = (1.55, 5.1)
-LOCAL_C = (1.3, 2.2)
+LOCAL_Y = (1.78, 3.3)
+LOCAL_S = (1.22, 5.1)
+LOCAL_C = (1.1, 2.2)
 LOCAL_FRAMES_K = 5
-GLOBAL_Y, GLOBAL_C = 8.0, 6.0   # thresholds of the median |d| over blocks (luma, chroma)
+GLOBAL_Y, GLOBAL_C = 7.7, 6.0   # thresholds of the median |d| over blocks (luma, chroma)
 TEMPORAL_RATIO = 3.0       # a frame is anomalous if its aligned distance > this x the segment's median ...
 TEMPORAL_FLOOR = 4.0       # ... and > this (levels, RMS over the coarse descriptor)
 TEMPORAL_FRAMES = 3        # anomalous frames needed (single-frame glitches happen at segment starts)
@@ -94,6 +94,7 @@ class TamperReport:
     candidate_frames: int = 0
     details: dict = field(default_factory=dict)   # per local evidence kind, its two normalised sub-scores
     _thumbnail: np.ndarray | None = field(default=None, repr=False)
+    _aspect: float = field(default=1.0, repr=False)    # candidate height / width, for the drawing
 
     def __bool__(self) -> bool:
         return self.tampered
@@ -121,7 +122,8 @@ class TamperReport:
 
         thumb = self._thumbnail if self._thumbnail is not None else np.full((32, 32), 128, np.uint8)
         regions = self.regions if self.regions is not None else np.zeros((32, 32))
-        w = h = 32 * scale
+        w = 32 * scale
+        h = max(32, int(round(w * self._aspect)))
         base = Image.fromarray(np.asarray(thumb, np.uint8)).resize((w, h), Image.NEAREST).convert("RGB")
         alpha = np.clip(regions / max(THRESHOLD, 1e-9), 0, 2) / 2 * 200
         overlay = Image.new("RGB", (w, h), (255, 0, 0))
@@ -358,6 +360,9 @@ def detect_tampering(reference: Any, candidate: Any, *, device: str = "auto", mp
         reasons.append(f"the whole picture's colour differs (median chroma difference {g_c:.1f})")
     # local: per kind, the frame-averaged map and the per-frame maxima, each over 3x3 block neighbourhoods
     kk = min(LOCAL_FRAMES_K, k)
+    # the frame-averaged maps minus their median over the frame: an edit is a region, while what an honest
+    # encoder changes (texture at high CRF, edges after another scaler) is spread over the whole picture
+    pm = pm - np.median(pm.reshape(3, -1), axis=1)[:, None, None]
     persist = pm.max(axis=0).astype(np.float64)
     pf_max = pf.max(axis=0).astype(np.float64)
     details = {name: (float(pm[i].max()), float(np.sort(pf[i])[-kk]))
@@ -386,7 +391,7 @@ def detect_tampering(reference: Any, candidate: Any, *, device: str = "auto", mp
         flagged[cj[good]] = flagged[cj[good]] | (pf_max >= 0.5)
     if scores["global"] >= THRESHOLD:
         flagged[cj] = True
-    best_frame = int(cj[good][int(np.argmax(pf_max))]) if k else 0
+    best_frame = int(np.argmax(frame_scores)) if m else 0   # the thumbnail: the frame with most evidence
     rep = _report(scores, _ranges(flagged), regions, frame_scores, off, reasons, n, m, cand, best_frame,
                   align_src)
     rep.details = {f"{k}_{w}": v[i] for k, v in details.items() for i, w in enumerate(("persist", "frames"))}
@@ -403,4 +408,5 @@ def _report(scores, frames, regions, frame_scores, off, reasons, n, m, cand, bes
     thumb = cand.ymean[best_frame] if best_frame is not None else None
     return TamperReport(tampered=tampered, score=score, scores=dict(scores), frames=frames if tampered else [],
                         regions=regions, frame_scores=frame_scores, offset=off, reasons=reasons,
-                        reference_frames=n, candidate_frames=m, _thumbnail=thumb)
+                        reference_frames=n, candidate_frames=m, _thumbnail=thumb,
+                        _aspect=cand.height / cand.width)
