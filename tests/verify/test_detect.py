@@ -238,3 +238,18 @@ def test_profile_file_round_trip_keeps_verdict(clips):
     cand = VideoProfile.from_bytes(prof["tamper:text"].to_bytes(compress=False))
     assert detect_tampering(prof["trusted"], cand).to_dict() == \
         detect_tampering(prof["trusted"], prof["tamper:text"]).to_dict()
+
+
+def test_luma_frames_input_and_lengths():
+    # (N, H, W) luma as verify_segment takes frames: neutral chroma, luma evidence only; any lengths
+    y = ((np.add.outer(np.arange(90), np.arange(160))[None] + 3 * np.arange(30)[:, None, None]) % 256).astype(np.uint8)
+    assert not detect_tampering(y, y.copy()).tampered
+    edited = y.copy()
+    edited[:, 40:70, 90:140] = 255
+    rep = detect_tampering(y, edited)
+    assert rep.tampered and "luma" in rep.reasons[0]
+    assert not detect_tampering(y[:1], y[:1]).tampered
+    short = detect_tampering(y, y[:3])
+    assert short.tampered and short.scores["coverage"] >= THRESHOLD
+    with pytest.raises(ValueError):
+        detect_tampering(np.zeros((3, 20, 20), np.uint8), y)

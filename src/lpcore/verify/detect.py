@@ -157,7 +157,7 @@ class DetectionError(LpcoreError, ValueError):
 
 def load_profile(x: Any, name: str = "input", *, device: str = "auto") -> VideoProfile:
     """A :class:`VideoProfile` from a profile, LPVP bytes/file (``.lpvp``), a video path or encoded video bytes,
-    or planar frames ``(y, u, v)``."""
+    planar frames ``(y, u, v)``, or luma frames ``(N, H, W)`` uint8 (then the chroma is taken as neutral)."""
     import os
     from pathlib import Path
 
@@ -180,8 +180,13 @@ def load_profile(x: Any, name: str = "input", *, device: str = "auto") -> VideoP
         return compute_profile_file(path, device)
     if isinstance(x, tuple) and len(x) == 3:
         return compute_profile(*x, device=device)
-    raise TypeError(f"{name} must be a VideoProfile, LPVP bytes, a path (.lpvp or video), video bytes or "
-                    f"(y, u, v) planes, got {type(x).__name__}")
+    if isinstance(x, np.ndarray) and x.ndim == 3:
+        # luma only (what verify_segment takes as frames): neutral chroma, so only luma evidence counts
+        n, h, w = x.shape
+        grey = np.full((n, max(16, (h + 1) // 2), max(16, (w + 1) // 2)), 128, np.uint8)
+        return compute_profile(x, grey, grey, device=device)
+    raise TypeError(f"{name} must be a VideoProfile, LPVP bytes, a path (.lpvp or video), video bytes, "
+                    f"(y, u, v) planes or (N, H, W) luma frames, got {type(x).__name__}")
 
 
 # ------------------------------------------------------------------------------------------------- features
@@ -262,7 +267,8 @@ def detect_tampering(reference: Any, candidate: Any, *, device: str = "auto", mp
     """Compares a candidate rendition with a trusted reference and reports evidence of tampering.
 
     ``reference``/``candidate``: :class:`~lpcore.vsig.profile.VideoProfile` (fastest: precomputed), LPVP bytes or
-    ``.lpvp`` files, video paths or encoded video bytes (decoded and profiled here), or ``(y, u, v)`` planes.
+    ``.lpvp`` files, video paths or encoded video bytes (decoded and profiled here), ``(y, u, v)`` planes, or
+    ``(N, H, W)`` uint8 luma frames (chroma evidence then unavailable).
     ``offset``: force the alignment (candidate index - reference index); by default it is searched within
     +-4 frames and, when that fits badly and ``mpeg7`` is true, taken from the MPEG-7 match (preset "exact").
     Raises :class:`DetectionError`/``SignatureFormatError``/``VideoDecodeError`` for unusable inputs.
