@@ -327,9 +327,8 @@ def render_media(d: Path, tag: str, src: Path, other: Path, size, flags: str, en
     scale = f"scale={w}:{h}:flags={flags}"
     if graph is None:
         graph = f"[0:v]{pre + ',' if pre else ''}null[v]"
-    graph = graph.replace("[v]", "[t]") + f";[t]{scale},trim=end_frame={frames + 12}[v]"
-    if "trim=start_frame=1" in (pre or "") or "tpad" in (pre or ""):
-        pass
+    graph = graph.replace("[v]", "[t]") + f";[t]{scale}[v]"
+    # renditions keep the segment's length, except where frames were inserted (up to 10 more)
     tmp = out.with_suffix(".part" + out.suffix)
     ff(["-i", str(src), "-i", str(other), "-filter_complex", graph, "-map", "[v]", "-pix_fmt", "yuv420p", *enc,
         "-frames:v", str(frames + (10 if "concat=n=3" in graph else 0)), str(tmp)])

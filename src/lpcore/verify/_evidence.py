@@ -32,7 +32,7 @@ def _hist_median(hist, offset, n):
     return 0.5 * (lo + hi) - offset
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _gradient(a, r, c, rows, cols):
     """Largest absolute step from cell (r, c) of the 2-D map a to its 4 neighbours."""
     v = np.float32(a[r, c])
@@ -48,7 +48,7 @@ def _gradient(a, r, c, rows, cols):
     return g
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _box3_max(e, out, tmp):
     """out = 3x3 neighbourhood mean of the 32x32 map e (edges replicated; tmp: scratch); returns its maximum."""
     for r in range(32):
