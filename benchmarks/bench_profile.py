@@ -82,8 +82,6 @@ def test_signature_and_profile_all_cores(benchmark, hd):
 
 @pytest.fixture(scope="module")
 def pair():
-    import av  # noqa: F401  (PyAV is a base dependency; the clips are encoded to look like renditions)
-
     y, u, v = _yuv(426, 240, FRAMES)
     ref = compute_profile(y, u, v, device="cpu")
     rng = np.random.default_rng(1)

@@ -33,11 +33,13 @@ __all__ = ["detect_tampering", "TamperReport", "THRESHOLD", "load_profile"]
 
 THRESHOLD = 1.0
 
-# ---- calibrated constants (docs/verification.md, "Calibration"; benchmarks/corpus_fpfn.py --calibrate) --------
-# Honest block noise: |d mean| ~ NOISE_Y0 + NOISE_YS * spread (spread = 2 x std of the reference block).
+# ---- calibrated constants (docs/verification.md, "Calibration"; benchmarks/corpus_fpfn.py --profile) ----------
+# Every threshold was set on the calibration segments so that no honest rendition there comes within 15 % of it.
+# Honest block noise: |d mean| ~ NOISE_Y0 + NOISE_YS * spread (spread = 2 x std of the larger of the two blocks).
 NOISE_Y0, NOISE_YS, NOISE_YG = 2.0, 0.30, 0.10   # + x the block's largest step to a neighbour
-# Spread changes are compared as log ratios of (spread + SPREAD_EPS), after removing the frame's median ratio
-# (an encoder at high CRF smooths every textured block alike); honest noise NOISE_S.
+# Spread changes are compared as log ratios of (spread + SPREAD_EPS), against the segment's median ratio of blocks
+# with similar reference spread (SPREAD_BINS: an encoder at high CRF smooths similar texture alike), divided by
+# NOISE_S + that bin's robust spread of ratios.
 SPREAD_EPS, NOISE_S = 6.0, 0.30
 SPREAD_GAIN = 0.5          # weight of texture gained relative to texture lost
 SPREAD_MIN = 10.0          # spread evidence needs texture on one side (2 x std >= this)
