@@ -33,58 +33,58 @@ def _hist_median(hist, offset, n):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _gradient(a, r, c, rows, cols):
-    """Largest absolute step from cell (r, c) of the 2-D map a to its 4 neighbours."""
-    v = np.float32(a[r, c])
+def _grad_flat(row, base, b, side):
+    """Largest absolute step from cell b of the side x side map stored row-major at row[base:] to its 4
+    neighbours."""
+    v = np.float32(row[base + b])
+    r, c = b // side, b % side
     g = np.float32(0.0)
     if c > 0:
-        g = max(g, abs(v - np.float32(a[r, c - 1])))
-    if c + 1 < cols:
-        g = max(g, abs(v - np.float32(a[r, c + 1])))
+        g = max(g, abs(v - np.float32(row[base + b - 1])))
+    if c + 1 < side:
+        g = max(g, abs(v - np.float32(row[base + b + 1])))
     if r > 0:
-        g = max(g, abs(v - np.float32(a[r - 1, c])))
-    if r + 1 < rows:
-        g = max(g, abs(v - np.float32(a[r + 1, c])))
+        g = max(g, abs(v - np.float32(row[base + b - side])))
+    if r + 1 < side:
+        g = max(g, abs(v - np.float32(row[base + b + side])))
     return g
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _box3_max(e, out, tmp):
-    """out = 3x3 neighbourhood mean of the 32x32 map e (edges replicated; tmp: scratch); returns its maximum."""
-    for r in range(32):
-        for c in range(32):
-            a = e[r, c - 1] if c > 0 else e[r, c]
-            b = e[r, c + 1] if c < 31 else e[r, c]
-            tmp[r, c] = a + e[r, c] + b
+def _box3_max_flat(e, out):
+    """out = 3x3 neighbourhood mean of the row-major 32x32 map e (edges replicated); returns its maximum."""
+    tmp = np.empty(1024, np.float32)
+    for b in range(1024):
+        c = b % 32
+        a = e[b - 1] if c > 0 else e[b]
+        d = e[b + 1] if c < 31 else e[b]
+        tmp[b] = a + e[b] + d
     m = np.float32(0.0)
-    for r in range(32):
-        for c in range(32):
-            a = tmp[r - 1, c] if r > 0 else tmp[r, c]
-            b = tmp[r + 1, c] if r < 31 else tmp[r, c]
-            v = (a + tmp[r, c] + b) / np.float32(9.0)
-            out[r, c] = v
-            if v > m:
-                m = v
+    for b in range(1024):
+        a = tmp[b - 32] if b >= 32 else tmp[b]
+        d = tmp[b + 32] if b < 992 else tmp[b]
+        v = (a + tmp[b] + d) / np.float32(9.0)
+        out[b] = v
+        if v > m:
+            m = v
     return m
 
 
 @njit(cache=True, nogil=True)
-def local_evidence(rY, rS, rU, rV, cY, cS, cU, cV, gi, gj, noise_y, noise_c, spread, spread_bins,
-                   t_persist, t_frames):
+def local_evidence(R, C, gi, gj, noise_y, noise_c, spread, spread_bins, t_persist, t_frames):
     """Evidence of the aligned frame pairs (gi[t], gj[t]).
 
-    rY/rS/cY/cS: (N, 32, 32) uint8 luma means/spreads of reference/candidate; rU/rV/cU/cV: (N, 16, 16) chroma
-    means. noise_y = (Y0, YS, YG), noise_c = (C0, CS, CG), spread = (EPS, NOISE_S, GAIN, MIN);
+    R, C: the reference's and candidate's (N, 2560) profile bytes (C-contiguous rows: ymean, yspread, umean,
+    vmean, row-major maps). noise_y = (Y0, YS, YG), noise_c = (C0, CS, CG), spread = (EPS, NOISE_S, GAIN, MIN);
     spread_bins: reference-spread bin edges; t_persist/t_frames: thresholds of (luma, texture, colour).
-    Returns (g_y, g_c, persist (3, 32, 32) / t_persist, per-frame maxima (3, K) / t_frames)."""
+    Returns (g_y, g_c, persist (3, 32, 32) / t_persist, per-frame maxima (3, K) / t_frames); the persistent
+    maps are the frame-averaged maps' 3x3 neighbourhood means, the per-frame maxima those of each frame."""
     k = gi.shape[0]
-    e = np.empty((3, k, 32, 32), np.float32)
-    lr = np.empty((k, 32, 32), np.float32)
-    lrbin = np.empty((k, 32, 32), np.int32)
+    e = np.empty((3, k, 1024), np.float32)
+    lr = np.empty((k, 1024), np.float32)
+    lrbin = np.empty((k, 1024), np.int32)
     hist = np.zeros(511, np.int32)
     hist_a = np.zeros(256, np.int32)
-    chist = np.zeros(511, np.int32)
-    chist_a = np.zeros(256, np.int32)
     nb = spread_bins.shape[0] + 1
     lr_hist = np.zeros((nb, _LR_BINS), np.int32)
     bin_of = np.empty(256, np.int32)
@@ -93,71 +93,59 @@ def local_evidence(rY, rS, rU, rV, cY, cS, cU, cV, gi, gj, noise_y, noise_c, spr
         while b < spread_bins.shape[0] and s >= spread_bins[b]:
             b += 1
         bin_of[s] = b
-    g_y = 0.0
-    g_c = 0.0
-    log_lut = np.empty(256, np.float32)   # log(spread + EPS): the log ratio is a difference of two look-ups
+    log_lut = np.empty(256, np.float32)
     for v in range(256):
         log_lut[v] = np.float32(np.log(np.float64(v) + spread[0]))
+    g_y = 0.0
+    g_c = 0.0
     for t in range(k):
-        i, j = gi[t], gj[t]
+        rr = R[gi[t]]
+        cc = C[gj[t]]
         hist[:] = 0
         hist_a[:] = 0
-        for r in range(32):
-            for c in range(32):
-                d = np.int32(cY[j, r, c]) - np.int32(rY[i, r, c])
+        for b in range(1024):
+            d = np.int32(cc[b]) - np.int32(rr[b])
+            hist[d + 255] += 1
+            hist_a[abs(d)] += 1
+        med = np.float32(_hist_median(hist, 255, 1024))
+        g_y += _hist_median(hist_a, 0, 1024)
+        meds = np.zeros(2, np.float32)
+        for plane in range(2):
+            base = 2048 + 256 * plane
+            hist[:] = 0
+            hist_a[:] = 0
+            for b in range(256):
+                d = np.int32(cc[base + b]) - np.int32(rr[base + b])
                 hist[d + 255] += 1
                 hist_a[abs(d)] += 1
-        med = _hist_median(hist, 255, 1024)
-        g_y += _hist_median(hist_a, 0, 1024)
-        med_u = 0.0
-        med_v = 0.0
-        ga = 0.0
-        for plane in range(2):
-            chist[:] = 0
-            chist_a[:] = 0
-            for r in range(16):
-                for c in range(16):
-                    if plane == 0:
-                        d = np.int32(cU[j, r, c]) - np.int32(rU[i, r, c])
-                    else:
-                        d = np.int32(cV[j, r, c]) - np.int32(rV[i, r, c])
-                    chist[d + 255] += 1
-                    chist_a[abs(d)] += 1
-            if plane == 0:
-                med_u = _hist_median(chist, 255, 256)
-            else:
-                med_v = _hist_median(chist, 255, 256)
-            ga += _hist_median(chist_a, 0, 256)
-        g_c += ga
-        ryi, rui, rvi = rY[i], rU[i], rV[i]
-        for r in range(32):
-            for c in range(32):
-                rs_b = rS[i, r, c]
-                cs_b = cS[j, r, c]
-                tex = np.float32(max(rs_b, cs_b))
-                d = np.float32(np.int32(cY[j, r, c]) - np.int32(ryi[r, c])) - np.float32(med)
-                e[0, t, r, c] = abs(d) / (noise_y[0] + noise_y[1] * tex + noise_y[2] * _gradient(ryi, r, c, 32, 32))
-                x = log_lut[cs_b]  - log_lut[rs_b]
-                lr[t, r, c] = x
-                b = bin_of[rs_b]
-                lrbin[t, r, c] = b
-                q = int((x + _LR_RANGE) * _LR_STEPS)
-                lr_hist[b, min(max(q, 0), _LR_BINS - 1)] += 1
-        for r in range(16):
-            for c in range(16):
-                tex16 = np.float32(0.0)
-                for dr in range(2):
-                    for dc in range(2):
-                        tex16 = max(tex16, np.float32(rS[i, 2 * r + dr, 2 * c + dc]),
-                                    np.float32(cS[j, 2 * r + dr, 2 * c + dc]))
-                du = abs(np.float32(np.int32(cU[j, r, c]) - np.int32(rU[i, r, c])) - np.float32(med_u))
-                dv = abs(np.float32(np.int32(cV[j, r, c]) - np.int32(rV[i, r, c])) - np.float32(med_v))
-                grad = _gradient(rui, r, c, 16, 16) + _gradient(rvi, r, c, 16, 16)
-                ev = (du + dv) / (noise_c[0] + noise_c[1] * tex16 + noise_c[2] * grad)
-                for dr in range(2):
-                    for dc in range(2):
-                        e[2, t, 2 * r + dr, 2 * c + dc] = ev
-    # texture: per reference-spread bin, median and MAD of the log ratios (histograms), then one-sided z
+            meds[plane] = _hist_median(hist, 255, 256)
+            g_c += _hist_median(hist_a, 0, 256)
+        for b in range(1024):
+            rs_b = rr[1024 + b]
+            cs_b = cc[1024 + b]
+            tex = np.float32(max(rs_b, cs_b))
+            d = np.float32(np.int32(cc[b]) - np.int32(rr[b])) - med
+            e[0, t, b] = abs(d) / (noise_y[0] + noise_y[1] * tex + noise_y[2] * _grad_flat(rr, 0, b, 32))
+            x = log_lut[cs_b] - log_lut[rs_b]
+            lr[t, b] = x
+            bn = bin_of[rs_b]
+            lrbin[t, b] = bn
+            q = int((x + _LR_RANGE) * _LR_STEPS)
+            lr_hist[bn, min(max(q, 0), _LR_BINS - 1)] += 1
+        for j in range(256):
+            r, c = j // 16, j % 16
+            tex16 = np.float32(0.0)
+            for dr in range(2):
+                for dc in range(2):
+                    bb = 1024 + (2 * r + dr) * 32 + 2 * c + dc
+                    tex16 = max(tex16, np.float32(rr[bb]), np.float32(cc[bb]))
+            du = abs(np.float32(np.int32(cc[2048 + j]) - np.int32(rr[2048 + j])) - meds[0])
+            dv = abs(np.float32(np.int32(cc[2304 + j]) - np.int32(rr[2304 + j])) - meds[1])
+            grad = _grad_flat(rr, 2048, j, 16) + _grad_flat(rr, 2304, j, 16)
+            ev = (du + dv) / (noise_c[0] + noise_c[1] * tex16 + noise_c[2] * grad)
+            for dr in range(2):
+                for dc in range(2):
+                    e[2, t, (2 * r + dr) * 32 + 2 * c + dc] = ev
     med_b = np.zeros(nb, np.float32)
     scale_b = np.ones(nb, np.float32)
     dev_hist = np.zeros(_LR_BINS, np.int32)
@@ -168,8 +156,7 @@ def local_evidence(rY, rS, rU, rV, cY, cS, cU, cV, gi, gj, noise_y, noise_c, spr
         if n == 0:
             continue
         mq = _hist_median(lr_hist[b], 0, n)
-        m = np.float32((mq + 0.5) / _LR_STEPS - _LR_RANGE)
-        med_b[b] = m
+        med_b[b] = np.float32((mq + 0.5) / _LR_STEPS - _LR_RANGE)
         dev_hist[:] = 0
         for q in range(_LR_BINS):
             if lr_hist[b, q]:
@@ -178,34 +165,30 @@ def local_evidence(rY, rS, rU, rV, cY, cS, cU, cV, gi, gj, noise_y, noise_c, spr
         mad = np.float32(_hist_median(dev_hist, 0, n) / _LR_STEPS)
         scale_b[b] = np.float32(spread[1]) + np.float32(1.4826) * mad
     for t in range(k):
-        i, j = gi[t], gj[t]
-        for r in range(32):
-            for c in range(32):
-                tex = max(np.float32(rS[i, r, c]), np.float32(cS[j, r, c]))
-                if tex < spread[3]:
-                    e[1, t, r, c] = 0.0
-                    continue
-                b = lrbin[t, r, c]
-                res = lr[t, r, c] - med_b[b]
-                z = -res if res < 0 else np.float32(spread[2]) * res
-                e[1, t, r, c] = z / scale_b[b]
-    persist = np.empty((3, 32, 32), np.float32)
+        rr = R[gi[t]]
+        cc = C[gj[t]]
+        for b in range(1024):
+            tex = max(np.float32(rr[1024 + b]), np.float32(cc[1024 + b]))
+            if tex < spread[3]:
+                e[1, t, b] = 0.0
+                continue
+            bn = lrbin[t, b]
+            res = lr[t, b] - med_b[bn]
+            z = -res if res < 0 else np.float32(spread[2]) * res
+            e[1, t, b] = z / scale_b[bn]
+    persist = np.empty((3, 1024), np.float32)
     frames = np.empty((3, k), np.float32)
-    mean = np.empty((32, 32), np.float32)
-    box = np.empty((32, 32), np.float32)
-    tmp = np.empty((32, 32), np.float32)
+    mean = np.empty(1024, np.float32)
+    box = np.empty(1024, np.float32)
     for kind in range(3):
-        mean[:, :] = 0.0
+        mean[:] = 0.0
         for t in range(k):
-            for r in range(32):
-                for c in range(32):
-                    mean[r, c] += e[kind, t, r, c]
-            frames[kind, t] = _box3_max(e[kind, t], box, tmp) / t_frames[kind]
-        for r in range(32):
-            for c in range(32):
-                mean[r, c] /= k
-        _box3_max(mean, box, tmp)
-        for r in range(32):
-            for c in range(32):
-                persist[kind, r, c] = box[r, c] / t_persist[kind]
-    return g_y / k, g_c / k, persist, frames
+            for b in range(1024):
+                mean[b] += e[kind, t, b]
+            frames[kind, t] = _box3_max_flat(e[kind, t], box) / t_frames[kind]
+        for b in range(1024):
+            mean[b] /= k
+        _box3_max_flat(mean, box)
+        for b in range(1024):
+            persist[kind, b] = box[b] / t_persist[kind]
+    return g_y / k, g_c / k, persist.reshape(3, 32, 32), frames

@@ -358,8 +358,8 @@ def detect_tampering(reference: Any, candidate: Any, *, device: str = "auto", mp
     from . import _evidence  # numba: imported on first use, so `import lpcore.verify` stays light
 
     g_y, g_c, pm, pf = _evidence.local_evidence(
-        ref.ymean, ref.yspread, ref.umean, ref.vmean, cand.ymean, cand.yspread, cand.umean, cand.vmean,
-        gi.astype(np.int64), gj.astype(np.int64), _NOISE_Y, _NOISE_C, _SPREAD, SPREAD_BINS, _T_PERSIST, _T_FRAMES)
+        ref.data, cand.data, gi.astype(np.int64), gj.astype(np.int64), _NOISE_Y, _NOISE_C, _SPREAD, SPREAD_BINS,
+        _T_PERSIST, _T_FRAMES)
     # global: median block differences (before any bias removal), averaged over frames
     scores["global"] = max(g_y / GLOBAL_Y, g_c / GLOBAL_C)
     if g_y >= GLOBAL_Y:
