@@ -10,7 +10,7 @@
 /* Rows accumulated into the uint16 column sums before they are folded into the block sums: 256*255 < 65536. */
 #define VSIG_COLSUM_ROWS 256
 
-/* colsum[x] += a[x] (+ b[x] + c[x] + d[x]) over one run of rows. These loops are the whole O(W*H) cost; they are
+/* colsum[x] += a[x] (+ b[x] + c[x] + d[x]) over one run of rows (also used by the profile pass, vsig_profile.c). These loops are the whole O(W*H) cost; they are
  * contiguous byte->uint16 adds that compilers vectorise, and on x86-64 GCC builds an AVX2 clone beside the SSE2
  * baseline, picked at load time. */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
@@ -21,7 +21,7 @@
 
 VSIG_MULTIVERSION
 void vsig_add_rows4(uint16_t *restrict colsum, const uint8_t *restrict a, const uint8_t *restrict b,
-                      const uint8_t *restrict c, const uint8_t *restrict d, uint32_t w)
+                    const uint8_t *restrict c, const uint8_t *restrict d, uint32_t w)
 {
     uint32_t x;
     for (x = 0; x < w; x++)

@@ -9,4 +9,5 @@ from .detect import TamperReport, detect_tampering
 from .pixels import count_pixels
 from .policy import Rendition, Selection, TranscodeResult, Verdict, Verifier, verify_segment
 
-__all__ = ["detect_tampering", "TamperReport", "Rendition", "TranscodeResult", "Selection", "Verdict", "Verifier", "verify_segment", "count_pixels"]
+__all__ = ["Rendition", "TranscodeResult", "Selection", "Verdict", "Verifier", "verify_segment", "count_pixels",
+           "detect_tampering", "TamperReport"]
