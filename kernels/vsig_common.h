@@ -596,8 +596,10 @@ LP_HOST_DEVICE static inline void vsig_frame_signature(const uint32_t *blocks, c
  * grows with the frame so that every block keeps >= 2 sampled rows (luma: clamp(floor(H/32)/2, 1, 16); chroma:
  * clamp(floor(Hc/16)/2, 1, 16)): at 1080p second moments and chroma then cost 1/16 of a full read, while small
  * frames use every row. Reference and candidate sample the same rows, so the sampling does not add noise to a
- * comparison; an edit escapes it only if it is shorter than a step (16 rows at 1080p, 1.5 % of the height). Every value is an integer function of integer sums (no floating point), so CPU and
- * GPU give the same bytes. A chroma plane of any size >= 16x16 is partitioned like the luma: x -> floor(16x/Wc). */
+ * comparison; an edit escapes it only if it is shorter than a step (16 rows at 1080p, 1.5 % of the height).
+ * Every value is an integer function of integer sums (the spread's square root is only a guess that integer
+ * comparisons settle), so CPU and GPU give the same bytes. A chroma plane of any size >= 16x16 is partitioned
+ * like the luma: x -> floor(16x/Wc). */
 #define VSIG_PGRID 16
 #define VSIG_PCELLS 256
 #define VSIG_PMIN_DIM 16

@@ -10,9 +10,9 @@
 /* Rows accumulated into the uint16 column sums before they are folded into the block sums: 256*255 < 65536. */
 #define VSIG_COLSUM_ROWS 256
 
-/* colsum[x] += a[x] (+ b[x] + c[x] + d[x]) over one run of rows (also used by the profile pass, vsig_profile.c). These loops are the whole O(W*H) cost; they are
- * contiguous byte->uint16 adds that compilers vectorise, and on x86-64 GCC builds an AVX2 clone beside the SSE2
- * baseline, picked at load time. */
+/* colsum[x] += a[x] (+ b[x] + c[x] + d[x]) over one run of rows (also used by the profile pass, vsig_profile.c).
+ * These loops are the whole O(W*H) cost; they are contiguous byte->uint16 adds that compilers vectorise, and on
+ * x86-64 GCC builds an AVX2 clone beside the SSE2 baseline, picked at load time. */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
 #define VSIG_MULTIVERSION __attribute__((target_clones("avx2", "default")))
 #else
