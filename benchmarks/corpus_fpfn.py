@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import concurrent.futures as cf
 import json
+import math
 import shutil
 import subprocess
 import sys
@@ -195,6 +196,241 @@ def table(res: dict, presets: list[str]) -> str:
     return "\n".join(lines)
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# Profile detector corpus (lpcore.verify.detect_tampering beside the MPEG-7 presets)
+#
+# Renditions are kept as files and profiled with lpcore (the profile's signature is byte-identical to FFmpeg's,
+# tests/vsig), so each rendition is decoded once. Every tamper kind varies its size, position or timing with the
+# segment number k, so calibration (segments < CALIB_SEGMENTS) and held-out segments see different edits.
+
+CALIB_SEGMENTS = 6
+PROFILE_SIZES = [(426, 240, 60)]
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
+
+PROFILE_HONEST = {  # name -> (scale flags, encoder args, filter before scaling)
+    **HONEST,
+    "crf40_veryfast": ("bicubic", ["-c:v", "libx264", "-preset", "veryfast", "-crf", "40"], None),
+    "x265_crf32": ("bicubic", ["-c:v", "libx265", "-crf", "32", "-x265-params", "log-level=error"], None),
+    "spline_150k": ("spline", ["-c:v", "libx264", "-b:v", "150k"], None),
+    "vp9_crf45": ("bilinear", ["-c:v", "libvpx-vp9", "-crf", "45", "-b:v", "0", "-deadline", "realtime",
+                               "-cpu-used", "8"], None),
+    "drop_first_crf40": ("lanczos", ["-c:v", "libx264", "-crf", "40"], "trim=start_frame=1,setpts=PTS-STARTPTS"),
+}
+
+
+def _box(k: int, area: float, salt: int = 0) -> tuple[float, float, float, float]:
+    """(x, y, w, h) fractions of a box of the given area fraction, aspect and position varying with k."""
+    aspect = [1.0, 1.6, 0.7, 2.2][(k + salt) % 4]
+    w = min(0.9, math.sqrt(area * aspect))
+    h = min(0.9, area / w)
+    pos = [(0.05, 0.05), (0.95, 0.9), (0.5, 0.5), (0.05, 0.9), (0.9, 0.1), (0.3, 0.7), (0.7, 0.3)][(k + salt) % 7]
+    return (pos[0] * (1 - w), pos[1] * (1 - h), w, h)
+
+
+def _region(k: int, area: float, inner: str, salt: int = 0) -> str:
+    """A filter on a region of the frame: crop it, run `inner`, overlay it back."""
+    x, y, w, h = _box(k, area, salt)
+    return (f"[0:v]split[m][r];[r]crop=iw*{w:.3f}:ih*{h:.3f}:iw*{x:.3f}:ih*{y:.3f},{inner}[e];"
+            f"[m][e]overlay=W*{x:.3f}:H*{y:.3f}[v]")
+
+
+def _simple(chain: str) -> str:
+    return f"[0:v]{chain}[v]"
+
+
+def _tamper_graph(name: str, k: int) -> str:
+    """filter_complex for tamper kind `name` at segment k: inputs [0:v] (own) and [1:v] (foreign), output [v]
+    at the source's 960x540."""
+    areas = [0.02, 0.04, 0.08, 0.15, 0.25, 0.4]
+    a = areas[k % len(areas)]
+    colors = ["red", "white", "black", "yellow", "0x3080ff", "green"]
+    c = colors[k % len(colors)]
+    x, y, w, h = _box(k, a)
+    if name == "box":
+        return _simple(f"drawbox=x=iw*{x:.3f}:y=ih*{y:.3f}:w=iw*{w:.3f}:h=ih*{h:.3f}:color={c}@1:t=fill")
+    if name == "logo_2pct":
+        x, y, w, h = _box(k, 0.02, 3)
+        return _simple(f"drawbox=x=iw*{x:.3f}:y=ih*{y:.3f}:w=iw*{w:.3f}:h=ih*{h:.3f}:color={c}@1:t=fill")
+    if name == "semi_transparent":
+        return _simple(f"drawbox=x=iw*{x:.3f}:y=ih*{y:.3f}:w=iw*{w:.3f}:h=ih*{h:.3f}:color=white@0.35:t=fill")
+    if name == "text":
+        size = [36, 48, 64, 80][k % 4]
+        return _simple(f"drawtext=fontfile={FONT}:text='FAKE {k}':fontsize={size}:fontcolor={c}:"
+                       f"x=w*{x:.3f}:y=h*{y:.3f}")
+    if name == "blur":
+        return _region(k, max(a, 0.04), "boxblur=8", 1)
+    if name == "pixelise":
+        return _region(k, max(a, 0.04), "pixelize=w=16:h=16", 2)
+    if name == "delogo":
+        x, y, w, h = _box(k, max(a, 0.03), 4)
+        return _simple(f"delogo=x={int(960 * x) + 2}:y={int(540 * y) + 2}:w={int(960 * w) - 4}:h={int(540 * h) - 4}")
+    if name == "chroma_region":
+        return _region(k, max(a, 0.04), f"hue=h={[90, 180, 270][k % 3]}:s=1.5", 5)
+    if name == "chroma_global":
+        return _simple(["hue=s=0", "hue=h=120", "colorbalance=rs=0.4:bs=-0.4"][k % 3])
+    if name == "insert":   # 5..10 foreign frames inserted mid-segment (the rendition grows)
+        at, cnt = 15 + 5 * (k % 5), 5 + k % 6
+        return (f"[0:v]trim=end_frame={at},setpts=PTS-STARTPTS[a];[1:v]trim=end_frame={cnt},setpts=PTS-STARTPTS[b];"
+                f"[0:v]trim=start_frame={at},setpts=PTS-STARTPTS[c];[a][b][c]concat=n=3:v=1[v]")
+    if name == "replace":  # 5..10 frames replaced by foreign ones
+        at, cnt = 15 + 5 * (k % 5), 5 + k % 6
+        return (f"[0:v]trim=end_frame={at},setpts=PTS-STARTPTS[a];[1:v]trim=start_frame={at}:end_frame={at + cnt},"
+                f"setpts=PTS-STARTPTS[b];[0:v]trim=start_frame={at + cnt},setpts=PTS-STARTPTS[c];"
+                f"[a][b][c]concat=n=3:v=1[v]")
+    if name == "frozen":
+        at, cnt = 10 + 5 * (k % 6), 5 + 3 * (k % 5)
+        return _simple(f"freezeframes=first={at}:last={at + cnt - 1}:replace={at}")
+    if name == "reordered":  # a run of 6..10 frames played backwards
+        at, cnt = 15 + 4 * (k % 5), 6 + k % 5
+        return (f"[0:v]trim=end_frame={at},setpts=PTS-STARTPTS[a];[0:v]trim=start_frame={at}:end_frame={at + cnt},"
+                f"setpts=PTS-STARTPTS,reverse[b];[0:v]trim=start_frame={at + cnt},setpts=PTS-STARTPTS[c];"
+                f"[a][b][c]concat=n=3:v=1[v]")
+    if name == "missing":  # 5..10 frames dropped mid-segment
+        at, cnt = 15 + 5 * (k % 5), 5 + k % 6
+        return _simple(f"select='not(between(n\\,{at}\\,{at + cnt - 1}))',setpts=N/30/TB")
+    if name == "hflip":
+        return _simple("hflip")
+    if name == "vflip":
+        return _simple("vflip")
+    if name == "negate":
+        return _simple("negate")
+    if name == "zoom":
+        z = [0.7, 0.8, 0.9][k % 3]
+        return _simple(f"crop=iw*{z}:ih*{z},scale=960:540")
+    if name == "splice":
+        return ("[0:v]trim=end_frame=30,setpts=PTS-STARTPTS[a];[1:v]trim=start_frame=30,setpts=PTS-STARTPTS[b];"
+                "[a][b]concat=n=2:v=1[v]")
+    if name == "other_segment":
+        return "[1:v]null[v]"
+    raise ValueError(name)
+
+
+PROFILE_TAMPER = {  # name -> (group, edited area >= 2 % of the frame or >= 5 frames of the segment)
+    "box": ("local", True), "logo_2pct": ("local", True), "semi_transparent": ("local", True),
+    "text": ("local", True), "blur": ("local", True), "pixelise": ("local", True), "delogo": ("local", True),
+    "chroma_region": ("chroma", True), "chroma_global": ("chroma", True),
+    "insert": ("temporal", True), "replace": ("temporal", True), "frozen": ("temporal", True),
+    "reordered": ("temporal", True), "missing": ("temporal", True),
+    "hflip": ("global", True), "vflip": ("global", True), "negate": ("global", True), "zoom": ("global", True),
+    "splice": ("temporal", True), "other_segment": ("global", True),
+}
+
+
+def render_media(d: Path, tag: str, src: Path, other: Path, size, flags: str, enc: list[str],
+                 graph: str | None = None, pre: str | None = None) -> Path:
+    """Encodes src (optionally tampered by a filter_complex `graph` or a simple `pre` chain) at size; keeps
+    the file (the profile detector decodes it)."""
+    w, h, frames = size
+    out = d / f"{tag}.{'webm' if 'libvpx-vp9' in enc else 'mp4'}"
+    if out.exists():
+        return out
+    scale = f"scale={w}:{h}:flags={flags}"
+    if graph is None:
+        graph = f"[0:v]{pre + ',' if pre else ''}null[v]"
+    graph = graph.replace("[v]", "[t]") + f";[t]{scale}[v]"
+    # renditions keep the segment's length, except where frames were inserted (up to 10 more)
+    tmp = out.with_suffix(".part" + out.suffix)
+    ff(["-i", str(src), "-i", str(other), "-filter_complex", graph, "-map", "[v]", "-pix_fmt", "yuv420p", *enc,
+        "-frames:v", str(frames + (10 if "concat=n=3" in graph else 0)), str(tmp)])
+    tmp.rename(out)
+    return out
+
+
+def build_profile_corpus(d: Path, n: int, jobs: int, start: int = 0) -> list[dict]:
+    d.mkdir(parents=True, exist_ok=True)
+    srcs = sources(n, start)
+    with cf.ThreadPoolExecutor(jobs) as ex:
+        paths = list(ex.map(lambda s: make_source(d, *s), srcs))
+    tasks = []
+    for idx, (name, _) in enumerate(srcs):
+        k = start + idx
+        src, other = paths[idx], paths[(idx + 1) % n]
+        for w, h, frames in PROFILE_SIZES:
+            sz = f"{w}x{h}"
+            size = (w, h, frames)
+            tasks.append(("trusted", name, sz, k, (f"p_{name}_{sz}_trusted", src, other, size, "bicubic",
+                                                     ["-c:v", "libx264", "-crf", "18"], None, None)))
+            for hn, (flags, enc, pre) in PROFILE_HONEST.items():
+                tasks.append((f"honest:{hn}", name, sz, k, (f"p_{name}_{sz}_h_{hn}", src, other, size, flags, enc,
+                                                             None, pre)))
+            for tn in PROFILE_TAMPER:
+                tasks.append((f"tamper:{tn}", name, sz, k, (f"p_{name}_{sz}_t_{tn}", src, other, size, "bicubic",
+                                                             ["-c:v", "libx264", "-crf", "23"], _tamper_graph(tn, k),
+                                                             None)))
+    with cf.ThreadPoolExecutor(jobs) as ex:
+        files = list(ex.map(lambda t: render_media(d, *t[4]), tasks))
+    return [{"kind": kind, "segment": name, "size": sz, "k": k, "media": str(f)}
+            for (kind, name, sz, k, _), f in zip(tasks, files)]
+
+
+def _profile_of(path: str):
+    from lpcore.vsig.profile import VideoProfile, compute_profile_file
+
+    cache = Path(path).with_suffix(".lpvp")
+    if cache.exists():
+        return VideoProfile.from_bytes(cache.read_bytes())
+    prof = compute_profile_file(path, "cpu")
+    cache.write_bytes(prof.to_bytes())
+    return prof
+
+
+def evaluate_profile(items: list[dict], presets: list[str]) -> list[dict]:
+    """One row per (non-trusted) rendition: kind, part (calibration / held-out), detector verdict and scores,
+    and each preset's MPEG-7 verdict (matched = accepted)."""
+    from lpcore.verify.detect import detect_tampering
+    from lpcore.vsig import compare
+
+    trusted = {(i["segment"], i["size"]): i["media"] for i in items if i["kind"] == "trusted"}
+    rows = []
+    for it in items:
+        if it["kind"] == "trusted":
+            continue
+        ref = _profile_of(trusted[(it["segment"], it["size"])])
+        cand = _profile_of(it["media"])
+        rep = detect_tampering(ref, cand)
+        row = {"kind": it["kind"], "segment": it["segment"], "size": it["size"],
+               "part": "calibration" if it["k"] < CALIB_SEGMENTS else "held-out",
+               "profile": bool(rep.tampered), "score": rep.score, "scores": rep.scores, "offset": rep.offset}
+        for p in presets:
+            row[p] = not bool(compare(ref.signature, cand.signature, preset=p))   # True = flagged
+        rows.append(row)
+    return rows
+
+
+def profile_table(rows: list[dict], part: str, presets: list[str]) -> str:
+    """Markdown table: per kind, the share flagged by each method (honest: false alarms; tampered: detections)."""
+    methods = presets + ["profile"]
+    sel = [r for r in rows if r["part"] == part]
+    kinds = sorted({r["kind"] for r in sel}, key=lambda k: (not k.startswith("honest"), k))
+    head = "| rendition kind | " + " | ".join(f"`{m}` flagged" for m in methods) + " |"
+    lines = [head, "|---|" + "---|" * len(methods)]
+    for kd in kinds:
+        rs = [r for r in sel if r["kind"] == kd]
+        lines.append(f"| {kd} | " + " | ".join(f"{sum(r[m] for r in rs)}/{len(rs)}" for m in methods) + " |")
+    for label, prefix in (("**false alarms** (honest flagged)", "honest"), ("**detected** (tampered flagged)",
+                                                                             "tamper")):
+        rs = [r for r in sel if r["kind"].startswith(prefix)]
+        cells = []
+        for m in methods:
+            f = sum(r[m] for r in rs)
+            cells.append(f"{f}/{len(rs)} = {100 * f / max(1, len(rs)):.1f}%")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def profile_main(args) -> int:
+    items = build_profile_corpus(Path(args.dir), args.segments, args.jobs, args.start)
+    presets = args.presets.split(",")
+    rows = evaluate_profile(items, presets)
+    for part in ("calibration", "held-out"):
+        if any(r["part"] == part for r in rows):
+            print(f"\n### {part} segments\n")
+            print(profile_table(rows, part, presets))
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=1))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--dir", default="/tmp/lpcore_corpus")
@@ -203,10 +439,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--presets", default="livepeer,exact")
     ap.add_argument("--json", help="also write the raw counts here")
+    ap.add_argument("--profile", action="store_true",
+                    help="the profile detector's corpus (more tamper kinds, decoded renditions) instead")
     args = ap.parse_args(argv)
     if shutil.which("ffmpeg") is None:
         print("ffmpeg is required", file=sys.stderr)
         return 2
+    if args.profile:
+        return profile_main(args)
     items = build(Path(args.dir), args.segments, args.jobs, args.start)
     presets = args.presets.split(",")
     res = evaluate(items, presets)

@@ -168,3 +168,115 @@ extern "C" __global__ void vsig_signature_kernel(const uint32_t *__restrict__ bl
         confidence[frame] = vsig_confidence(hist);
     }
 }
+
+/* ---- (3) verification profile: sums ---------------------------------------------------------------------------
+ * Launch: grid = n_frames*64 thread blocks, one per (frame, cell row): rows 0-31 are the luma block rows, 32-47
+ * the U cell rows and 48-63 the V cell rows of the profile's 16x16 chroma grid; block = a multiple of 32 threads
+ * (256 recommended). Each warp owns the cell columns warp, warp+nwarps, ...; its lanes walk the cell's pixels
+ * row by row, lane x on column x0+x, x0+x+32, ... (a warp load is 32 consecutive bytes), and shuffle reductions
+ * give each output once: no atomics, no shared memory. A luma thread block writes the block sums over every row
+ * (what vsig_signature_kernel reads, so the profile path runs this kernel instead of vsig_block_sums_kernel)
+ * and the sums and sums of squares over the sampled rows; a chroma one writes its plane's cell sums over the
+ * sampled rows. The partitions and the row sampling are vsig_common.h's, as on the CPU.
+ * Contract as above, plus: 16 <= cwidth <= width, 16 <= cheight <= height; u and v have the same strides' rules. */
+extern "C" __global__ void vsig_profile_sums_kernel(const uint8_t *__restrict__ y, long long y_frame_stride,
+                                                    long long y_row_stride, const uint8_t *__restrict__ u,
+                                                    long long u_frame_stride, long long u_row_stride,
+                                                    const uint8_t *__restrict__ v, long long v_frame_stride,
+                                                    long long v_row_stride, uint32_t width, uint32_t height,
+                                                    uint32_t cwidth, uint32_t cheight, int n_frames,
+                                                    uint32_t *__restrict__ blocks, uint32_t *__restrict__ ssum,
+                                                    unsigned long long *__restrict__ ssq,
+                                                    uint32_t *__restrict__ usum, uint32_t *__restrict__ vsum)
+{
+    const int frame = (int)(blockIdx.x / 64);
+    const int row = (int)(blockIdx.x % 64);
+    const int lane = (int)(threadIdx.x % VSIG_WARP);
+    const int warp = (int)(threadIdx.x / VSIG_WARP);
+    const int nwarps = (int)(blockDim.x / VSIG_WARP);
+    vsig_profile_params pp;
+    int c, off;
+    if (frame >= n_frames)
+        return;  /* uniform per thread block */
+    vsig_profile_params_init(&pp, height, cwidth, cheight);  /* cannot fail: the caller checked the sizes */
+    if (row < VSIG_GRID) {
+        const uint8_t *plane = y + (long long)frame * y_frame_stride;
+        const uint32_t y0 = vsig_block_start((uint32_t)row, height), y1 = vsig_block_start((uint32_t)row + 1, height);
+        for (c = warp; c < VSIG_GRID; c += nwarps) {
+            const uint32_t x0 = vsig_block_start((uint32_t)c, width), x1 = vsig_block_start((uint32_t)c + 1, width);
+            uint32_t all = 0, sampled = 0, yy, x;
+            unsigned long long sq = 0;
+            for (yy = y0; yy < y1; yy++) {
+                const uint8_t *line = plane + (long long)yy * y_row_stride;
+                const int take = (yy % pp.ystep) == 0;
+                for (x = x0 + (uint32_t)lane; x < x1; x += VSIG_WARP) {
+                    const uint32_t p = __ldg(line + x);
+                    all += p;
+                    if (take) {
+                        sampled += p;
+                        sq += p * p;
+                    }
+                }
+            }
+            for (off = VSIG_WARP / 2; off > 0; off /= 2) {
+                all += __shfl_down_sync(VSIG_FULL_MASK, all, off);
+                sampled += __shfl_down_sync(VSIG_FULL_MASK, sampled, off);
+                sq += __shfl_down_sync(VSIG_FULL_MASK, sq, off);
+            }
+            if (lane == 0) {
+                const long long i = (long long)frame * VSIG_NCELLS + row * VSIG_GRID + c;
+                blocks[i] = all;
+                ssum[i] = sampled;
+                ssq[i] = sq;
+            }
+        }
+    } else {
+        const int r = (row - VSIG_GRID) % VSIG_PGRID;
+        const int is_v = row >= VSIG_GRID + VSIG_PGRID;
+        const uint8_t *plane = is_v ? v + (long long)frame * v_frame_stride : u + (long long)frame * u_frame_stride;
+        const long long stride = is_v ? v_row_stride : u_row_stride;
+        for (c = warp; c < VSIG_PGRID; c += nwarps) {
+            const uint32_t x0 = pp.col_start[c], x1 = pp.col_start[c + 1];
+            uint32_t s = 0, yy, x;
+            for (yy = vsig_next_sampled(pp.row_start[r], pp.cstep); yy < pp.row_start[r + 1]; yy += pp.cstep) {
+                const uint8_t *line = plane + (long long)yy * stride;
+                for (x = x0 + (uint32_t)lane; x < x1; x += VSIG_WARP)
+                    s += __ldg(line + x);
+            }
+            for (off = VSIG_WARP / 2; off > 0; off /= 2)
+                s += __shfl_down_sync(VSIG_FULL_MASK, s, off);
+            if (lane == 0)
+                (is_v ? vsum : usum)[(long long)frame * VSIG_PCELLS + r * VSIG_PGRID + c] = s;
+        }
+    }
+}
+
+/* ---- (4) verification profile: bytes --------------------------------------------------------------------------
+ * Launch: grid = n_frames thread blocks, any block size (256 recommended): each thread writes profile bytes
+ * k = tid, tid+nt, ... of its frame with vsig_profile_byte(), the function the CPU's vsig_profile_frame() loops
+ * over. */
+extern "C" __global__ void vsig_profile_kernel(const uint32_t *__restrict__ blocks, const uint32_t *__restrict__ ssum,
+                                               const unsigned long long *__restrict__ ssq,
+                                               const uint32_t *__restrict__ usum, const uint32_t *__restrict__ vsum,
+                                               uint32_t width, uint32_t height, uint32_t cwidth, uint32_t cheight,
+                                               int n_frames, uint8_t *__restrict__ profile)
+{
+    __shared__ vsig_params params;
+    __shared__ vsig_profile_params pparams;
+    const int frame = (int)blockIdx.x;
+    const int tid = (int)threadIdx.x, nt = (int)blockDim.x;
+    const long long f = frame;
+    int k;
+    if (frame >= n_frames)
+        return;  /* uniform per thread block, before the barrier */
+    if (tid == 0) {
+        vsig_params_init(&params, width, height);
+        vsig_profile_params_init(&pparams, height, cwidth, cheight);
+    }
+    __syncthreads();
+    for (k = tid; k < VSIG_PROFILE_BYTES; k += nt)
+        profile[f * VSIG_PROFILE_BYTES + k] =
+            vsig_profile_byte(k, blocks + f * VSIG_NCELLS, ssum + f * VSIG_NCELLS,
+                              (const uint64_t *)(ssq + f * VSIG_NCELLS), usum + f * VSIG_PCELLS,
+                              vsum + f * VSIG_PCELLS, &params, &pparams);
+}

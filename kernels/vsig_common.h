@@ -587,4 +587,161 @@ LP_HOST_DEVICE static inline void vsig_frame_signature(const uint32_t *blocks, c
     vsig_frame_signature_sat(sat, p, framesig, words, confidence);
 }
 
+/* ---- verification profile (lpcore extension, docs/verification.md) ------------------------------------------
+ * Per frame, compact block statistics computed in the same pass as the signature and quantised to bytes:
+ *   ymean[32x32]   luma block means, rounded (from the block sums the signature uses: every pixel)
+ *   yspread[32x32] 2 x standard deviation of the block's pixels on the sampled luma rows, floored, <= 255
+ *   umean[16x16], vmean[16x16]  chroma cell means on the sampled chroma rows, rounded (16x16 grid per plane)
+ * 2560 bytes per frame, in that order. Sampled rows are the rows y (global index) with y % step == 0; the step
+ * grows with the frame so that every block keeps >= 2 sampled rows (luma: clamp(floor(H/32)/2, 1, 16); chroma:
+ * clamp(floor(Hc/16)/2, 1, 16)): at 1080p second moments and chroma then cost 1/16 of a full read, while small
+ * frames use every row. Reference and candidate sample the same rows, so the sampling does not add noise to a
+ * comparison; an edit escapes it only if it is shorter than a step (16 rows at 1080p, 1.5 % of the height).
+ * Every value is an integer function of integer sums (the spread's square root is only a guess that integer
+ * comparisons settle), so CPU and GPU give the same bytes. A chroma plane of any size >= 16x16 is partitioned
+ * like the luma: x -> floor(16x/Wc). */
+#define VSIG_PGRID 16
+#define VSIG_PCELLS 256
+#define VSIG_PMIN_DIM 16
+#define VSIG_PROFILE_BYTES (2 * VSIG_NCELLS + 2 * VSIG_PCELLS)
+
+/* Chroma partition and row sampling of a profile stream (the luma partition is vsig_params). */
+typedef struct {
+    uint32_t cwidth, cheight;
+    uint32_t ystep, cstep;               /* sampled luma / chroma rows: y % step == 0 */
+    uint32_t row_start[VSIG_PGRID + 1];  /* chroma cell row r covers rows [row_start[r], row_start[r+1]) */
+    uint32_t col_start[VSIG_PGRID + 1];
+} vsig_profile_params;
+
+/* Returns the first pixel of cell b (0..grid) of a grid-cell partition of size pixels: ceil(size*b/grid). */
+LP_HOST_DEVICE static inline uint32_t vsig_grid_start(uint32_t b, uint32_t size, uint32_t grid)
+{
+    return (uint32_t)(((uint64_t)size * b + grid - 1) / grid);
+}
+
+/* Returns the number of rows y in [y0, y1) with y % step == 0. */
+LP_HOST_DEVICE static inline uint32_t vsig_sampled_rows(uint32_t y0, uint32_t y1, uint32_t step)
+{
+    return (y1 + step - 1) / step - (y0 + step - 1) / step;
+}
+
+/* Returns the first sampled row >= y. */
+LP_HOST_DEVICE static inline uint32_t vsig_next_sampled(uint32_t y, uint32_t step)
+{
+    return (y + step - 1) / step * step;
+}
+
+LP_HOST_DEVICE static inline uint32_t vsig_clamp_u32(uint32_t v, uint32_t lo, uint32_t hi)
+{
+    return v < lo ? lo : (v > hi ? hi : v);
+}
+
+/* Fills *pp for a height-row luma plane and cwidth x cheight chroma planes. Returns 1, or 0 if a chroma side is
+ * outside 16..VSIG_MAX_DIM. */
+LP_HOST_DEVICE static inline int vsig_profile_params_init(vsig_profile_params *pp, uint32_t height, uint32_t cwidth,
+                                                          uint32_t cheight)
+{
+    uint32_t i;
+    pp->cwidth = cwidth;
+    pp->cheight = cheight;
+    pp->ystep = vsig_clamp_u32(height / VSIG_GRID / 2, 1, 16);
+    pp->cstep = vsig_clamp_u32(cheight / VSIG_PGRID / 2, 1, 16);
+    for (i = 0; i <= VSIG_PGRID; i++) {
+        pp->row_start[i] = vsig_grid_start(i, cheight, VSIG_PGRID);
+        pp->col_start[i] = vsig_grid_start(i, cwidth, VSIG_PGRID);
+    }
+    /* checked last so that every field is initialised either way (callers may skip the check) */
+    return !(cwidth < VSIG_PMIN_DIM || cheight < VSIG_PMIN_DIM || cwidth > VSIG_MAX_DIM || cheight > VSIG_MAX_DIM);
+}
+
+/* Returns round(sum / cnt) (halves up); 1 <= cnt <= 2^22 and sum <= 255*cnt, so 32-bit arithmetic is exact. */
+LP_HOST_DEVICE static inline uint8_t vsig_profile_mean(uint32_t sum, uint32_t cnt)
+{
+    return (uint8_t)((2 * sum + cnt) / (2 * cnt));
+}
+
+/* Returns min(floor(2*sqrt(variance)), 255) of cnt pixels with sum and sum of squares: the largest s <= 255 with
+ * (s*cnt)^2 <= v4 = 4*(cnt*sumsq - sum^2) = 4*cnt^2*variance, exact in uint64 for cnt <= 2^22 ((256*cnt)^2 and v4
+ * < 2^61). A double square root gives a guess within one of the answer, and integer comparisons settle it, so the
+ * result is exact and identical on every device; without a compiler square root, an 8-step binary search. */
+LP_HOST_DEVICE static inline uint8_t vsig_profile_spread(uint64_t sum, uint64_t sumsq, uint64_t cnt)
+{
+    uint64_t v4 = 4 * (cnt * sumsq - sum * sum), c2 = cnt * cnt;
+    uint32_t s;
+#if defined(__CUDA_ARCH__) || defined(__GNUC__) || defined(__clang__)
+#ifdef __CUDA_ARCH__
+    double g = sqrt((double)v4 / (double)c2);
+#else
+    double g = __builtin_sqrt((double)v4 / (double)c2);
+#endif
+    s = g >= 255.0 ? 255u : (uint32_t)g;
+    while (s > 0 && (uint64_t)s * s * c2 > v4)
+        s--;
+    while (s < 255 && (uint64_t)(s + 1) * (s + 1) * c2 <= v4)
+        s++;
+#else
+    uint32_t bit;
+    s = 0;
+    for (bit = 128; bit; bit >>= 1) {
+        uint64_t t = (uint64_t)(s | bit) * cnt;
+        if (t * t <= v4)
+            s |= bit;
+    }
+#endif
+    return (uint8_t)s;
+}
+
+/* Returns byte k (0 <= k < VSIG_PROFILE_BYTES) of a frame's profile from its sums.
+ * In:  ysum[1024]   luma block sums over every pixel (the signature's blocks)
+ *      ssum[1024], ssq[1024]  luma block sums and sums of squares over the sampled rows
+ *      usum[256], vsum[256]   chroma cell sums over the sampled chroma rows;  p, pp  stream constants */
+LP_HOST_DEVICE static inline uint8_t vsig_profile_byte(int k, const uint32_t *ysum, const uint32_t *ssum,
+                                                       const uint64_t *ssq, const uint32_t *usum,
+                                                       const uint32_t *vsum, const vsig_params *p,
+                                                       const vsig_profile_params *pp)
+{
+    if (k < 2 * VSIG_NCELLS) {
+        int i = k % VSIG_NCELLS, r = i / VSIG_GRID, c = i % VSIG_GRID;
+        uint32_t cols = p->col_start[c + 1] - p->col_start[c];
+        if (k < VSIG_NCELLS)
+            return vsig_profile_mean(ysum[i], (p->row_start[r + 1] - p->row_start[r]) * cols);
+        return vsig_profile_spread(ssum[i], ssq[i],
+                                   (uint64_t)vsig_sampled_rows(p->row_start[r], p->row_start[r + 1], pp->ystep) * cols);
+    } else {
+        int j = (k - 2 * VSIG_NCELLS) % VSIG_PCELLS, r = j / VSIG_PGRID, c = j % VSIG_PGRID;
+        uint32_t cnt = vsig_sampled_rows(pp->row_start[r], pp->row_start[r + 1], pp->cstep) *
+                       (pp->col_start[c + 1] - pp->col_start[c]);
+        return vsig_profile_mean(k < 2 * VSIG_NCELLS + VSIG_PCELLS ? usum[j] : vsum[j], cnt);
+    }
+}
+
+/* Writes the VSIG_PROFILE_BYTES profile bytes of one frame: vsig_profile_byte(k) for every k, as loops over the
+ * grid rows (the counts hoisted) for the CPU; the GPU kernel calls vsig_profile_byte per thread. */
+LP_HOST_DEVICE static inline void vsig_profile_frame(const uint32_t *ysum, const uint32_t *ssum, const uint64_t *ssq,
+                                                     const uint32_t *usum, const uint32_t *vsum,
+                                                     const vsig_params *p, const vsig_profile_params *pp,
+                                                     uint8_t *out)
+{
+    int r, c;
+    for (r = 0; r < VSIG_GRID; r++) {
+        uint32_t rows = p->row_start[r + 1] - p->row_start[r];
+        uint32_t srows = vsig_sampled_rows(p->row_start[r], p->row_start[r + 1], pp->ystep);
+        for (c = 0; c < VSIG_GRID; c++) {
+            int i = r * VSIG_GRID + c;
+            uint32_t cols = p->col_start[c + 1] - p->col_start[c];
+            out[i] = vsig_profile_mean(ysum[i], rows * cols);
+            out[VSIG_NCELLS + i] = vsig_profile_spread(ssum[i], ssq[i], (uint64_t)srows * cols);
+        }
+    }
+    for (r = 0; r < VSIG_PGRID; r++) {
+        uint32_t srows = vsig_sampled_rows(pp->row_start[r], pp->row_start[r + 1], pp->cstep);
+        for (c = 0; c < VSIG_PGRID; c++) {
+            int j = r * VSIG_PGRID + c;
+            uint32_t cnt = srows * (pp->col_start[c + 1] - pp->col_start[c]);
+            out[2 * VSIG_NCELLS + j] = vsig_profile_mean(usum[j], cnt);
+            out[2 * VSIG_NCELLS + VSIG_PCELLS + j] = vsig_profile_mean(vsum[j], cnt);
+        }
+    }
+}
+
 #endif /* LP_VSIG_COMMON_H */

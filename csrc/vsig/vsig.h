@@ -137,4 +137,38 @@ uint64_t vsig_xml_max_size(int64_t n, int64_t s);
  * Out: out  at most vsig_xml_max_size(sig->n, sig->s) bytes */
 LP_WARN_UNUSED_RESULT LP_NONNULL(1, 2) int64_t vsig_write_xml(const vsig_signature *sig, char *out, size_t cap);
 
+/* ---- verification profile (vsig_profile.c; layout in kernels/vsig_common.h, docs/verification.md) ----------- */
+
+/* The row kernels of vsig_block_sums() (vsig_compute.c), shared with the profile pass so both sum luma alike:
+ * colsum[x] += a[x] + b[x] + c[x] + d[x], and colsum[x] += a[x], for x < w. */
+void vsig_add_rows4(uint16_t *colsum, const uint8_t *a, const uint8_t *b, const uint8_t *c, const uint8_t *d,
+                    uint32_t w);
+void vsig_add_rows1(uint16_t *colsum, const uint8_t *a, uint32_t w);
+
+/* One batch of planar YUV frames: pixel (0,0) of frame 0 of each plane, with byte strides (any sign). */
+typedef struct {
+    const uint8_t *y, *u, *v;
+    int64_t y_frame_stride, y_row_stride;
+    int64_t u_frame_stride, u_row_stride;
+    int64_t v_frame_stride, v_row_stride;
+} vsig_planes;
+
+/* Luma block sums (exactly vsig_block_sums') and, over the sampled rows (pp->ystep), block sums and sums of
+ * squares of one frame, in one read of the plane.
+ * Scratch: colsum p->width uint16.
+ * Out: blocks[1024], ssum[1024], ssq[1024] (row-major). */
+void vsig_block_moments(const vsig_params *p, const vsig_profile_params *pp, const uint8_t *plane,
+                        int64_t row_stride, uint16_t *colsum, uint32_t *blocks, uint32_t *ssum, uint64_t *ssq);
+
+/* Cell sums of one chroma plane over its sampled rows (pp->cstep), on the profile's 16x16 grid.
+ * Scratch: colsum pp->cwidth uint16.  Out: cells[256] (row-major). */
+void vsig_chroma_sums(const vsig_profile_params *pp, const uint8_t *plane, int64_t row_stride, uint16_t *colsum,
+                      uint32_t *cells);
+
+/* Fine signatures and profiles of n frames in one pass per frame, frames spread over OpenMP threads.
+ * Returns VSIG_OK, or VSIG_ENOMEM (outputs then partly written).
+ * Out: framesig n*76, words n*5, confidence n, profile n*VSIG_PROFILE_BYTES bytes. */
+int vsig_profile_batch(const vsig_params *p, const vsig_profile_params *pp, const vsig_planes *in, int64_t n,
+                       int threads, uint8_t *framesig, uint8_t *words, uint8_t *confidence, uint8_t *profile);
+
 #endif /* LP_VSIG_H */

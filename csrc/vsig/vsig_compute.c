@@ -10,9 +10,9 @@
 /* Rows accumulated into the uint16 column sums before they are folded into the block sums: 256*255 < 65536. */
 #define VSIG_COLSUM_ROWS 256
 
-/* colsum[x] += a[x] (+ b[x] + c[x] + d[x]) over one run of rows. These loops are the whole O(W*H) cost; they are
- * contiguous byte->uint16 adds that compilers vectorise, and on x86-64 GCC builds an AVX2 clone beside the SSE2
- * baseline, picked at load time. */
+/* colsum[x] += a[x] (+ b[x] + c[x] + d[x]) over one run of rows (also used by the profile pass, vsig_profile.c).
+ * These loops are the whole O(W*H) cost; they are contiguous byte->uint16 adds that compilers vectorise, and on
+ * x86-64 GCC builds an AVX2 clone beside the SSE2 baseline, picked at load time. */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
 #define VSIG_MULTIVERSION __attribute__((target_clones("avx2", "default")))
 #else
@@ -20,8 +20,8 @@
 #endif
 
 VSIG_MULTIVERSION
-static void add_rows4(uint16_t *restrict colsum, const uint8_t *restrict a, const uint8_t *restrict b,
-                      const uint8_t *restrict c, const uint8_t *restrict d, uint32_t w)
+void vsig_add_rows4(uint16_t *restrict colsum, const uint8_t *restrict a, const uint8_t *restrict b,
+                    const uint8_t *restrict c, const uint8_t *restrict d, uint32_t w)
 {
     uint32_t x;
     for (x = 0; x < w; x++)
@@ -29,7 +29,7 @@ static void add_rows4(uint16_t *restrict colsum, const uint8_t *restrict a, cons
 }
 
 VSIG_MULTIVERSION
-static void add_rows1(uint16_t *restrict colsum, const uint8_t *restrict a, uint32_t w)
+void vsig_add_rows1(uint16_t *restrict colsum, const uint8_t *restrict a, uint32_t w)
 {
     uint32_t x;
     for (x = 0; x < w; x++)
@@ -61,10 +61,10 @@ void vsig_block_sums(const vsig_params *p, const uint8_t *plane, int64_t row_str
             memset(colsum, 0, w * sizeof(uint16_t));
             for (; y + 4 <= chunk_end; y += 4) {
                 const uint8_t *a = plane + (int64_t)y * row_stride;
-                add_rows4(colsum, a, a + row_stride, a + 2 * row_stride, a + 3 * row_stride, w);
+                vsig_add_rows4(colsum, a, a + row_stride, a + 2 * row_stride, a + 3 * row_stride, w);
             }
             for (; y < chunk_end; y++)
-                add_rows1(colsum, plane + (int64_t)y * row_stride, w);
+                vsig_add_rows1(colsum, plane + (int64_t)y * row_stride, w);
             fold_columns(p, colsum, blocks + r * VSIG_GRID);
         }
     }

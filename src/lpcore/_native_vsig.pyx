@@ -57,6 +57,18 @@ cdef extern from "vsig/vsig.h" nogil:
     uint64_t vsig_xml_max_size(int64_t n, int64_t s)
 
     int64_t vsig_write_xml(const vsig_signature *sig, char *out, size_t cap)
+    ctypedef struct vsig_profile_params:
+        uint32_t cwidth, cheight
+    int vsig_profile_params_init(vsig_profile_params *pp, uint32_t height, uint32_t cwidth, uint32_t cheight)
+    int VSIG_PROFILE_BYTES
+    int VSIG_PMIN_DIM
+    ctypedef struct vsig_planes:
+        const uint8_t *y
+        const uint8_t *u
+        const uint8_t *v
+        int64_t y_frame_stride, y_row_stride, u_frame_stride, u_row_stride, v_frame_stride, v_row_stride
+    int vsig_profile_batch(const vsig_params *p, const vsig_profile_params *pp, const vsig_planes *inp, int64_t n,
+                           int threads, uint8_t *framesig, uint8_t *words, uint8_t *confidence, uint8_t *profile)
 
 
 MIN_DIM = VSIG_MIN_DIM
@@ -272,3 +284,58 @@ def from_binary(data, bint livepeer=False):
     if rc != VSIG_OK:
         raise NativeFormatError(vsig_strerror(rc).decode())
     return f
+
+
+PROFILE_BYTES = VSIG_PROFILE_BYTES
+PROFILE_MIN_CHROMA = VSIG_PMIN_DIM
+
+
+def compute_profile_frames(y, u, v, int threads=0):
+    """Fine signatures and verification profiles of (N,H,W) luma and (N,Hc,Wc) chroma uint8 arrays whose last
+    axis is contiguous, in one pass per frame.
+
+    Returns (framesig (N,76), words (N,5), confidence (N,), profile (N,PROFILE_BYTES)) uint8 arrays."""
+    cdef vsig_params p
+    cdef vsig_profile_params pp
+    cdef vsig_planes planes
+    cdef const uint8_t[:, :, :] yv = y
+    cdef const uint8_t[:, :, :] uv = u
+    cdef const uint8_t[:, :, :] vv = v
+    cdef int64_t n = yv.shape[0]
+    if uv.shape[0] != n or vv.shape[0] != n:
+        raise ValueError("y, u and v must hold the same number of frames")
+    if uv.shape[1] != vv.shape[1] or uv.shape[2] != vv.shape[2]:
+        raise ValueError("u and v planes must have the same size")
+    if yv.strides[2] != 1 or uv.strides[2] != 1 or vv.strides[2] != 1:
+        raise ValueError("planes: pixels within a row must be contiguous (stride 1)")
+    cdef uint32_t h = <uint32_t>yv.shape[1], w = <uint32_t>yv.shape[2]
+    if not vsig_params_init(&p, w, h):
+        raise ValueError(f"frame size {w}x{h} is outside {VSIG_MIN_DIM}..{VSIG_MAX_DIM}")
+    if not vsig_profile_params_init(&pp, h, <uint32_t>uv.shape[2], <uint32_t>uv.shape[1]):
+        raise ValueError(f"chroma size {uv.shape[2]}x{uv.shape[1]} is outside {VSIG_PMIN_DIM}..{VSIG_MAX_DIM}")
+    framesig = np.empty((n, 76), np.uint8)
+    words = np.empty((n, 5), np.uint8)
+    conf = np.empty(n, np.uint8)
+    prof = np.empty((n, VSIG_PROFILE_BYTES), np.uint8)
+    if n == 0:
+        return framesig, words, conf, prof
+    cdef uint8_t[:, ::1] fs = framesig
+    cdef uint8_t[:, ::1] wd = words
+    cdef uint8_t[::1] cf = conf
+    cdef uint8_t[:, ::1] pr = prof
+    planes.y = &yv[0, 0, 0]
+    planes.u = &uv[0, 0, 0]
+    planes.v = &vv[0, 0, 0]
+    planes.y_frame_stride = yv.strides[0]
+    planes.y_row_stride = yv.strides[1]
+    planes.u_frame_stride = uv.strides[0]
+    planes.u_row_stride = uv.strides[1]
+    planes.v_frame_stride = vv.strides[0]
+    planes.v_row_stride = vv.strides[1]
+    cdef int rc
+    with nogil:
+        rc = vsig_profile_batch(&p, &pp, &planes, n, threads, &fs[0, 0], &wd[0, 0], &cf[0], &pr[0, 0])
+    if rc != VSIG_OK:
+        raise MemoryError(vsig_strerror(rc).decode())
+    return framesig, words, conf, prof
+

@@ -9,5 +9,7 @@ from __future__ import annotations
 from .engine import compute, compute_file
 from .signature import VideoSignature
 from .match import Match, compare, compare_many  # noqa: E402
+from .profile import VideoProfile, compute_profile, compute_profile_file  # noqa: E402
 
-__all__ = ["compute", "compute_file", "VideoSignature", "compare", "compare_many", "Match"]
+__all__ = ["compute", "compute_file", "VideoSignature", "compare", "compare_many", "Match", "VideoProfile",
+           "compute_profile", "compute_profile_file"]

@@ -26,6 +26,8 @@ __all__ = ["available", "cupy_module", "is_device_array", "as_cupy", "kernels_di
 KERNEL_SOURCE = "vsig.cu"
 BLOCK_SUM_THREADS = 256       # 8 warps per (frame, block row); each warp owns 4 block columns
 SIGNATURE_THREADS = 128       # one thread block per frame; 380 elements in 3 strided rounds
+PROFILE_THREADS = 256         # profile bytes: one thread block per frame, 2560 bytes in 10 strided rounds
+PROFILE_BYTES = 2560          # per frame (kernels/vsig_common.h VSIG_PROFILE_BYTES)
 DEVICE_CHUNK_FRAMES = 4096    # frames per launch pair: 16 MiB of block-sum scratch
 HOST_CHUNK_BYTES = 64 << 20   # numpy input is transferred at most this many luma bytes at a time
 
@@ -122,6 +124,18 @@ def as_cupy(obj: Any):
 
 
 @functools.lru_cache(maxsize=None)
+def _profile_kernels(device_id: int):
+    """(profile sums, signature, profile bytes) kernels of one device (the same vsig.cu module as _kernels';
+    CuPy's cache keys on source and options, so the second load is not a second compile)."""
+    cupy = _import_cupy()
+    directory = kernels_dir()
+    with cupy.cuda.Device(device_id):
+        module = cupy.RawModule(code=(directory / KERNEL_SOURCE).read_text(), options=nvrtc_options(directory))
+    return (module.get_function("vsig_profile_sums_kernel"), module.get_function("vsig_signature_kernel"),
+            module.get_function("vsig_profile_kernel"))
+
+
+@functools.lru_cache(maxsize=None)
 def _kernels(device_id: int):
     """(block_sums, signature) kernels compiled for one device (cached per process; CuPy also caches on disk)."""
     cupy = _import_cupy()
@@ -187,3 +201,49 @@ class CudaBackend:
             framesig[start:start + k] = fs[:k].get()
             words[start:start + k] = wd[:k].get()
             confidence[start:start + k] = cf[:k].get()
+
+    def profile(self, y, u, v):
+        """Signatures and verification profiles of planar (K,H,W) / (K,Hc,Wc) uint8 frames (numpy or CuPy, checked
+        by the caller): numpy ``(framesig, words, confidence, profile (K,2560))``, identical to the CPU path's."""
+        cp = self.cupy
+        n = y.shape[0]
+        out = (np.empty((n, 76), np.uint8), np.empty((n, 5), np.uint8), np.empty(n, np.uint8),
+               np.empty((n, PROFILE_BYTES), np.uint8))
+        if n == 0:
+            return out
+        if isinstance(y, np.ndarray):
+            step = max(1, HOST_CHUNK_BYTES // (y.shape[1] * y.shape[2]))
+            with cp.cuda.Device():
+                for s in range(0, n, step):
+                    planes = [self._upload(a[s:s + step]) for a in (y, u, v)]
+                    self._device_profile(*planes, *(o[s:s + step] for o in out))
+            return out
+        with y.device:
+            y, u, v = (a if a.strides[2] == 1 else cp.ascontiguousarray(a) for a in (y, u, v))
+            self._device_profile(y, u, v, *out)
+        return out
+
+    def _device_profile(self, y, u, v, framesig, words, confidence, profile) -> None:
+        cp = self.cupy
+        sums, signature, quantise = _profile_kernels(cp.cuda.Device().id)
+        n, height, width = y.shape
+        ch, cw = u.shape[1], u.shape[2]
+        k_max = min(n, DEVICE_CHUNK_FRAMES)
+        blocks, ssum, usum, vsum = (cp.empty((k_max, c), cp.uint32) for c in (1024, 1024, 256, 256))
+        ssq = cp.empty((k_max, 1024), cp.uint64)
+        fs, wd, cf = cp.empty((k_max, 76), cp.uint8), cp.empty((k_max, 5), cp.uint8), cp.empty(k_max, cp.uint8)
+        pr = cp.empty((k_max, PROFILE_BYTES), cp.uint8)
+        dims = (np.uint32(width), np.uint32(height), np.uint32(cw), np.uint32(ch))
+        for start in range(0, n, k_max):
+            planes = [a[start:start + k_max] for a in (y, u, v)]
+            k = planes[0].shape[0]
+            args = []
+            for a in planes:
+                args += [a, np.int64(a.strides[0]), np.int64(a.strides[1])]
+            sums((k * 64,), (BLOCK_SUM_THREADS,), (*args, *dims, np.int32(k), blocks, ssum, ssq, usum, vsum))
+            signature((k,), (SIGNATURE_THREADS,), (blocks, dims[0], dims[1], np.int32(k), fs, wd, cf))
+            quantise((k,), (PROFILE_THREADS,), (blocks, ssum, ssq, usum, vsum, *dims, np.int32(k), pr))
+            framesig[start:start + k] = fs[:k].get()
+            words[start:start + k] = wd[:k].get()
+            confidence[start:start + k] = cf[:k].get()
+            profile[start:start + k] = pr[:k].get()

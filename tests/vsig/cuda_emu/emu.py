@@ -31,6 +31,37 @@ class EmulatedKernels:
                                             _P]
         self.lib.emu_signature.argtypes = [ctypes.c_uint, ctypes.c_uint, _P, _U32, _U32, ctypes.c_int, _P, _P, _P]
         self.lib.emu_barriers.restype = ctypes.c_ulonglong
+        self.lib.emu_profile_sums.argtypes = [ctypes.c_uint, ctypes.c_uint, _P, _I64, _I64, _P, _I64, _I64, _P,
+                                              _I64, _I64, _U32, _U32, _U32, _U32, ctypes.c_int, _P, _P, _P, _P, _P]
+        self.lib.emu_profile.argtypes = [ctypes.c_uint, ctypes.c_uint, _P, _P, _P, _P, _P, _U32, _U32, _U32, _U32,
+                                         ctypes.c_int, _P]
+
+    def launch_profile_sums(self, grid: int, threads: int, *args) -> None:
+        if self.lib.emu_profile_sums(grid, threads, *args) != 0:
+            raise RuntimeError("emulated vsig_profile_sums_kernel launch failed")
+
+    def launch_profile(self, grid: int, threads: int, *args) -> None:
+        if self.lib.emu_profile(grid, threads, *args) != 0:
+            raise RuntimeError("emulated vsig_profile_kernel launch failed")
+
+    def profile(self, y: np.ndarray, u: np.ndarray, v: np.ndarray, sums_threads: int = 256, threads: int = 256):
+        """(block sums (N,32,32), profile (N,2560)) of planar frames through the two profile kernels."""
+        n, h, w = y.shape
+        _, ch, cw = u.shape
+        blocks = np.full((n, 1024), 0xDEADBEEF, np.uint32)
+        ssum = np.full((n, 1024), 0xDEADBEEF, np.uint32)
+        ssq = np.full((n, 1024), 0xDEADBEEF, np.uint64)
+        usum = np.full((n, 256), 0xDEADBEEF, np.uint32)
+        vsum = np.full((n, 256), 0xDEADBEEF, np.uint32)
+        prof = np.full((n, 2560), 77, np.uint8)
+        ptr = lambda a: a.__array_interface__["data"][0]  # noqa: E731
+        self.launch_profile_sums(n * 64, sums_threads, ptr(y), y.strides[0], y.strides[1], ptr(u), u.strides[0],
+                                 u.strides[1], ptr(v), v.strides[0], v.strides[1], w, h, cw, ch, n,
+                                 blocks.ctypes.data, ssum.ctypes.data, ssq.ctypes.data, usum.ctypes.data,
+                                 vsum.ctypes.data)
+        self.launch_profile(n, threads, blocks.ctypes.data, ssum.ctypes.data, ssq.ctypes.data, usum.ctypes.data,
+                            vsum.ctypes.data, w, h, cw, ch, n, prof.ctypes.data)
+        return blocks.reshape(n, 32, 32), prof
 
     def launch_block_sums(self, grid: int, threads: int, frames_ptr: int, frame_stride: int, row_stride: int,
                           width: int, height: int, n: int, blocks_ptr: int) -> None:

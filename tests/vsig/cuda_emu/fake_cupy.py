@@ -20,6 +20,7 @@ from tests.vsig.cuda_emu import emu
 
 uint8 = np.uint8
 uint32 = np.uint32
+uint64 = np.uint64
 copies = {"h2d": 0, "d2h": 0}
 compiled: list[tuple[str, ...]] = []   # options of every RawModule compiled
 
@@ -138,6 +139,11 @@ cuda = types.SimpleNamespace(Device=Device, runtime=_Runtime)
 _SIGNATURES = {
     "vsig_block_sums_kernel": (np.uint8, np.int64, np.int64, np.uint32, np.uint32, np.int32, np.uint32),
     "vsig_signature_kernel": (np.uint32, np.uint32, np.uint32, np.int32, np.uint8, np.uint8, np.uint8),
+    "vsig_profile_sums_kernel": (np.uint8, np.int64, np.int64, np.uint8, np.int64, np.int64, np.uint8, np.int64,
+                                 np.int64, np.uint32, np.uint32, np.uint32, np.uint32, np.int32, np.uint32,
+                                 np.uint32, np.uint64, np.uint32, np.uint32),
+    "vsig_profile_kernel": (np.uint32, np.uint32, np.uint64, np.uint32, np.uint32, np.uint32, np.uint32, np.uint32,
+                            np.uint32, np.int32, np.uint8),
 }
 
 
@@ -175,5 +181,9 @@ class _Function:
                 raw.append(int(arg))
         if self.name == "vsig_block_sums_kernel":
             self.kernels.launch_block_sums(int(grid[0]), int(block[0]), *raw)
+        elif self.name == "vsig_profile_sums_kernel":
+            self.kernels.launch_profile_sums(int(grid[0]), int(block[0]), *raw)
+        elif self.name == "vsig_profile_kernel":
+            self.kernels.launch_profile(int(grid[0]), int(block[0]), *raw)
         else:
             self.kernels.launch_signature(int(grid[0]), int(block[0]), *raw)

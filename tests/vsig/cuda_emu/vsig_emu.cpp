@@ -29,6 +29,26 @@ int emu_signature(unsigned grid, unsigned threads, const uint32_t *blocks, uint3
     });
 }
 
+int emu_profile_sums(unsigned grid, unsigned threads, const uint8_t *y, long long yfs, long long yrs,
+                     const uint8_t *u, long long ufs, long long urs, const uint8_t *v, long long vfs, long long vrs,
+                     uint32_t width, uint32_t height, uint32_t cwidth, uint32_t cheight, int n_frames,
+                     uint32_t *blocks, uint32_t *ssum, unsigned long long *ssq, uint32_t *usum, uint32_t *vsum)
+{
+    return emu::launch(grid, threads, [=] {
+        vsig_profile_sums_kernel(y, yfs, yrs, u, ufs, urs, v, vfs, vrs, width, height, cwidth, cheight, n_frames,
+                                 blocks, ssum, ssq, usum, vsum);
+    });
+}
+
+int emu_profile(unsigned grid, unsigned threads, const uint32_t *blocks, const uint32_t *ssum,
+                const unsigned long long *ssq, const uint32_t *usum, const uint32_t *vsum, uint32_t width,
+                uint32_t height, uint32_t cwidth, uint32_t cheight, int n_frames, uint8_t *profile)
+{
+    return emu::launch(grid, threads, [=] {
+        vsig_profile_kernel(blocks, ssum, ssq, usum, vsum, width, height, cwidth, cheight, n_frames, profile);
+    });
+}
+
 /* Barriers released since load: lets the test assert the emulation synchronised threads at all. */
 unsigned long long emu_barriers(void) { return emu::barriers; }
 }

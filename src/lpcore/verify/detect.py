@@ -1,0 +1,420 @@
+"""Tamper detection from verification profiles (:mod:`lpcore.vsig.profile`).
+
+The MPEG-7 signature is built to survive edits, so it cannot tell an honest re-encode from a rendition with a
+logo, a blurred region or a few foreign frames. The gateway decodes both renditions anyway, and the profile pass
+keeps, per frame, the 32x32 luma block means and spreads and the 16x16 chroma means. :func:`detect_tampering`
+aligns the two profiles and looks for four kinds of evidence, each normalised so that 1.0 is its decision
+threshold (fixed in code, calibrated on honest re-encodes, see docs/verification.md):
+
+- **local**: block differences beyond the honest-noise model (which grows with the block's texture), in
+  contiguous regions (3x3 block neighbourhoods), either persistent over the segment or strong in >= 5 frames:
+  logos, text, boxes, blur, pixelisation, delogo, semi-transparent overlays, chroma-only edits;
+- **global**: the median block difference of the whole picture: flips, zooms, negation, colour changes;
+- **temporal**: candidate frames that match no reference frame, match one out of order, or repeat while the
+  reference moves: inserted, reordered, frozen and missing frames;
+- **coverage**: a candidate much shorter or longer than the reference (beyond one frame at each end).
+
+``score`` is the maximum of the four, and ``tampered`` is ``score >= THRESHOLD`` (1.0).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import LpcoreError
+from ..vsig.profile import VideoProfile, compute_profile_file
+
+__all__ = ["detect_tampering", "TamperReport", "THRESHOLD", "load_profile"]
+
+THRESHOLD = 1.0
+
+# ---- calibrated constants (docs/verification.md, "Calibration"; benchmarks/corpus_fpfn.py --profile) ----------
+# Every threshold was set on the calibration segments so that no honest rendition there comes within 15 % of it.
+# Honest block noise: |d mean| ~ NOISE_Y0 + NOISE_YS * spread (spread = 2 x std of the larger of the two blocks).
+NOISE_Y0, NOISE_YS, NOISE_YG = 2.0, 0.30, 0.10   # + x the block's largest step to a neighbour
+# Spread changes are compared as log ratios of (spread + SPREAD_EPS), against the segment's median ratio of blocks
+# with similar reference spread (SPREAD_BINS: an encoder at high CRF smooths similar texture alike), divided by
+# NOISE_S + that bin's robust spread of ratios.
+SPREAD_EPS, NOISE_S = 6.0, 0.30
+SPREAD_GAIN = 0.5          # weight of texture gained relative to texture lost
+SPREAD_MIN = 10.0          # spread evidence needs texture on one side (2 x std >= this)
+NOISE_C, NOISE_CS, NOISE_CG = 2.0, 0.12, 0.25  # chroma: levels + x luma spread + x the U and V neighbour steps
+SPREAD_BINS = np.array([4, 8, 12, 16, 24, 32, 48, 64, 96], np.int32)  # reference-spread bins (texture medians)
+# Local thresholds per evidence kind: (frame-averaged map, 3x3 neighbourhood mean, max over blocks;
+#                                       per-frame maps' LOCAL_FRAMES_K-th largest maximum)
+LOCAL_Y = (1.78, 3.3)
+LOCAL_S = (1.22, 5.1)
+LOCAL_C = (1.1, 2.2)
+LOCAL_FRAMES_K = 5
+GLOBAL_Y, GLOBAL_C = 7.7, 6.0   # thresholds of the median |d| over blocks (luma, chroma)
+TEMPORAL_RATIO = 3.0       # a frame is anomalous if its aligned distance > this x the segment's median ...
+TEMPORAL_FLOOR = 4.0       # ... and > this (levels, RMS over the coarse descriptor)
+TEMPORAL_FRAMES = 3        # anomalous frames needed (single-frame glitches happen at segment starts)
+REORDER_RATIO = 2.0        # a frame is misplaced if another reference frame (>= 2 away) fits this much better ...
+REORDER_FLOOR = 2.0        # ... and its aligned distance exceeds this and TEMPORAL_RATIO x the median
+REORDER_FRAMES = 3
+FREEZE_STILL = 0.35        # candidate frame-to-frame RMS change below this is "repeated" ...
+FREEZE_MOVING = 2.0        # ... while the reference moved more than this
+FREEZE_FRAMES = 3
+_NOISE_Y = np.array([NOISE_Y0, NOISE_YS, NOISE_YG], np.float32)
+_NOISE_C = np.array([NOISE_C, NOISE_CS, NOISE_CG], np.float32)
+_SPREAD = np.array([SPREAD_EPS, NOISE_S, SPREAD_GAIN, SPREAD_MIN], np.float32)
+_T_PERSIST = np.array([LOCAL_Y[0], LOCAL_S[0], LOCAL_C[0]], np.float32)
+_T_FRAMES = np.array([LOCAL_Y[1], LOCAL_S[1], LOCAL_C[1]], np.float32)
+MAX_SHIFT = 3              # offsets searched directly; larger ones come from the MPEG-7 match
+ALIGN_BIAS = 0.15          # an offset must fit this much better per frame of shift
+COVERAGE_SLACK = 2         # frames a candidate may lack or add at its ends
+
+
+@dataclass
+class TamperReport:
+    """The outcome of :func:`detect_tampering`.
+
+    ``tampered``: the decision (``score >= threshold``). ``score``: the strongest normalised evidence (higher =
+    more evidence; 1.0 is the decision threshold). ``scores``: each kind's normalised score. ``frames``:
+    candidate frame ranges ``(first, last)`` (inclusive) with temporal or per-frame local evidence.
+    ``regions``: (32, 32) float map of the persistent local evidence (1.0 = threshold), row-major over the
+    frame. ``frame_scores``: per candidate frame, its strongest evidence (1.0 = threshold). ``offset``: candidate
+    frame index minus reference frame index of aligned frames. ``reasons``: short human-readable findings.
+    """
+
+    tampered: bool
+    score: float
+    threshold: float = THRESHOLD
+    scores: dict = field(default_factory=dict)
+    frames: list = field(default_factory=list)
+    regions: np.ndarray | None = None
+    frame_scores: np.ndarray | None = None
+    offset: int = 0
+    reasons: list = field(default_factory=list)
+    reference_frames: int = 0
+    candidate_frames: int = 0
+    details: dict = field(default_factory=dict)   # per local evidence kind, its two normalised sub-scores
+    _thumbnail: np.ndarray | None = field(default=None, repr=False)
+    _aspect: float = field(default=1.0, repr=False)    # candidate height / width, for the drawing
+
+    def __bool__(self) -> bool:
+        return self.tampered
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dict (regions rounded to 3 decimals)."""
+        return {
+            "tampered": bool(self.tampered), "score": round(float(self.score), 4), "threshold": self.threshold,
+            "scores": {k: round(float(v), 4) for k, v in self.scores.items()},
+            "frames": [[int(a), int(b)] for a, b in self.frames], "offset": int(self.offset),
+            "reasons": list(self.reasons), "reference_frames": self.reference_frames,
+            "candidate_frames": self.candidate_frames,
+            "regions": None if self.regions is None else np.round(self.regions, 3).tolist(),
+            "frame_scores": None if self.frame_scores is None else np.round(self.frame_scores, 3).tolist(),
+        }
+
+    def to_json(self, **kw) -> str:
+        return json.dumps(self.to_dict(), **kw)
+
+    def to_png(self, path, *, scale: int = 12) -> None:
+        """Draws the evidence: the candidate's luma thumbnail (32x32 block means of the frame with the strongest
+        evidence) with the region map over it in red, and the per-frame score along time beneath (the decision
+        threshold as a line). Needs Pillow."""
+        from PIL import Image, ImageDraw
+
+        thumb = self._thumbnail if self._thumbnail is not None else np.full((32, 32), 128, np.uint8)
+        regions = self.regions if self.regions is not None else np.zeros((32, 32))
+        w = 32 * scale
+        h = max(32, int(round(w * self._aspect)))
+        base = Image.fromarray(np.asarray(thumb, np.uint8)).resize((w, h), Image.NEAREST).convert("RGB")
+        alpha = np.clip(regions / max(THRESHOLD, 1e-9), 0, 2) / 2 * 200
+        overlay = Image.new("RGB", (w, h), (255, 0, 0))
+        mask = Image.fromarray(alpha.astype(np.uint8)).resize((w, h), Image.NEAREST)
+        img = Image.composite(overlay, base, mask)
+        plot_h = 96
+        canvas = Image.new("RGB", (w, h + plot_h + 4), (255, 255, 255))
+        canvas.paste(img, (0, 0))
+        draw = ImageDraw.Draw(canvas)
+        fs = self.frame_scores if self.frame_scores is not None and len(self.frame_scores) else np.zeros(1)
+        top = h + 4
+        vmax = max(2.0 * THRESHOLD, float(np.max(fs)) * 1.05)
+
+        def yof(v: float) -> float:
+            return top + plot_h - 1 - (plot_h - 2) * min(v, vmax) / vmax
+
+        draw.line([(0, yof(THRESHOLD)), (w, yof(THRESHOLD))], fill=(0, 0, 255))
+        n = len(fs)
+        pts = [((i + 0.5) * w / n, yof(float(v))) for i, v in enumerate(fs)]
+        if len(pts) > 1:
+            draw.line(pts, fill=(200, 0, 0), width=2)
+        for (x, y), v in zip(pts, fs):
+            if v >= THRESHOLD:
+                draw.ellipse([x - 2, y - 2, x + 2, y + 2], fill=(200, 0, 0))
+        canvas.save(path, format="PNG")
+
+
+class DetectionError(LpcoreError, ValueError):
+    """The inputs of detect_tampering cannot be compared (unreadable, or not profiles)."""
+
+
+def load_profile(x: Any, name: str = "input", *, device: str = "auto") -> VideoProfile:
+    """A :class:`VideoProfile` from a profile, LPVP bytes/file (``.lpvp``), a video path or encoded video bytes,
+    planar frames ``(y, u, v)``, or luma frames ``(N, H, W)`` uint8 (then the chroma is taken as neutral)."""
+    import os
+    from pathlib import Path
+
+    from ..vsig.profile import compute_profile
+
+    if isinstance(x, VideoProfile):
+        return x
+    if isinstance(x, (bytes, bytearray, memoryview)):
+        if bytes(x[:4]) == b"LPVP":
+            return VideoProfile.from_bytes(x)
+        return compute_profile_file(bytes(x), device)
+    if isinstance(x, (str, os.PathLike)):
+        path = Path(x)
+        if not path.is_file():
+            raise DetectionError(f"{name}: no such file {str(path)!r}")
+        with open(path, "rb") as fh:
+            head = fh.read(4)
+        if head == b"LPVP":
+            return VideoProfile.from_bytes(path.read_bytes())
+        return compute_profile_file(path, device)
+    if isinstance(x, tuple) and len(x) == 3:
+        return compute_profile(*x, device=device)
+    if isinstance(x, np.ndarray) and x.ndim == 3:
+        # luma only (what verify_segment takes as frames): neutral chroma, so only luma evidence counts
+        n, h, w = x.shape
+        grey = np.full((n, max(16, (h + 1) // 2), max(16, (w + 1) // 2)), 128, np.uint8)
+        return compute_profile(x, grey, grey, device=device)
+    raise TypeError(f"{name} must be a VideoProfile, LPVP bytes, a path (.lpvp or video), video bytes, "
+                    f"(y, u, v) planes or (N, H, W) luma frames, got {type(x).__name__}")
+
+
+# ------------------------------------------------------------------------------------------------- features
+
+def _descriptor(p: VideoProfile) -> np.ndarray:
+    """Coarse per-frame descriptor for alignment: 8x8 luma means and 4x4 chroma means (float32, (N, 96))."""
+    cached = p._cache.get("desc")
+    if cached is None:
+        n = len(p)
+        y = p.ymean.reshape(n, 8, 4, 8, 4).mean(axis=(2, 4), dtype=np.float32).reshape(n, 64)
+        u = p.umean.reshape(n, 4, 4, 4, 4).mean(axis=(2, 4), dtype=np.float32).reshape(n, 16)
+        v = p.vmean.reshape(n, 4, 4, 4, 4).mean(axis=(2, 4), dtype=np.float32).reshape(n, 16)
+        cached = p._cache["desc"] = np.ascontiguousarray(np.concatenate([y, u, v], axis=1))
+    return cached
+
+
+def _distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """RMS distance between every row of a and every row of b (levels)."""
+    aa = (a * a).sum(1)[:, None]
+    bb = (b * b).sum(1)[None, :]
+    d2 = np.maximum(aa + bb - 2.0 * (a @ b.T), 0.0) / a.shape[1]
+    return np.sqrt(d2)
+
+
+def _mpeg7_offset(ref: VideoProfile, cand: VideoProfile) -> int | None:
+    from ..vsig.match import compare
+
+    m = compare(ref.signature, cand.signature, preset="exact")
+    if not m:
+        return None
+    return int(m.start_b) - int(m.start_a)
+
+
+def _align(dist: np.ndarray, ref: VideoProfile, cand: VideoProfile, mpeg7: bool) -> tuple[int, float, str]:
+    """(offset, median aligned distance, source) minimising the median distance of aligned frames."""
+    n, m = dist.shape
+    best = (0, math.inf)
+    offsets = list(range(-MAX_SHIFT, MAX_SHIFT + 1))
+    src = "profile"
+
+    def cost(o: int) -> float:
+        i0, i1 = max(0, -o), min(n, m - o)
+        if i1 - i0 < max(2, min(n, m) // 2):
+            return math.inf
+        idx = np.arange(i0, i1)
+        return float(np.median(dist[idx, idx + o]))
+
+    for o in offsets:
+        c = cost(o) * (1.0 + ALIGN_BIAS * abs(o))   # prefer small shifts: repetitive content fits many
+        if c < best[1]:
+            best = (o, c)
+    if mpeg7 and best[1] > TEMPORAL_FLOOR:
+        o = _mpeg7_offset(ref, cand)
+        if o is not None and o not in offsets:
+            c = cost(o)
+            if c < best[1]:
+                best, src = (o, c), "mpeg7"
+    return best[0], best[1], src
+
+
+def _ranges(mask: np.ndarray) -> list[tuple[int, int]]:
+    out, start = [], None
+    for i, v in enumerate(mask):
+        if v and start is None:
+            start = i
+        elif not v and start is not None:
+            out.append((start, i - 1))
+            start = None
+    if start is not None:
+        out.append((start, len(mask) - 1))
+    return out
+
+
+# ------------------------------------------------------------------------------------------------- detector
+
+def detect_tampering(reference: Any, candidate: Any, *, device: str = "auto", mpeg7: bool = True,
+                     offset: int | None = None) -> TamperReport:
+    """Compares a candidate rendition with a trusted reference and reports evidence of tampering.
+
+    ``reference``/``candidate``: :class:`~lpcore.vsig.profile.VideoProfile` (fastest: precomputed), LPVP bytes or
+    ``.lpvp`` files, video paths or encoded video bytes (decoded and profiled here), ``(y, u, v)`` planes, or
+    ``(N, H, W)`` uint8 luma frames (chroma evidence then unavailable).
+    ``offset``: force the alignment (candidate index - reference index); by default it is searched within
+    +-4 frames and, when that fits badly and ``mpeg7`` is true, taken from the MPEG-7 match (preset "exact").
+    Raises :class:`DetectionError`/``SignatureFormatError``/``VideoDecodeError`` for unusable inputs.
+    """
+    ref = load_profile(reference, "reference", device=device)
+    cand = load_profile(candidate, "candidate", device=device)
+    n, m = len(ref), len(cand)
+    dr, dc = _descriptor(ref), _descriptor(cand)
+    dist = _distances(dr, dc)
+    if offset is None:
+        off, _, align_src = _align(dist, ref, cand, mpeg7)
+    else:
+        if isinstance(offset, bool) or not isinstance(offset, (int, np.integer)):
+            raise TypeError("offset must be an int or None")
+        off, align_src = int(offset), "given"
+    i0, i1 = max(0, -off), min(n, m - off)
+    reasons: list[str] = []
+    scores = {"local": 0.0, "global": 0.0, "temporal": 0.0, "coverage": 0.0}
+    frame_scores = np.zeros(m, np.float64)
+    regions = np.zeros((32, 32))
+    if i1 - i0 < 1:
+        scores["coverage"] = 10.0
+        reasons.append("no frame of the candidate aligns with the reference")
+        return _report(scores, [(0, m - 1)], regions, frame_scores, off, reasons, n, m, cand, None)
+    ri = np.arange(i0, i1)
+    cj = ri + off
+
+    # -- coverage: frames the alignment leaves without a partner
+    lost = (n - (i1 - i0))            # reference frames with no candidate frame
+    extra = (m - (i1 - i0))           # candidate frames with no reference frame
+    worst = max(lost, extra) - COVERAGE_SLACK
+    if worst > 0:
+        scores["coverage"] = 1.0 + 0.25 * (worst - 1)
+        reasons.append(f"{lost} reference frame(s) missing and {extra} extra candidate frame(s) at offset {off}")
+    cover_mask = np.ones(m, bool)
+    cover_mask[cj] = False
+
+    # -- temporal: aligned distance per frame vs the segment's level; best match elsewhere; freezes
+    d_al = dist[ri, cj]
+    level = float(np.median(d_al))
+    limit = max(TEMPORAL_RATIO * level, TEMPORAL_FLOOR)
+    anomalous = d_al > limit
+    t_scores = d_al / limit
+    best_ref = dist[:, cj].argmin(axis=0)
+    moved = best_ref != ri
+    reordered = anomalous & moved & (dist[best_ref, cj] * TEMPORAL_RATIO < d_al)
+    foreign = anomalous & ~reordered
+    # freezes: the candidate repeats a frame while the reference keeps moving
+    if len(cj) > 1:
+        c_step = np.sqrt(((dc[cj[1:]] - dc[cj[:-1]]) ** 2).mean(axis=1))
+        r_step = np.sqrt(((dr[ri[1:]] - dr[ri[:-1]]) ** 2).mean(axis=1))
+        frozen = np.zeros(len(cj), bool)
+        frozen[1:] = (c_step < FREEZE_STILL) & (r_step > FREEZE_MOVING)
+    else:
+        frozen = np.zeros(len(cj), bool)
+    n_anom = int(anomalous.sum())
+    t_score = 0.0
+    if n_anom >= TEMPORAL_FRAMES:
+        t_score = float(np.sort(t_scores)[-TEMPORAL_FRAMES])
+        if reordered.sum():
+            reasons.append(f"{int(reordered.sum())} frame(s) match reference frames out of order")
+        if foreign.sum():
+            reasons.append(f"{int(foreign.sum())} frame(s) match no reference frame (inserted or replaced)")
+    # misplaced frames: a clearly better match elsewhere in the reference (reordering, local re-timing)
+    d_best = dist[best_ref, cj]
+    misplaced = ((d_best * REORDER_RATIO < d_al) & (np.abs(best_ref - ri) >= 2)
+                 & (d_al > max(TEMPORAL_RATIO * level, REORDER_FLOOR)))
+    n_mis = int(misplaced.sum())
+    if n_mis >= REORDER_FRAMES:
+        t_score = max(t_score, n_mis / REORDER_FRAMES)
+        reasons.append(f"{n_mis} frame(s) fit other reference frames much better (reordered or re-timed)")
+    anomalous = anomalous | misplaced
+    n_frozen = int(frozen.sum())
+    if n_frozen >= FREEZE_FRAMES:
+        t_score = max(t_score, n_frozen / FREEZE_FRAMES)
+        reasons.append(f"{n_frozen} frame(s) repeated while the reference moves (frozen)")
+    scores["temporal"] = t_score
+
+    # -- spatial evidence on aligned frames that are not temporal anomalies
+    good = ~(anomalous | frozen)
+    if good.sum() == 0:
+        good = np.ones_like(good)
+    gi, gj = ri[good], cj[good]
+    k = len(gi)
+    from . import _evidence  # numba: imported on first use, so `import lpcore.verify` stays light
+
+    g_y, g_c, pm, pf = _evidence.local_evidence(
+        ref.data, cand.data, gi.astype(np.int64), gj.astype(np.int64), _NOISE_Y, _NOISE_C, _SPREAD, SPREAD_BINS,
+        _T_PERSIST, _T_FRAMES)
+    # global: median block differences (before any bias removal), averaged over frames
+    scores["global"] = max(g_y / GLOBAL_Y, g_c / GLOBAL_C)
+    if g_y >= GLOBAL_Y:
+        reasons.append(f"the whole picture differs (median luma block difference {g_y:.1f})")
+    if g_c >= GLOBAL_C:
+        reasons.append(f"the whole picture's colour differs (median chroma difference {g_c:.1f})")
+    # local: per kind, the frame-averaged map and the per-frame maxima, each over 3x3 block neighbourhoods
+    kk = min(LOCAL_FRAMES_K, k)
+    # the frame-averaged maps minus their median over the frame: an edit is a region, while what an honest
+    # encoder changes (texture at high CRF, edges after another scaler) is spread over the whole picture
+    pm = pm - np.median(pm.reshape(3, -1), axis=1)[:, None, None]
+    persist = pm.max(axis=0).astype(np.float64)
+    pf_max = pf.max(axis=0).astype(np.float64)
+    details = {name: (float(pm[i].max()), float(np.sort(pf[i])[-kk]))
+               for i, name in enumerate(("luma", "texture", "colour"))}
+    s_persist = float(persist.max())
+    s_frames = float(np.sort(pf_max)[-kk])
+    scores["local"] = max(s_persist, s_frames)
+    regions = persist
+    if scores["local"] >= THRESHOLD:
+        kind = max(details, key=lambda x: max(details[x]))
+        if s_persist >= THRESHOLD:
+            area = float((persist >= THRESHOLD).mean() * 100)
+            reasons.append(f"local {kind} change over {area:.1f}% of the frame, persistent")
+        else:
+            reasons.append(f"local {kind} change in {int((pf_max >= THRESHOLD).sum())} frame(s)")
+
+    # -- per-frame scores and frame ranges
+    fs = np.zeros(len(cj))
+    fs[good] = pf_max
+    fs = np.maximum(fs, np.where(anomalous, t_scores, 0.0))
+    fs = np.maximum(fs, np.where(frozen, 1.0, 0.0))
+    frame_scores[cj] = fs
+    frame_scores[cover_mask] = max(1.0, scores["coverage"]) if scores["coverage"] >= THRESHOLD else 0.0
+    flagged = frame_scores >= THRESHOLD
+    if scores["local"] >= THRESHOLD and s_persist >= THRESHOLD:
+        flagged[cj[good]] = flagged[cj[good]] | (pf_max >= 0.5)
+    if scores["global"] >= THRESHOLD:
+        flagged[cj] = True
+    best_frame = int(np.argmax(frame_scores)) if m else 0   # the thumbnail: the frame with most evidence
+    rep = _report(scores, _ranges(flagged), regions, frame_scores, off, reasons, n, m, cand, best_frame,
+                  align_src)
+    rep.details = {f"{k}_{w}": v[i] for k, v in details.items() for i, w in enumerate(("persist", "frames"))}
+    return rep
+
+
+def _report(scores, frames, regions, frame_scores, off, reasons, n, m, cand, best_frame, align_src="profile"):
+    score = float(max(scores.values()))
+    tampered = score >= THRESHOLD
+    if not tampered:
+        reasons = ["no evidence of tampering"] + ([] if align_src == "profile" else [f"aligned by {align_src}"])
+    elif align_src != "profile":
+        reasons = reasons + [f"aligned by {align_src} (offset {off})"]
+    thumb = cand.ymean[best_frame] if best_frame is not None else None
+    return TamperReport(tampered=tampered, score=score, scores=dict(scores), frames=frames if tampered else [],
+                        regions=regions, frame_scores=frame_scores, offset=off, reasons=reasons,
+                        reference_frames=n, candidate_frames=m, _thumbnail=thumb,
+                        _aspect=cand.height / cand.width)

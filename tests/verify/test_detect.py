@@ -1,0 +1,255 @@
+"""lpcore.verify.detect_tampering on small generated clips: every tamper kind is flagged, honest re-encodes are
+not, alignment survives dropped/shifted frames, the report points at the edit, and the PNG/JSON/CLI outputs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lpcore import cli
+from lpcore.verify import TamperReport, detect_tampering
+from lpcore.verify.detect import THRESHOLD, DetectionError
+from lpcore.vsig.profile import VideoProfile, compute_profile_file
+
+pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs the ffmpeg binary to make clips")
+
+W, H, FPS, N = 320, 180, 30, 60
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
+BOX = (0.6, 0.55, 0.3, 0.3)   # x, y, w, h fractions of the edited region in the localised kinds
+
+
+def _ff(*args: str) -> None:
+    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y", *args], check=True)
+
+
+def _region(inner: str) -> str:
+    x, y, w, h = BOX
+    return (f"[0:v]split[m][r];[r]crop=iw*{w}:ih*{h}:iw*{x}:ih*{y},{inner}[e];[m][e]overlay=W*{x}:H*{y}[v]")
+
+
+def _simple(chain: str) -> str:
+    return f"[0:v]{chain}[v]"
+
+
+def _splice(at: int, cnt: int, foreign: bool, reverse: bool = False) -> str:
+    mid = (f"[1:v]trim=start_frame={at}:end_frame={at + cnt},setpts=PTS-STARTPTS[b]" if foreign else
+           f"[0:v]trim=start_frame={at}:end_frame={at + cnt},setpts=PTS-STARTPTS{',reverse' if reverse else ''}[b]")
+    return (f"[0:v]trim=end_frame={at},setpts=PTS-STARTPTS[a];{mid};[0:v]trim=start_frame={at + cnt},"
+            f"setpts=PTS-STARTPTS[c];[a][b][c]concat=n=3:v=1[v]")
+
+
+x, y, w, h = BOX
+TAMPERS = {
+    "box": _simple(f"drawbox=x=iw*{x}:y=ih*{y}:w=iw*{w}:h=ih*{h}:color=red@1:t=fill"),
+    "logo_2pct": _simple("drawbox=x=iw*0.8:y=ih*0.05:w=iw*0.15:h=ih*0.14:color=white@1:t=fill"),
+    "semi_transparent": _simple(f"drawbox=x=iw*{x}:y=ih*{y}:w=iw*{w}:h=ih*{h}:color=white@0.35:t=fill"),
+    "text": _simple(f"drawtext=fontfile={FONT}:text='FAKE':fontsize=56:fontcolor=yellow:x=w*0.55:y=h*0.6"),
+    "blur": _region("boxblur=20"),
+    "pixelise": _region("pixelize=w=16:h=16"),
+    "delogo": _simple(f"delogo=x={int(960 * x)}:y={int(540 * y)}:w={int(960 * w)}:h={int(540 * h)}"),
+    "chroma_region": _region("hue=h=180:s=1.5"),
+    "chroma_global": _simple("hue=h=120"),
+    "insert": _splice(20, 8, True).replace("[1:v]trim=start_frame=20:end_frame=28", "[1:v]trim=end_frame=8"),
+    "replace": _splice(20, 8, True),
+    "frozen": _simple("freezeframes=first=20:last=31:replace=20"),
+    "reordered": _splice(20, 10, False, reverse=True),
+    "missing": _simple("select='not(between(n\\,20\\,27))',setpts=N/30/TB"),
+    "hflip": _simple("hflip"),
+    "vflip": _simple("vflip"),
+    "negate": _simple("negate"),
+    "zoom": _simple("crop=iw*0.8:ih*0.8,scale=960:540"),
+}
+HONEST = {  # name -> (scaler, encoder args, pre-filter)
+    "crf23": ("bicubic", ["-c:v", "libx264", "-crf", "23"], None),
+    "crf40": ("bicubic", ["-c:v", "libx264", "-crf", "40"], None),
+    "bilinear_300k": ("bilinear", ["-c:v", "libx264", "-b:v", "300k"], None),
+    "mpeg4": ("area", ["-c:v", "mpeg4", "-q:v", "8"], None),
+    "drop_first": ("bicubic", ["-c:v", "libx264", "-crf", "28"], "trim=start_frame=1,setpts=PTS-STARTPTS"),
+    "dup_first": ("bicubic", ["-c:v", "libx264", "-crf", "28"], "tpad=start=1:start_mode=clone"),
+}
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory):
+    d = tmp_path_factory.mktemp("detect")
+    src, other = d / "src.mkv", d / "other.mkv"
+    _ff("-f", "lavfi", "-i", "testsrc2=s=960x540:r=30:d=2", "-c:v", "ffv1", str(src))
+    _ff("-f", "lavfi", "-i", "mandelbrot=s=960x540:r=30:start_scale=1.2,trim=duration=2", "-frames:v", "60",
+        "-c:v", "ffv1", str(other))
+
+    def render(name: str, graph: str, flags: str = "bicubic", enc=("-c:v", "libx264", "-crf", "23")) -> Path:
+        out = d / f"{name}.mp4"
+        graph = graph.replace("[v]", "[t]") + f";[t]scale={W}:{H}:flags={flags}[v]"
+        _ff("-i", str(src), "-i", str(other), "-filter_complex", graph, "-map", "[v]", "-pix_fmt", "yuv420p",
+            *enc, "-frames:v", "70", str(out))
+        return out
+
+    files = {"trusted": render("trusted", "[0:v]null[v]", enc=("-c:v", "libx264", "-crf", "18"))}
+    for name, (flags, enc, pre) in HONEST.items():
+        files["honest:" + name] = render(name, f"[0:v]{pre + ',' if pre else ''}null[v]", flags, enc)
+    for name, graph in TAMPERS.items():
+        files["tamper:" + name] = render(name, graph)
+    files["shift8"] = render("shift8", "[0:v]trim=start_frame=8,setpts=PTS-STARTPTS[v]",
+                             enc=("-c:v", "libx264", "-crf", "28"))
+    profiles = {k: compute_profile_file(v, "cpu") for k, v in files.items()}
+    return files, profiles
+
+
+@pytest.mark.parametrize("name", sorted(HONEST))
+def test_honest_renditions_are_clean(clips, name):
+    _, prof = clips
+    rep = detect_tampering(prof["trusted"], prof["honest:" + name])
+    assert not rep.tampered, (name, rep.score, rep.reasons)
+    assert rep.score < THRESHOLD and rep.frames == [] and rep.reasons == ["no evidence of tampering"]
+
+
+@pytest.mark.parametrize("name", sorted(TAMPERS))
+def test_every_tamper_kind_is_detected(clips, name):
+    _, prof = clips
+    rep = detect_tampering(prof["trusted"], prof["tamper:" + name])
+    assert rep.tampered, (name, rep.score, rep.scores, rep.details)
+    assert rep.score >= THRESHOLD and rep.reasons and rep.frames
+
+
+def test_alignment_with_dropped_and_shifted_frames(clips):
+    _, prof = clips
+    assert detect_tampering(prof["trusted"], prof["honest:drop_first"]).offset == -1
+    assert detect_tampering(prof["trusted"], prof["honest:dup_first"]).offset == 1
+    # 8 frames cut at the start: beyond the direct search, the MPEG-7 match gives the offset
+    rep = detect_tampering(prof["trusted"], prof["shift8"])
+    assert rep.offset == -8
+    assert rep.scores["local"] < THRESHOLD and rep.scores["temporal"] < THRESHOLD
+    assert any("mpeg7" in r for r in rep.reasons)
+    # and a forced wrong offset is seen as tampering
+    assert detect_tampering(prof["trusted"], prof["honest:crf23"], offset=5).tampered
+
+
+def test_regions_point_at_the_edit(clips):
+    _, prof = clips
+    x, y, w, h = BOX
+    for name in ("box", "semi_transparent", "blur", "chroma_region"):
+        rep = detect_tampering(prof["trusted"], prof["tamper:" + name])
+        r, c = np.unravel_index(np.argmax(rep.regions), rep.regions.shape)
+        assert 32 * y - 1 <= r <= 32 * (y + h) + 1 and 32 * x - 1 <= c <= 32 * (x + w) + 1, (name, r, c)
+        inside = rep.regions[int(32 * y) + 1:int(32 * (y + h)) - 1, int(32 * x) + 1:int(32 * (x + w)) - 1]
+        outside = np.concatenate([rep.regions[:int(32 * y) - 2].ravel(), rep.regions[:, :int(32 * x) - 2].ravel()])
+        assert inside.mean() > 3 * outside.mean(), name
+
+
+def test_frames_point_at_the_temporal_edit(clips):
+    _, prof = clips
+    for name, lo, hi in (("replace", 20, 27), ("frozen", 21, 31), ("reordered", 20, 29)):
+        rep = detect_tampering(prof["trusted"], prof["tamper:" + name])
+        flagged = {f for a, b in rep.frames for f in range(a, b + 1)}
+        assert flagged and flagged <= set(range(lo - 2, hi + 3)), (name, rep.frames)
+        assert rep.frame_scores[lo:hi + 1].max() >= THRESHOLD
+        assert rep.frame_scores[:lo - 3].max() < THRESHOLD
+
+
+def test_inputs_paths_bytes_and_profiles_agree(clips, tmp_path):
+    files, prof = clips
+    a = detect_tampering(files["trusted"], files["tamper:box"], device="cpu")
+    lpvp = tmp_path / "ref.lpvp"
+    lpvp.write_bytes(prof["trusted"].to_bytes())
+    b = detect_tampering(lpvp, prof["tamper:box"].to_bytes())
+    c = detect_tampering(files["trusted"].read_bytes(), prof["tamper:box"])
+    assert a.to_dict() == b.to_dict() == c.to_dict()
+    assert isinstance(a, TamperReport) and bool(a)
+
+
+def test_bad_inputs_raise_clear_errors(clips, tmp_path):
+    from lpcore import LpcoreError, SignatureFormatError
+
+    _, prof = clips
+    with pytest.raises(DetectionError):
+        detect_tampering(tmp_path / "missing.mp4", prof["trusted"])
+    with pytest.raises(SignatureFormatError):
+        detect_tampering(b"LPVP" + b"\x00" * 50, prof["trusted"])
+    with pytest.raises(TypeError):
+        detect_tampering(12, prof["trusted"])
+    with pytest.raises(TypeError):
+        detect_tampering(prof["trusted"], prof["trusted"], offset="1")
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"junk" * 100)
+    with pytest.raises(LpcoreError):
+        detect_tampering(bad, prof["trusted"])
+
+
+def test_report_json_and_png(clips, tmp_path):
+    from PIL import Image
+
+    _, prof = clips
+    rep = detect_tampering(prof["trusted"], prof["tamper:box"])
+    d = json.loads(rep.to_json())
+    assert d["tampered"] is True and d["score"] >= 1 and len(d["regions"]) == 32 and len(d["frame_scores"]) == N
+    path = tmp_path / "map.png"
+    rep.to_png(path)
+    with Image.open(path) as img:
+        img.verify()
+    with Image.open(path) as img:
+        thumb_h = round(img.size[0] * H / W)           # the thumbnail keeps the frame's aspect, the plot is below
+        assert img.format == "PNG" and img.size[0] >= 32 and img.size[1] > thumb_h + 50
+        px = np.asarray(img.convert("RGB"))
+    # the edit is drawn red where the box is
+    x, y, w, h = BOX
+    cy, cx = int((y + h / 2) * thumb_h), int((x + w / 2) * px.shape[1])
+    r, g, b = (int(v) for v in px[cy, cx])
+    assert r > g + 40 and r > b + 40
+
+
+def test_cli_exit_codes(clips, tmp_path, capsys):
+    files, prof = clips
+    lpvp = tmp_path / "cand.lpvp"
+    lpvp.write_bytes(prof["tamper:box"].to_bytes())
+    png = tmp_path / "m.png"
+    assert cli.main(["verify", str(files["trusted"]), str(lpvp), "--png", str(png)]) == 1
+    assert png.stat().st_size > 0 and "TAMPERED" in capsys.readouterr().out
+    assert cli.main(["verify", str(files["trusted"]), str(files["honest:crf23"]), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["tampered"] is False
+    assert cli.main(["verify", "--json", str(files["trusted"]), str(files["honest:crf23"])]) == 0
+    capsys.readouterr()
+    assert cli.main(["verify", str(tmp_path / "nope.mp4"), str(lpvp)]) == 2
+    assert "lpcore verify:" in capsys.readouterr().err
+    assert cli.main(["verify", str(files["trusted"])]) == 2          # no candidate
+    capsys.readouterr()
+
+
+def test_cli_batch_dispatch(monkeypatch, capsys):
+    import sys
+    import types
+
+    assert cli.main(["verify", "batch", "manifest.json"]) in (0, 1, 2)   # real module or the clear error
+    capsys.readouterr()
+    seen = {}
+    fake = types.ModuleType("lpcore.verify.batch_cli")
+    fake.main = lambda argv: seen.setdefault("argv", argv) and 0
+    monkeypatch.setitem(sys.modules, "lpcore.verify.batch_cli", fake)
+    assert cli.main(["verify", "batch", "m.json", "--workers", "3"]) == 0
+    assert seen["argv"] == ["m.json", "--workers", "3"]
+
+
+def test_profile_file_round_trip_keeps_verdict(clips):
+    _, prof = clips
+    cand = VideoProfile.from_bytes(prof["tamper:text"].to_bytes(compress=False))
+    assert detect_tampering(prof["trusted"], cand).to_dict() == \
+        detect_tampering(prof["trusted"], prof["tamper:text"]).to_dict()
+
+
+def test_luma_frames_input_and_lengths():
+    # (N, H, W) luma as verify_segment takes frames: neutral chroma, luma evidence only; any lengths
+    y = ((np.add.outer(np.arange(90), np.arange(160))[None] + 3 * np.arange(30)[:, None, None]) % 256).astype(np.uint8)
+    assert not detect_tampering(y, y.copy()).tampered
+    edited = y.copy()
+    edited[:, 40:70, 90:140] = 255
+    rep = detect_tampering(y, edited)
+    assert rep.tampered and "luma" in rep.reasons[0]
+    assert not detect_tampering(y[:1], y[:1]).tampered
+    short = detect_tampering(y, y[:3])
+    assert short.tampered and short.scores["coverage"] >= THRESHOLD
+    with pytest.raises(ValueError):
+        detect_tampering(np.zeros((3, 20, 20), np.uint8), y)
