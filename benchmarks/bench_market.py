@@ -20,7 +20,7 @@ import pytest
 from lpcore.market import Candidate, PriceInfo, ProbabilitySelection
 from lpcore.market.policy import LpcorePolicy
 from lpcore.market.reputation import Reputation
-from lpcore.market.simulate import POLICIES, compare_policies
+from lpcore.market.simulation import POLICIES, compare_policies
 
 N = 1000
 SIM_SEEDS = (100, 101, 102)

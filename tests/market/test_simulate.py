@@ -9,7 +9,7 @@ from fractions import Fraction
 
 import pytest
 
-from lpcore.market import simulate as sim
+from lpcore.market import simulation as sim
 from lpcore.market.detection import DETECTORS, detection_rate, false_reject_rate, mean_detection_rate
 from lpcore.market.reputation import Reputation
 

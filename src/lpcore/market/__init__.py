@@ -7,7 +7,7 @@
 - :mod:`~lpcore.market.reputation`: a durable per-orchestrator record (SQLite).
 - :mod:`~lpcore.market.policy`: lpcore's own selection policy (``"lpcore"``).
 - :mod:`~lpcore.market.discovery`: static lists, webhooks, the remote signer, on-chain; the gRPC fan-out.
-- :mod:`~lpcore.market.simulate`: a marketplace simulation comparing policies.
+- :mod:`~lpcore.market.simulation`: a marketplace simulation comparing policies (:func:`simulate`).
 
 Importing this package needs only the base dependencies; gRPC and protobuf load when discovery queries an
 orchestrator (``pip install 'lpcore[market]'``).
@@ -19,7 +19,9 @@ from .selection import (Candidate, LiveSelectionAlgorithm, MinLSSelector, Probab
                         is_version_compatible, latency_score)
 from .suspension import Suspender, SwapLimiter, refresh_threshold, transcoding_penalty
 from .verification import FastVerification, Selection
-from . import reputation  # noqa: E402  (base deps only; the Reputation store)
+from .reputation import Reputation
+from .policy import LpcorePolicy, PolicySettings
+from .simulation import SimResult, compare_policies, simulate
 
 __all__ = [
     "PriceInfo", "Price", "MaxPrices", "FixedEthPrice", "as_price", "parse_price_per_unit", "transcode_fee",
@@ -28,4 +30,5 @@ __all__ = [
     "can_reuse", "is_version_compatible",
     "Suspender", "SwapLimiter", "refresh_threshold", "transcoding_penalty",
     "FastVerification", "Selection",
+    "Reputation", "LpcorePolicy", "PolicySettings", "simulate", "SimResult", "compare_policies",
 ]

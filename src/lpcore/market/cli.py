@@ -30,7 +30,7 @@ def _fraction(text: str) -> float:
 
 
 def register(subparsers) -> None:
-    from .simulate import POLICIES
+    from .simulation import POLICIES
 
     market = subparsers.add_parser("market", help="marketplace tools (selection policy simulation)",
                                    description="Marketplace tools.")
@@ -52,7 +52,7 @@ def register(subparsers) -> None:
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from .simulate import POLICIES, compare_policies
+    from .simulation import POLICIES, compare_policies
 
     policies = [x.strip() for x in args.policies.split(",") if x.strip()]
     bad = [x for x in policies if x not in POLICIES]
