@@ -558,3 +558,30 @@ def test_ray_ships_each_distinct_bytes_input_once(monkeypatch):
     assert [ship("sha256:1", b"one"), ship("sha256:1", b"one"), ship("sha256:2", b"two")] == ["ref1", "ref1", "ref2"]
     ship("sha256:3", b"three")                                       # evicts the least recently used (1)
     assert ship("sha256:2", b"two") == "ref2" and ship("sha256:1", b"one") == "ref4" and len(puts) == 4
+
+
+def test_cuda_rows_equal_cpu_rows_with_the_emulated_kernels(clips, monkeypatch):
+    """device="cuda" through the profile kernels (host emulation of the CUDA code, tests/vsig/cuda_emu): the same
+    profiles, so the same match codes, verdicts and scores as the CPU."""
+    from lpcore.vsig import cuda as vsig_cuda
+
+    from tests.vsig.cuda_emu import emu, fake_cupy
+
+    if emu.CXX is None:
+        pytest.skip("needs a C++ compiler for the host emulation of the kernels")
+    pairs = [(clips.ref, clips.same), (clips.ref, clips.boxed)]
+    cpu = run_batch(pairs, device="cpu")
+    monkeypatch.setitem(sys.modules, "cupy", fake_cupy)
+    monkeypatch.setattr(fake_cupy._Runtime, "device_count", 1)
+    caches = (vsig_cuda._device_count, vsig_cuda.available, vsig_cuda._profile_kernels)
+    for c in caches:
+        c.cache_clear()
+    monkeypatch.setattr(batch, "_DECODED", batch._DecodeCache())   # decode again, on the "device"
+    fake_cupy.copies.update(h2d=0, d2h=0)
+    try:
+        gpu = run_batch(pairs, device="cuda", workers=1)
+    finally:
+        for c in caches:
+            c.cache_clear()
+    assert fake_cupy.copies["h2d"] > 0                               # the frames went to the "device"
+    assert without_seconds(gpu) == without_seconds(cpu) and [r["tampered"] for r in gpu] == [False, True]

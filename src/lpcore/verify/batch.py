@@ -399,6 +399,11 @@ class _Signer:
             from ..vsig import compute
 
             compute(np.zeros((1, 32, 32), np.uint8), device="cuda")  # DeviceUnavailable here, once; compiles
+            if kwargs.get("tamper"):     # rows then decode into profiles: compile that kernel too
+                from ..vsig import compute_profile
+
+                grey = np.full((1, 16, 16), 128, np.uint8)
+                compute_profile(np.zeros((1, 32, 32), np.uint8), grey, grey, device="cuda")
         self.task, self.kwargs = task, kwargs
 
     def ready(self) -> bool:
