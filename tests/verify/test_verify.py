@@ -279,9 +279,12 @@ def test_real_profile_detector_rejects_tampering_and_accepts_an_honest_re_encode
     """No fake: Verifier(detector="profile") on real renditions. The box and the spliced run fail with
     TamperDetected and the report's reasons; the honest re-encode is used; the selector suspends the cheaters.
     The box passes the MPEG-7 check (why the detector exists)."""
+    from lpcore.market.reputation import Reputation
+
     fast = FastVerification(3)
     rep = []
-    v = Verifier(detector="profile", rng=ScriptedRng(ranges=[0]), report=[fast, rep.append])
+    reputation = Reputation()
+    v = Verifier(detector="profile", rng=ScriptedRng(ranges=[0]), report=[fast, rep.append, reputation])
     t = TranscodeResult("T", [Rendition(media=str(renditions["trusted"]))])
     box = TranscodeResult("BOX", [Rendition(media=str(renditions["box"]))])
     splice = TranscodeResult("SPLICE", [Rendition(media=renditions["splice"].read_bytes())])
@@ -295,7 +298,10 @@ def test_real_profile_detector_rejects_tampering_and_accepts_an_honest_re_encode
         assert any(word in r for r in d.reports[o].reasons), d.reports[o].reasons
         assert all(r in str(err) for r in d.reports[o].reasons)
         assert fast.is_suspended(o)
-    assert not d.reports["H"].tampered and rep == [d]
+    assert not d.reports["H"].tampered and rep == [d] and d.detector == "profile"
+    # the reputation files each verdict under the detector that gave it
+    assert reputation.get("BOX").by_detector == {("profile", False): 1}
+    assert reputation.get("H").by_detector == {("profile", True): 1}
     assert verify_segment(renditions["trusted"], renditions["box"])        # MPEG-7 alone accepts the box
 
 
@@ -361,6 +367,23 @@ def test_bad_rendition_in_pixel_check_and_profile_detector(bad_inputs, monkeypat
     good = result("H", "nv1", "nv2", pixels=123, media=np.zeros((1, 3, 41), np.uint8))
     d = v.choose(TRUSTED, [bad, good])
     assert isinstance(d.failures["P"], BadRendition) and d.accepted is good
+
+
+@pytest.mark.parametrize("kind", ["16x16 video", "corrupt .ts", "corrupt .mp4", "text file", "missing path",
+                                  "8x8 frames", "garbage bytes"])
+def test_bad_untrusted_rendition_with_the_profile_detector(bad_inputs, renditions, kind):
+    v = Verifier(detector="profile", rng=ScriptedRng(ranges=[0]))
+    t = TranscodeResult("T", [Rendition(media=str(renditions["trusted"]))])
+    honest = TranscodeResult("H", [Rendition(media=str(renditions["honest"]))])
+    d = v.choose(t, [TranscodeResult("BAD", [Rendition(media=bad_inputs[kind])]), honest])
+    # a partly decodable one (the corrupt .ts keeps a frame) is judged, and fails as tampered
+    assert d.accepted is honest and isinstance(d.failures["BAD"], (BadRendition, TamperDetected))
+    assert d.rejected == ["BAD"] and d.failures["BAD"].orchestrator == "BAD"
+    # the trusted side unreadable: its own failure, nobody else blamed (the one-frame .ts is readable: the honest
+    # candidate is then judged against it, and nobody passing means nobody is rejected)
+    d = v.choose(TranscodeResult("T", [Rendition(media=bad_inputs[kind])]), [honest])
+    assert d.accepted.orchestrator == "T" and not d.verified and not d.rejected
+    assert set(d.failures) == ({"H"} if kind == "corrupt .ts" else {"T"})
 
 
 def test_bad_arguments():

@@ -73,6 +73,7 @@ class Verdict:
     trusted: str | None = None                            # the trusted orchestrator of this segment
     checked: list[str] = field(default_factory=list)      # untrusted orchestrators checked, in order
     reports: dict[str, Any] = field(default_factory=dict)  # detector="profile": each checked one's TamperReport
+    detector: str = "mpeg7"                               # who judged: "mpeg7", "profile" or "custom"
 
     @property
     def orchestrator(self) -> str | None:
@@ -126,6 +127,11 @@ class Verifier:
         return verdict
 
     def _judge(self, trusted: TranscodeResult | None, untrusted: Sequence[TranscodeResult]) -> Verdict:
+        verdict = self._judge_segment(trusted, untrusted)
+        verdict.detector = self.detector if isinstance(self.detector, str) else "custom"
+        return verdict
+
+    def _judge_segment(self, trusted: TranscodeResult | None, untrusted: Sequence[TranscodeResult]) -> Verdict:
         if trusted is None:
             if not untrusted:
                 raise ValueError("choose() needs at least one result")
