@@ -108,3 +108,20 @@ def test_policy_assumes_the_best_measured_detector(monkeypatch):
     monkeypatch.undo()
     r = sim.simulate("lpcore", seed=3, segments=150, orchestrators=12)
     assert r.good_segments > 0
+
+
+@pytest.mark.parametrize("fraction", FRACTIONS)
+def test_the_profile_detectors_rates_are_what_stops_the_tampering(fraction):
+    """The same policy, the same held-out worlds, only the detector's measured rates differ: the profile detector
+    (which sees region blurs, small logos and splices) leaves fewer tampered segments accepted, and costs less
+    per good segment (fewer renditions paid for and then replaced), than the MPEG-7 "exact" preset."""
+    from lpcore.market.policy import PolicySettings
+
+    profile = mpeg7 = 0
+    for seed in SEEDS[:4]:
+        a = sim.simulate("lpcore", seed=seed, segments=1000, cheater_fraction=fraction)
+        b = sim.simulate("lpcore", seed=seed, segments=1000, cheater_fraction=fraction,
+                         settings=PolicySettings(detector="mpeg7-exact"))
+        assert a.cost_per_good_segment < b.cost_per_good_segment, seed
+        profile, mpeg7 = profile + a.tampered_accepted, mpeg7 + b.tampered_accepted
+    assert profile < mpeg7, (profile, mpeg7)
