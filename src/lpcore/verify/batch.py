@@ -6,7 +6,8 @@ signature match (0 none, 1 partial, 2 whole) under the Verifier's preset, ``tamp
 guessed); each input is then decoded once, into its verification profile (:mod:`lpcore.vsig.profile`), which
 holds the signature the match reads and the block statistics the detector compares. ``frames`` is the
 candidate's frame count, ``seconds`` the time spent on the pair where it ran, and ``error`` a message when an
-input is missing, corrupt or undecodable (the batch goes on; the other fields are then null). :func:`verify_pair` computes one row; it is the only per-pair code path, whichever executor runs it.
+input is missing, corrupt or undecodable (the batch goes on; the other fields are then null).
+:func:`verify_pair` computes one row; it is the only per-pair code path, whichever executor runs it.
 
 Executors:
 
