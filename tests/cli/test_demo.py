@@ -30,6 +30,27 @@ def test_demo_small_run(tmp_path):
     assert st["honest"].segments > st["slow"].segments
     assert "money conserved: yes" in text and " ETH" in text and "paid/EV:" in text and "z: " in text
     assert "winners redeemed so far" in text
+    # every segment's output is accounted for: a used rendition, or the gateway's reference after a failed check
+    failed = sum(s.mismatched for s in st.values())
+    assert res["from_reference"] == failed >= 1 and sum(s.used for s in st.values()) + failed == 8
+    assert f"segments: 8 = {8 - failed} orchestrator renditions used + {failed} from the gateway's own reference" \
+        in text
+
+
+@pytest.mark.parametrize("detector, caught", [("profile", True), ("mpeg7", False)])
+def test_a_burned_in_logo_is_caught_by_the_profile_detector_only(detector, caught):
+    """The cheater's logo (about 5 % of the frame) passes MPEG-7 signatures; the tamper-profile detector catches
+    it, with no false alarm on the honest orchestrators' renditions."""
+    out = io.StringIO()
+    res = demo.run(segments=6, frames_per_segment=24, seed=3, detector=detector, cheat="logo", out=out)
+    cheater = res["stats"]["cheater"]
+    assert cheater.tampered >= 1 and all(s.false_alarms == 0 for s in res["stats"].values())
+    if caught:
+        assert cheater.detected == cheater.tampered and res["tampered_used"] == 0
+        assert "tamper-profile detector" in out.getvalue()
+    else:
+        assert cheater.detected == 0 and res["tampered_used"] == cheater.tampered
+    assert res["from_reference"] == cheater.detected
 
 
 def test_demo_shows_wei_on_request(tmp_path):
@@ -55,7 +76,11 @@ def test_demo_cli_arguments(capsys):
     demo.register(parser.add_subparsers(dest="command"))
     ns = parser.parse_args(["demo", "--segments", "2", "--wei"])
     assert ns.segments == 2 and ns.wei and ns.func is demo._main
-    for bad in (["--segments", "x"], ["--segments", "-1"], ["--segments", "0"], ["--frames", "2"]):
+    ns = parser.parse_args(["demo", "--detector", "profile", "--cheat", "logo"])
+    assert (ns.detector, ns.cheat) == ("profile", "logo")
+    assert parser.parse_args(["demo"]).detector == "mpeg7"
+    for bad in (["--segments", "x"], ["--segments", "-1"], ["--segments", "0"], ["--frames", "2"],
+                ["--detector", "eye"], ["--cheat", "nice"]):
         with pytest.raises(SystemExit) as e:
             parser.parse_args(["demo", *bad])
         assert e.value.code == 2
@@ -91,3 +116,10 @@ def test_bench_rows_agree_with_their_peer():
     world = roles.make_world(2, 30)
     assert world.run_lpcore() == world.run_peer() == world.ev * 60
     assert world.run_lpcore(1) == world.ev * 60
+
+
+def test_demo_bad_detector_or_cheat():
+    with pytest.raises(ValueError, match="detector"):
+        demo.run(segments=1, detector="eye", out=io.StringIO())
+    with pytest.raises(ValueError, match="cheat"):
+        demo.run(segments=1, cheat="nice", out=io.StringIO())

@@ -10,7 +10,8 @@ from fractions import Fraction
 import pytest
 
 from lpcore.market import simulation as sim
-from lpcore.market.detection import DETECTORS, detection_rate, false_reject_rate, mean_detection_rate
+from lpcore.market.detection import (DETECTORS, TAMPER_KINDS, detection_rate, false_reject_estimate,
+                                     false_reject_rate, mean_detection_rate)
 from lpcore.market.reputation import Reputation
 
 
@@ -69,9 +70,21 @@ def test_detection_rates_come_from_the_measured_table():
     assert detection_rate("mpeg7-livepeer", "zoom70") == Fraction(18, 24)
     assert detection_rate("mpeg7-exact", "region_blur") == 0
     assert 0 < mean_detection_rate("mpeg7-exact") < 1
-    assert DETECTORS["profile"]["false_reject"] is None
-    with pytest.raises(ValueError, match="no measured rates"):
-        false_reject_rate("profile")
+    # the profile detector: benchmarks/README.md, tamper detection, held-out segments 6-11 (kinds mapped there)
+    assert false_reject_rate("profile") == 0 and false_reject_estimate("profile") == Fraction(1, 86)
+    assert detection_rate("profile", "region_blur") == Fraction(3, 6)      # blur 3/6
+    assert detection_rate("profile", "small_logo") == 1                    # logo_2pct 6/6
+    assert detection_rate("profile", "zoom70") == Fraction(4, 6)           # zoom 4/6
+    assert mean_detection_rate("profile") == Fraction(46, 54)
+    assert false_reject_estimate("mpeg7-exact") == Fraction(11, 218)
+    assert all(set(DETECTORS[d]["detect"]) == set(TAMPER_KINDS) for d in DETECTORS)
+    with pytest.raises(ValueError, match="unknown detector"):
+        false_reject_rate("nope")
+    unmeasured = {"false_reject": None, "honest_pairs": 0, "tamper_pairs": 0, "detect": dict.fromkeys(TAMPER_KINDS)}
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setitem(DETECTORS, "new", unmeasured)
+        with pytest.raises(ValueError, match="no measured rates"):
+            false_reject_rate("new")
 
 
 def test_simulation_writes_the_reputation(tmp_path):
@@ -87,9 +100,28 @@ def test_policy_assumes_the_best_measured_detector(monkeypatch):
     from lpcore.market import detection
     from lpcore.market.policy import PolicySettings
 
-    assert PolicySettings().detector == "mpeg7-exact"
-    filled = {"false_reject": Fraction(1, 100), "detect": {k: Fraction(9, 10) for k in detection.TAMPER_KINDS}}
-    monkeypatch.setitem(detection.DETECTORS, "profile", filled)
-    assert PolicySettings().detector == "profile"
+    assert PolicySettings().detector == "profile"            # measured: the default
+    unmeasured = {"false_reject": None, "honest_pairs": 0, "tamper_pairs": 0,
+                  "detect": dict.fromkeys(detection.TAMPER_KINDS)}
+    monkeypatch.setitem(detection.DETECTORS, "profile", unmeasured)
+    assert PolicySettings().detector == "mpeg7-exact"        # the fallback when it is not
+    monkeypatch.undo()
     r = sim.simulate("lpcore", seed=3, segments=150, orchestrators=12)
     assert r.good_segments > 0
+
+
+@pytest.mark.parametrize("fraction", FRACTIONS)
+def test_the_profile_detectors_rates_are_what_stops_the_tampering(fraction):
+    """The same policy, the same held-out worlds, only the detector's measured rates differ: the profile detector
+    (which sees region blurs, small logos and splices) leaves fewer tampered segments accepted, and costs less
+    per good segment (fewer renditions paid for and then replaced), than the MPEG-7 "exact" preset."""
+    from lpcore.market.policy import PolicySettings
+
+    profile = mpeg7 = 0
+    for seed in SEEDS[:4]:
+        a = sim.simulate("lpcore", seed=seed, segments=1000, cheater_fraction=fraction)
+        b = sim.simulate("lpcore", seed=seed, segments=1000, cheater_fraction=fraction,
+                         settings=PolicySettings(detector="mpeg7-exact"))
+        assert a.cost_per_good_segment < b.cost_per_good_segment, seed
+        profile, mpeg7 = profile + a.tampered_accepted, mpeg7 + b.tampered_accepted
+    assert profile < mpeg7, (profile, mpeg7)

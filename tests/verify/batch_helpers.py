@@ -27,8 +27,9 @@ def _clip(path: Path, source: str, crf: int) -> Path:
 
 @dataclass
 class Clips:
-    """ref: 1 s testsrc2; same: ref re-encoded (an honest rendition); other: different content; corrupt: random
-    bytes with a video suffix; truncated: ref's first 600 bytes; missing: a path that does not exist."""
+    """ref: 1 s testsrc2; same, same2: ref re-encoded (honest renditions: x264 CRF 32, MPEG-4); boxed: ref with a
+    filled box over 12 % of the frame, re-encoded (tampered); other: different content; corrupt: random bytes
+    with a video suffix; truncated: ref's first 600 bytes; missing: a path that does not exist."""
 
     dir: Path
     ref: str
@@ -38,6 +39,7 @@ class Clips:
     corrupt: str
     truncated: str
     missing: str
+    boxed: str = ""
 
     def pairs(self) -> list[tuple[str, str]]:
         """Every kind of outcome: two matches, a mismatch, two undecodable and one missing candidate."""
@@ -60,8 +62,11 @@ def make_clips(directory: Path) -> Clips:
     corrupt.write_bytes(random.Random(14).randbytes(4000))
     truncated = directory / "truncated.mp4"
     truncated.write_bytes(ref.read_bytes()[:600])
+    boxed = directory / "boxed.mp4"
+    _ffmpeg("-i", str(ref), "-vf", "drawbox=x=96:y=12:w=48:h=27:color=red@1:t=fill", "-c:v", "libx264",
+            "-crf", "23", str(boxed))
     return Clips(directory, str(ref), str(same), str(same2), str(other), str(corrupt), str(truncated),
-                 str(directory / "missing.mp4"))
+                 str(directory / "missing.mp4"), str(boxed))
 
 
 def write_manifest(path: Path, pairs, header=("reference", "candidate")) -> Path:

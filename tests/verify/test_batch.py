@@ -18,6 +18,7 @@ from lpcore.verify.batch import Plan, iter_batch, plan_ray, verify_pair
 from lpcore.verify.batch_cli import main, read_manifest
 from lpcore.verify.sinks import FIELDS, JsonlSink, SqliteSink, open_sink
 from lpcore.vsig import compute_file
+from lpcore.vsig.profile import VideoProfile, compute_profile_file
 
 from tests.verify.batch_helpers import make_clips, needs_ffmpeg, without_seconds, write_manifest
 
@@ -147,15 +148,20 @@ class _Report:
 
 
 @pytest.fixture
-def fake_detect(monkeypatch):
-    """A stand-in for lpcore.verify.detect (being written elsewhere): records its calls."""
+def fake_detect(monkeypatch, clips):
+    """A stand-in detector at the batch's injection point (the ``lpcore.verify.detect`` module): it records the
+    profiles it is given and answers by which input they are (recognised by the real profile of each clip), so
+    the rows show that the detector's verdict, and nothing else, fills ``tampered``/``score``."""
     calls = []
+    known = {name: compute_profile_file(getattr(clips, name), "cpu") for name in ("ref", "same", "other", "same2")}
 
     def detect_tampering(reference, candidate):
-        calls.append((reference, candidate))
-        if "other" in os.fspath(candidate):
+        assert isinstance(reference, VideoProfile) and isinstance(candidate, VideoProfile)  # decoded once, by batch
+        names = tuple(next(k for k, v in known.items() if v == p) for p in (reference, candidate))
+        calls.append(names)
+        if names[1] == "other":
             return _Report(True, 7.5)
-        if "same2" in os.fspath(candidate):
+        if names[1] == "same2":
             raise ValueError("profile mismatch")
         return _Report(False, 0.25)
 
@@ -173,11 +179,42 @@ def test_tamper_fields_come_from_detect_tampering(clips, fake_detect):
     assert (rows[1]["tampered"], rows[1]["score"], rows[1]["match_code"]) == (True, 7.5, 0)
     assert rows[2]["error"] == "profile mismatch" and rows[2]["tampered"] is None and rows[2]["match_code"] is None
     assert rows[3]["tampered"] is None and "no such file" in rows[3]["error"]
-    assert (clips.ref, clips.same) in fake_detect
-    assert len(fake_detect) == 4                      # not called for the missing input
-    # bytes reach the detector as a file, like paths (calls arrive in completion order, not input order)
-    assert [os.fspath(r).endswith(".media") for r, _ in fake_detect].count(True) == 1
+    assert rows[4]["tampered"] is False and rows[4]["match_code"] == 2
+    # not called for the missing input; bytes give the same profile as the path (calls in completion order)
+    assert sorted(fake_detect) == sorted([("ref", "same"), ("ref", "other"), ("ref", "same2"), ("ref", "same")])
     assert not any(batch.clean(r) for r in rows[1:4]) and batch.clean(rows[0])
+
+
+def test_each_input_is_decoded_once_for_match_and_detector(clips, fake_detect, monkeypatch):
+    import lpcore.vsig as vsig
+
+    decoded = []
+    real = vsig.compute_profile_file
+    monkeypatch.setattr(vsig, "compute_profile_file", lambda p, **kw: decoded.append(p) or real(p, **kw))
+    monkeypatch.setattr(vsig, "compute_file", lambda *a, **kw: pytest.fail("a second decode (signature alone)"))
+    monkeypatch.setattr(batch, "_DECODED", batch._DecodeCache())
+    (row,) = run_batch([(clips.ref, clips.other)])
+    assert (row["match_code"], row["tampered"]) == (0, True) and sorted(decoded) == sorted([clips.ref, clips.other])
+
+
+def test_the_real_detector_flags_a_box_and_passes_honest_re_encodes(clips):
+    """No fake: lpcore.verify.detect on the profiles the batch decoded. A filled box over 12 % of the frame is
+    tampered while its MPEG-7 signature still matches (the reason the detector exists); honest re-encodes
+    (another CRF, another codec) are clean. The rows equal detect_tampering's own verdicts on the files."""
+    from lpcore.verify import detect_tampering
+
+    assert batch.tamper_detector() is detect_tampering
+    pairs = [(clips.ref, clips.same), (clips.ref, clips.same2), (clips.ref, clips.boxed),
+             (Path(clips.ref).read_bytes(), Path(clips.boxed).read_bytes())]
+    rows = run_batch(pairs, workers=2)
+    assert [r["tampered"] for r in rows] == [False, False, True, True]
+    assert [batch.clean(r) for r in rows] == [True, True, False, False]
+    assert rows[2]["match_code"] == verify_segment(clips.ref, clips.boxed).code > 0   # MPEG-7 alone accepts it
+    for row, (ref, cand) in zip(rows[:3], pairs):
+        report = detect_tampering(ref, cand)
+        assert row["error"] is None and row["tampered"] == report.tampered
+        assert row["score"] == pytest.approx(report.score)
+    assert rows[2]["score"] >= 1.0 > rows[0]["score"] and rows[3]["score"] == pytest.approx(rows[2]["score"])
 
 
 def test_without_detect_the_tamper_keys_are_absent(clips, monkeypatch):
@@ -297,7 +334,9 @@ def test_cli_exit_codes(clips, tmp_path, capsys):
     assert len(rows) == 4 and all(r["match_code"] == 2 for r in rows)
     mismatch = write_manifest(tmp_path / "mismatch.csv", [(clips.ref, clips.same), (clips.ref, clips.other)])
     assert main([str(mismatch), "--out", str(tmp_path / "b.sqlite"), "--workers", "1"]) == 1
-    assert "2 pairs: 1 clean, 1 mismatched, 0 tampered, 0 errors" in capsys.readouterr().err
+    # other content: no signature match, and (with the detector) tampered as well
+    tampered = int(batch.tamper_detector() is not None)
+    assert f"2 pairs: 1 clean, 1 mismatched, {tampered} tampered, 0 errors" in capsys.readouterr().err
     error = write_manifest(tmp_path / "error.csv", [(clips.ref, clips.same), (clips.ref, clips.missing)])
     assert main([str(error), "--out", str(tmp_path / "c.jsonl"), "-q"]) == 1
     assert capsys.readouterr().err == ""
@@ -471,8 +510,9 @@ def test_a_reused_reference_is_signed_once_and_a_changed_file_again(clips, tmp_p
     import lpcore.vsig as vsig
 
     signed = []
-    real = vsig.compute_file
-    monkeypatch.setattr(vsig, "compute_file", lambda path, **kw: signed.append(path) or real(path, **kw))
+    name = "compute_profile_file" if batch.tamper_detector() is not None else "compute_file"  # the one decode
+    real = getattr(vsig, name)
+    monkeypatch.setattr(vsig, name, lambda path, **kw: signed.append(path) or real(path, **kw))
     ref = tmp_path / "ref.mp4"
     shutil.copy(clips.ref, ref)
     rows = run_batch([(str(ref), clips.same), (str(ref), clips.same2), (str(ref), clips.other)], workers=1)
@@ -518,3 +558,30 @@ def test_ray_ships_each_distinct_bytes_input_once(monkeypatch):
     assert [ship("sha256:1", b"one"), ship("sha256:1", b"one"), ship("sha256:2", b"two")] == ["ref1", "ref1", "ref2"]
     ship("sha256:3", b"three")                                       # evicts the least recently used (1)
     assert ship("sha256:2", b"two") == "ref2" and ship("sha256:1", b"one") == "ref4" and len(puts) == 4
+
+
+def test_cuda_rows_equal_cpu_rows_with_the_emulated_kernels(clips, monkeypatch):
+    """device="cuda" through the profile kernels (host emulation of the CUDA code, tests/vsig/cuda_emu): the same
+    profiles, so the same match codes, verdicts and scores as the CPU."""
+    from lpcore.vsig import cuda as vsig_cuda
+
+    from tests.vsig.cuda_emu import emu, fake_cupy
+
+    if emu.CXX is None:
+        pytest.skip("needs a C++ compiler for the host emulation of the kernels")
+    pairs = [(clips.ref, clips.same), (clips.ref, clips.boxed)]
+    cpu = run_batch(pairs, device="cpu")
+    monkeypatch.setitem(sys.modules, "cupy", fake_cupy)
+    monkeypatch.setattr(fake_cupy._Runtime, "device_count", 1)
+    caches = (vsig_cuda._device_count, vsig_cuda.available, vsig_cuda._profile_kernels)
+    for c in caches:
+        c.cache_clear()
+    monkeypatch.setattr(batch, "_DECODED", batch._DecodeCache())   # decode again, on the "device"
+    fake_cupy.copies.update(h2d=0, d2h=0)
+    try:
+        gpu = run_batch(pairs, device="cuda", workers=1)
+    finally:
+        for c in caches:
+            c.cache_clear()
+    assert fake_cupy.copies["h2d"] > 0                               # the frames went to the "device"
+    assert without_seconds(gpu) == without_seconds(cpu) and [r["tampered"] for r in gpu] == [False, True]

@@ -58,6 +58,15 @@ def test_ray_rows_equal_the_in_process_path(cluster, clips):
     assert sum(r["match_code"] == 2 for r in on_ray) == 4
 
 
+def test_ray_rows_carry_the_real_detectors_verdicts(cluster, clips):
+    """The real detector on the workers (profiles decoded there): the box is tampered, the re-encodes are not,
+    exactly as in-process."""
+    pairs = [(clips.ref, clips.same), (clips.ref, clips.boxed), (clips.ref, clips.same2)]
+    rows = run_batch(pairs, executor="ray", workers=2)
+    assert [r["tampered"] for r in rows] == [False, True, False]
+    assert without_seconds(rows) == without_seconds(run_batch(pairs))
+
+
 def test_actor_pool_gives_the_same_rows(cluster, clips):
     """The per-GPU actor path, run here with CPU actors (no GPU on this machine): same dispatch and rows."""
     pairs = clips.pairs()

@@ -229,8 +229,13 @@ def test_profile_detector_is_loaded_lazily(monkeypatch):
         seen.append((reference, candidate, kw))
         return Report(candidate == "cheat.ts")
 
+    def load_profile(x, name, device="auto"):
+        seen.append(("load", x, name))
+        return f"profile of {x}"
+
     fake = types.ModuleType("lpcore.verify.detect")
     fake.detect_tampering = detect_tampering
+    fake.load_profile = load_profile
     monkeypatch.setitem(sys.modules, "lpcore.verify.detect", fake)
     t = TranscodeResult("T", [Rendition(media="ref.ts")])
     v = Verifier(detector="profile", detector_options={"threshold": 0.5}, rng=ScriptedRng(ranges=[0]))
@@ -240,7 +245,77 @@ def test_profile_detector_is_loaded_lazily(monkeypatch):
     assert d.accepted.orchestrator == "H" and d.rejected == ["C", "N"]
     assert isinstance(d.failures["C"], TamperDetected) and "region blur" in str(d.failures["C"])
     assert isinstance(d.failures["N"], BadRendition)
-    assert seen == [("ref.ts", "cheat.ts", {"threshold": 0.5}), ("ref.ts", "h.ts", {"threshold": 0.5})]
+    # the trusted rendition is profiled once, then compared with each untrusted one's media
+    assert seen == [("load", "ref.ts", "reference"), ("profile of ref.ts", "cheat.ts", {"threshold": 0.5}),
+                    ("profile of ref.ts", "h.ts", {"threshold": 0.5})]
+    assert set(d.reports) == {"C", "H"} and d.reports["C"].tampered and not d.reports["H"].tampered
+
+
+# --- the real profile detector on generated clips ------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def renditions(tmp_path_factory):
+    """A trusted 320x180 x264 CRF 18 rendition of 1 s of testsrc2, an honest one (CRF 30, bilinear scaler), a
+    tampered one (a filled box over ~9 % of the frame, CRF 23) and one with a foreign run of frames."""
+    d = tmp_path_factory.mktemp("renditions")
+    src = _ffmpeg(["-f", "lavfi", "-i", "testsrc2=s=640x360:r=30:d=1", "-c:v", "ffv1"], d / "src.mkv")
+    other = _ffmpeg(["-f", "lavfi", "-i", "mandelbrot=s=640x360:r=30", "-frames:v", "30", "-c:v", "ffv1"],
+                    d / "other.mkv")
+    enc = ["-pix_fmt", "yuv420p", "-c:v", "libx264"]
+    out = {
+        "trusted": _ffmpeg(["-i", src, "-vf", "scale=320:180", *enc, "-crf", "18"], d / "trusted.mp4"),
+        "honest": _ffmpeg(["-i", src, "-vf", "scale=320:180:flags=bilinear", *enc, "-crf", "30"], d / "honest.mp4"),
+        "box": _ffmpeg(["-i", src, "-vf", "drawbox=x=380:y=40:w=190:h=110:color=red@1:t=fill,scale=320:180", *enc,
+                        "-crf", "23"], d / "box.mp4"),
+        "splice": _ffmpeg(["-i", src, "-i", other, "-filter_complex",
+                           "[0:v]trim=end_frame=10,setpts=PTS-STARTPTS[a];[1:v]trim=end_frame=8,setpts=PTS-STARTPTS[b];"
+                           "[0:v]trim=start_frame=18,setpts=PTS-STARTPTS[c];[a][b][c]concat=n=3:v=1,scale=320:180[v]",
+                           "-map", "[v]", *enc, "-crf", "23"], d / "splice.mp4"),
+    }
+    return out
+
+
+def test_real_profile_detector_rejects_tampering_and_accepts_an_honest_re_encode(renditions):
+    """No fake: Verifier(detector="profile") on real renditions. The box and the spliced run fail with
+    TamperDetected and the report's reasons; the honest re-encode is used; the selector suspends the cheaters.
+    The box passes the MPEG-7 check (why the detector exists)."""
+    from lpcore.market.reputation import Reputation
+
+    fast = FastVerification(3)
+    rep = []
+    reputation = Reputation()
+    v = Verifier(detector="profile", rng=ScriptedRng(ranges=[0]), report=[fast, rep.append, reputation])
+    t = TranscodeResult("T", [Rendition(media=str(renditions["trusted"]))])
+    box = TranscodeResult("BOX", [Rendition(media=str(renditions["box"]))])
+    splice = TranscodeResult("SPLICE", [Rendition(media=renditions["splice"].read_bytes())])
+    honest = TranscodeResult("H", [Rendition(media=str(renditions["honest"]))])
+    d = v.choose(t, [box, splice, honest])
+    assert d.accepted is honest and d.verified and d.passed == ["H"] and d.rejected == ["BOX", "SPLICE"]
+    for o, word in (("BOX", "local"), ("SPLICE", "frame")):
+        err = d.failures[o]
+        assert isinstance(err, TamperDetected) and err.orchestrator == o
+        assert d.reports[o].tampered and d.reports[o].score >= 1.0
+        assert any(word in r for r in d.reports[o].reasons), d.reports[o].reasons
+        assert all(r in str(err) for r in d.reports[o].reasons)
+        assert fast.is_suspended(o)
+    assert not d.reports["H"].tampered and rep == [d] and d.detector == "profile"
+    # the reputation files each verdict under the detector that gave it
+    assert reputation.get("BOX").by_detector == {("profile", False): 1}
+    assert reputation.get("H").by_detector == {("profile", True): 1}
+    assert verify_segment(renditions["trusted"], renditions["box"])        # MPEG-7 alone accepts the box
+
+
+def test_real_profile_detector_when_nobody_passes_and_a_forged_profile(renditions):
+    from lpcore.vsig.profile import compute_profile_file
+
+    v = Verifier(detector="profile", rng=ScriptedRng(ranges=[0, 0]))
+    t = TranscodeResult("T", [Rendition(media=str(renditions["trusted"]))])
+    d = v.choose(t, [TranscodeResult("BOX", [Rendition(media=str(renditions["box"]))])])
+    assert d.accepted is t and not d.verified and d.rejected == [] and isinstance(d.failures["BOX"], TamperDetected)
+    # a cheater cannot hand in a profile of the trusted video instead of its rendition
+    forged = compute_profile_file(renditions["trusted"]).to_bytes()
+    d = v.choose(t, [TranscodeResult("F", [Rendition(media=forged)])])
+    assert isinstance(d.failures["F"], BadRendition) and "profile" in str(d.failures["F"])
 
 
 # --- issue 15 item 3: one bad untrusted rendition never aborts the segment ---------------------------------
@@ -292,6 +367,23 @@ def test_bad_rendition_in_pixel_check_and_profile_detector(bad_inputs, monkeypat
     good = result("H", "nv1", "nv2", pixels=123, media=np.zeros((1, 3, 41), np.uint8))
     d = v.choose(TRUSTED, [bad, good])
     assert isinstance(d.failures["P"], BadRendition) and d.accepted is good
+
+
+@pytest.mark.parametrize("kind", ["16x16 video", "corrupt .ts", "corrupt .mp4", "text file", "missing path",
+                                  "8x8 frames", "garbage bytes"])
+def test_bad_untrusted_rendition_with_the_profile_detector(bad_inputs, renditions, kind):
+    v = Verifier(detector="profile", rng=ScriptedRng(ranges=[0]))
+    t = TranscodeResult("T", [Rendition(media=str(renditions["trusted"]))])
+    honest = TranscodeResult("H", [Rendition(media=str(renditions["honest"]))])
+    d = v.choose(t, [TranscodeResult("BAD", [Rendition(media=bad_inputs[kind])]), honest])
+    # a partly decodable one (the corrupt .ts keeps a frame) is judged, and fails as tampered
+    assert d.accepted is honest and isinstance(d.failures["BAD"], (BadRendition, TamperDetected))
+    assert d.rejected == ["BAD"] and d.failures["BAD"].orchestrator == "BAD"
+    # the trusted side unreadable: its own failure, nobody else blamed (the one-frame .ts is readable: the honest
+    # candidate is then judged against it, and nobody passing means nobody is rejected)
+    d = v.choose(TranscodeResult("T", [Rendition(media=bad_inputs[kind])]), [honest])
+    assert d.accepted.orchestrator == "T" and not d.verified and not d.rejected
+    assert set(d.failures) == ({"H"} if kind == "corrupt .ts" else {"T"})
 
 
 def test_bad_arguments():

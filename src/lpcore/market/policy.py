@@ -5,8 +5,9 @@ The rule, per segment:
 1. **Price cap**: only candidates with a posted price ``<= max`` (exact, inclusive) and no suspension.
 2. **Integrity** is a posterior, not a counter. Each verification of an orchestrator is evidence with a
    likelihood taken from the detector's *measured* rates (:mod:`lpcore.market.detection`): an honest rendition
-   fails with the detector's false-reject rate ``f``; a cheater (assumed to tamper on a fraction ``q`` of
-   segments) fails with ``q·d + (1-q)·f`` where ``d`` is the mean detection rate. The log-odds that an
+   fails with the detector's false-reject rate ``f`` (its posterior mean ``(k + 1) / (n + 2)``, never 0); a
+   cheater (assumed to tamper on a fraction ``q`` of segments) fails with ``q·d + (1-q)·f`` where ``d`` is the
+   mean detection rate. The log-odds that an
    orchestrator cheats start at the prior and move by ``log(LR)`` per check. Past ``ban_odds`` (4:1) the
    orchestrator is out, whatever its stake or price: a cheap, high-stake cheater cannot keep work. Below that,
    suspicion lowers its sampled value and gets every segment checked, so one honest false reject costs a few
@@ -43,7 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from .detection import best_detector, false_reject_rate, mean_detection_rate
+from .detection import best_detector, false_reject_estimate, mean_detection_rate
 from .reputation import Reputation
 from .prices import as_price
 from .selection import Candidate, price_at_most
@@ -80,7 +81,7 @@ class LpcorePolicy:
         self.reputation = reputation if reputation is not None else Reputation()
         self.settings = s = settings or PolicySettings()
         self.rng = rng if rng is not None else random.Random()
-        f = float(false_reject_rate(s.detector))
+        f = float(false_reject_estimate(s.detector))   # never 0: a measured 0/84 is not impossible
         d = float(mean_detection_rate(s.detector))
         q = s.assumed_tamper_rate
         p_fail_cheat = q * d + (1 - q) * f

@@ -188,8 +188,10 @@ class Reputation:
             r.verified_fail += 1
         r.by_detector[(detector, passed)] = r.by_detector.get((detector, passed), 0) + 1
 
-    def record_verdict(self, verdict: Any, detector: str = "mpeg7") -> None:
-        """Every untrusted orchestrator a :class:`~lpcore.verify.Verdict` judged: passed or failed."""
+    def record_verdict(self, verdict: Any, detector: str | None = None) -> None:
+        """Every untrusted orchestrator a :class:`~lpcore.verify.Verdict` judged: passed or failed, under
+        ``detector`` (default: the verdict's own, the Verifier's detector)."""
+        detector = detector or getattr(verdict, "detector", None) or "mpeg7"
         for o in verdict.passed:
             self.record_verification(o, True, detector)
         for o in verdict.failures:

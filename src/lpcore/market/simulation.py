@@ -12,7 +12,8 @@ with hidden price, stake, latency distribution, failure rate, capacity and tampe
   one is over the max price (Go selects nobody), and the pool refreshes when nothing is selectable (Go waits
   until the pool, price-filtered sessions included, is below its size threshold); both would otherwise fail
   most segments in a world where several orchestrators price above the gateway's max.
-- ``"lpcore"``: :class:`~lpcore.market.policy.LpcorePolicy` with the ``exact`` preset's measured rates.
+- ``"lpcore"``: :class:`~lpcore.market.policy.LpcorePolicy`, verifying with its settings' detector (by default
+  the tamper-profile detector's measured rates, :func:`lpcore.market.detection.best_detector`).
 
 Behaviours: ``honest``; ``always`` (tampers every segment); ``sometimes`` (30 % of segments); ``unverified``
 (honest for its first 5 jobs, the probation in which a gateway checks newcomers most, then 60 %);

@@ -3,9 +3,11 @@
 Each pair gives one result row (keys :data:`lpcore.verify.sinks.FIELDS`): ``match_code`` is the MPEG-7
 signature match (0 none, 1 partial, 2 whole) under the Verifier's preset, ``tampered``/``score`` come from
 ``lpcore.verify.detect.detect_tampering`` when that module is installed (the keys are left out otherwise, never
-guessed), ``frames`` is the candidate's frame count, ``seconds`` the time spent on the pair where it ran, and
-``error`` a message when an input is missing, corrupt or undecodable (the batch goes on; the other fields are
-then null). :func:`verify_pair` computes one row; it is the only per-pair code path, whichever executor runs it.
+guessed); each input is then decoded once, into its verification profile (:mod:`lpcore.vsig.profile`), which
+holds the signature the match reads and the block statistics the detector compares. ``frames`` is the
+candidate's frame count, ``seconds`` the time spent on the pair where it ran, and ``error`` a message when an
+input is missing, corrupt or undecodable (the batch goes on; the other fields are then null).
+:func:`verify_pair` computes one row; it is the only per-pair code path, whichever executor runs it.
 
 Executors:
 
@@ -114,39 +116,45 @@ def _as_local(x: Any) -> Iterator[str]:
         os.unlink(path)
 
 
-class _SignatureCache:
-    """The last few signatures this process computed, by local file identity (path, size, mtime, inode) or
-    by content (bytes, via their SHA-256): a manifest usually checks one reference against several candidates
-    (one per orchestrator), and its signature is the same each time (CPU and GPU give identical ones). URLs are
-    not cached (their content may change). Thread-safe; a few KB per entry."""
+class _DecodeCache:
+    """The last few signatures or profiles this process computed, by kind and local file identity (path, size,
+    mtime, inode) or by content (bytes, via their SHA-256): a manifest usually checks one reference against
+    several candidates (one per orchestrator), and its signature/profile is the same each time (CPU and GPU give
+    identical ones). URLs are not cached (their content may change). Bounded by entries and by frames held (a
+    profile keeps 2,560 bytes per frame beside its signature: 16 384 frames are about 45 MB). Thread-safe."""
 
-    def __init__(self, size: int = 64):
-        self.size = size
+    def __init__(self, size: int = 64, frames: int = 16_384):
+        self.size, self.frames = size, frames
         self.entries: OrderedDict = OrderedDict()
+        self.held = 0
         self.lock = threading.Lock()
 
     def get(self, key):
         with self.lock:
-            sig = self.entries.get(key)
-            if sig is not None:
+            value = self.entries.get(key)
+            if value is not None:
                 self.entries.move_to_end(key)
-            return sig
+            return value
 
-    def put(self, key, sig) -> None:
+    def put(self, key, value) -> None:
         with self.lock:
-            self.entries[key] = sig
-            self.entries.move_to_end(key)
-            while len(self.entries) > self.size:
-                self.entries.popitem(last=False)
+            if key in self.entries:
+                self.held -= len(self.entries.pop(key))
+            self.entries[key] = value
+            self.held += len(value)
+            while len(self.entries) > 1 and (len(self.entries) > self.size or self.held > self.frames):
+                self.held -= len(self.entries.popitem(last=False)[1])
 
 
-_SIGNATURES = _SignatureCache()
+_DECODED = _DecodeCache()
 
 
-def _signature(path: str, side: str, device: str, threads: int | None, content: str | None = None):
-    """The signature of one input, ``side`` naming it in errors; ``content``: the SHA-256 label of bytes
-    inputs (then ``path`` is their temporary file)."""
-    from ..vsig import compute_file
+def _decoded(path: str, side: str, device: str, threads: int | None, content: str | None = None, *,
+             profile: bool = False):
+    """One decode of one input: its :class:`~lpcore.vsig.VideoProfile` when ``profile`` (it holds the MPEG-7
+    signature too, computed from the same luma in the same pass), else its signature. ``side`` names the input
+    in errors; ``content``: the SHA-256 label of bytes inputs (then ``path`` is their temporary file)."""
+    from .. import vsig  # looked up per call: tests count the decodes
 
     key = None
     if content is not None:
@@ -161,15 +169,18 @@ def _signature(path: str, side: str, device: str, threads: int | None, content: 
         if stat.S_ISDIR(st.st_mode):
             raise VideoDecodeError(f"{side}: {path!r} is a directory, not a video")
         key = (os.path.abspath(path), st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev)
-    sig = _SIGNATURES.get(key) if key is not None else None
-    if sig is None:
+    if key is not None:
+        key = ("profile" if profile else "signature", key)
+    value = _DECODED.get(key) if key is not None else None
+    if value is None:
+        compute = vsig.compute_profile_file if profile else vsig.compute_file
         try:
-            sig = compute_file(path, device=device, threads=threads)
+            value = compute(path, device=device, threads=threads)
         except (VideoDecodeError, ValueError) as e:  # ValueError: frames below the signature's 32x32 minimum
             raise VideoDecodeError(f"{side}: {e}") from None
         if key is not None:
-            _SIGNATURES.put(key, sig)
-    return sig
+            _DECODED.put(key, value)
+    return value
 
 
 def _content(x: Any) -> str | None:
@@ -201,9 +212,11 @@ def make_row(reference: str, candidate: str, *, tamper: bool, match_code: int | 
 
 def verify_pair(reference: Any, candidate: Any, *, device: str = "auto", preset: str = DEFAULT_PRESET,
                 threads: int | None = None, tamper: bool | None = None) -> dict:
-    """One row: signs both inputs (paths, URLs or encoded bytes), matches them with ``preset`` and, when
-    ``tamper`` (None: when ``lpcore.verify.detect`` is installed), runs ``detect_tampering``. Never raises for a
-    bad input: the row's ``error`` says what went wrong (prefixed with the side, ``reference:``/``candidate:``)."""
+    """One row for inputs given as paths, URLs or encoded bytes. Each input is decoded once: with tamper
+    detection (``tamper``; None: when ``lpcore.verify.detect`` is installed) into its verification profile,
+    whose MPEG-7 signature gives ``match_code`` (``preset``) and which ``detect_tampering`` compares for
+    ``tampered``/``score``; without it into its signature alone. Never raises for a bad input: the row's
+    ``error`` says what went wrong (prefixed with the side, ``reference:``/``candidate:``)."""
     start = time.perf_counter()
     detect = tamper_detector() if tamper is not False else None
     use_tamper = detect is not None if tamper is None else bool(tamper)
@@ -212,14 +225,15 @@ def verify_pair(reference: Any, candidate: Any, *, device: str = "auto", preset:
         if use_tamper and detect is None:
             raise BatchError(f"tamper detection was asked for but {DETECT_MODULE} is not installed here")
         with _as_local(reference) as ref, _as_local(candidate) as cand:
-            ref_sig = _signature(ref, "reference", device, threads, _content(reference))
-            cand_sig = _signature(cand, "candidate", device, threads, _content(candidate))
-            fields["frames"] = len(cand_sig)
-            fields["match_code"] = int(verify_segment(ref_sig, cand_sig, preset=preset).code)
-            if use_tamper:
-                report = detect(ref, cand)
-                fields["tampered"] = bool(report.tampered)
-                fields["score"] = _finite(float(report.score))
+            ref_x = _decoded(ref, "reference", device, threads, _content(reference), profile=use_tamper)
+            cand_x = _decoded(cand, "candidate", device, threads, _content(candidate), profile=use_tamper)
+        ref_sig, cand_sig = (x.signature for x in (ref_x, cand_x)) if use_tamper else (ref_x, cand_x)
+        fields["frames"] = len(cand_sig)
+        fields["match_code"] = int(verify_segment(ref_sig, cand_sig, preset=preset).code)
+        if use_tamper:
+            report = detect(ref_x, cand_x)           # profiles: no second decode
+            fields["tampered"] = bool(report.tampered)
+            fields["score"] = _finite(float(report.score))
     except Exception as e:  # noqa: BLE001 -- any failure of one pair is that pair's error row; the batch goes on
         fields = {"error": _describe(e)}
     return make_row(label(reference), label(candidate), tamper=use_tamper,
@@ -386,6 +400,11 @@ class _Signer:
             from ..vsig import compute
 
             compute(np.zeros((1, 32, 32), np.uint8), device="cuda")  # DeviceUnavailable here, once; compiles
+            if kwargs.get("tamper"):     # rows then decode into profiles: compile that kernel too
+                from ..vsig import compute_profile
+
+                grey = np.full((1, 16, 16), 128, np.uint8)
+                compute_profile(np.zeros((1, 32, 32), np.uint8), grey, grey, device="cuda")
         self.task, self.kwargs = task, kwargs
 
     def ready(self) -> bool:

@@ -8,7 +8,9 @@ Verifier reports each :class:`Verdict` to whoever listens (``report=``: the sele
 
 Detectors (``detector=``): ``"mpeg7"`` compares MPEG-7 signatures with a :mod:`lpcore.vsig.match` preset;
 ``"profile"`` runs :func:`lpcore.verify.detect.detect_tampering` (imported when first used) on the renditions'
-media; or any callable ``(reference: Rendition, candidate: Rendition) -> VerificationError | None``.
+media (the trusted one profiled once per segment; each report in ``Verdict.reports``, its reasons in the
+:class:`~lpcore.errors.TamperDetected` message); or any callable
+``(reference: Rendition, candidate: Rendition) -> VerificationError | None``.
 
 An untrusted result is attacker-controlled: whatever it holds (an undecodable or tiny video, a text file, a
 missing path, an 8x8 frame array) makes *that orchestrator* fail with :class:`~lpcore.errors.BadRendition`; the
@@ -70,6 +72,8 @@ class Verdict:
     matches: dict[str, Match] = field(default_factory=dict)
     trusted: str | None = None                            # the trusted orchestrator of this segment
     checked: list[str] = field(default_factory=list)      # untrusted orchestrators checked, in order
+    reports: dict[str, Any] = field(default_factory=dict)  # detector="profile": each checked one's TamperReport
+    detector: str = "mpeg7"                               # who judged: "mpeg7", "profile" or "custom"
 
     @property
     def orchestrator(self) -> str | None:
@@ -123,6 +127,11 @@ class Verifier:
         return verdict
 
     def _judge(self, trusted: TranscodeResult | None, untrusted: Sequence[TranscodeResult]) -> Verdict:
+        verdict = self._judge_segment(trusted, untrusted)
+        verdict.detector = self.detector if isinstance(self.detector, str) else "custom"
+        return verdict
+
+    def _judge_segment(self, trusted: TranscodeResult | None, untrusted: Sequence[TranscodeResult]) -> Verdict:
         if trusted is None:
             if not untrusted:
                 raise ValueError("choose() needs at least one result")
@@ -142,6 +151,22 @@ class Verifier:
         if self.detector == "mpeg7":
             try:  # the trusted side is read once, and its failure is not blamed on the untrusted ones
                 reference = replace(reference, signature=_prepared(reference.signature))
+            except Exception as e:  # noqa: BLE001
+                verdict.failures[trusted.orchestrator] = BadRendition(
+                    f"trusted orchestrator {trusted.orchestrator!r}: reference rendition {index} cannot be read "
+                    f"({type(e).__name__}: {e})", trusted.orchestrator)
+                return verdict
+        if self.detector == "profile":
+            if reference.media is None:
+                verdict.failures[trusted.orchestrator] = BadRendition(
+                    f"trusted orchestrator {trusted.orchestrator!r}: rendition {index} has no media to examine",
+                    trusted.orchestrator)
+                return verdict
+            from .detect import load_profile  # the profile detector; loaded only when used
+
+            try:  # decoded once for all the untrusted results (the profile carries the signature too)
+                reference = replace(reference, media=load_profile(
+                    reference.media, "reference", device=self.detector_options.get("device", "auto")))
             except Exception as e:  # noqa: BLE001
                 verdict.failures[trusted.orchestrator] = BadRendition(
                     f"trusted orchestrator {trusted.orchestrator!r}: reference rendition {index} cannot be read "
@@ -185,12 +210,16 @@ class Verifier:
         elif self.detector == "profile":
             if rendition.media is None:
                 return BadRendition(f"orchestrator {o!r}: rendition {index} has no media to examine", o)
+            if _is_profile(rendition.media):
+                return BadRendition(f"orchestrator {o!r}: rendition {index} is a verification profile, not media"
+                                    " (the gateway profiles what it will deliver)", o)
             from .detect import detect_tampering  # the profile detector; loaded only when used
 
             report = detect_tampering(reference.media, rendition.media, **self.detector_options)
+            verdict.reports[o] = report
             if report.tampered:
                 reasons = "; ".join(map(str, getattr(report, "reasons", ()) or ())) or "tampering detected"
-                return TamperDetected(f"orchestrator {o!r}: {reasons} (score {report.score})", o)
+                return TamperDetected(f"orchestrator {o!r}: {reasons} (score {report.score:.2f})", o)
         else:
             error = self.detector(reference, rendition)
             if error is not None:
@@ -227,6 +256,26 @@ def _prepared(signature: Any) -> Any:
             raise ValueError(f"no such file {str(signature)!r}")
         return compute_file(str(signature))
     return signature
+
+
+def _is_profile(media: Any) -> bool:
+    """Whether untrusted ``media`` is a verification profile (an object, LPVP bytes or an LPVP file) rather than
+    the rendition: ``detect_tampering`` reads profiles, and a forged one would pass for any video."""
+    import os
+
+    from ..vsig.profile import VideoProfile
+
+    if isinstance(media, VideoProfile):
+        return True
+    if isinstance(media, (bytes, bytearray, memoryview)):
+        return bytes(media[:4]) == b"LPVP"
+    if isinstance(media, (str, os.PathLike)) and os.path.isfile(media):
+        try:
+            with open(media, "rb") as f:
+                return f.read(4) == b"LPVP"
+        except OSError:
+            return False
+    return False
 
 
 def _missing(signature: Any) -> bool:
