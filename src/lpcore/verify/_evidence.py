@@ -240,3 +240,21 @@ def local_evidence(R, C, gi, gj, noise_y, noise_c, spread, spread_bins, t_persis
         for b in range(1024):
             persist[kind, b] = box[b] / t_persist[kind]
     return g_y / k, g_c / k, persist.reshape(3, 32, 32), frames
+
+
+@njit(cache=True, nogil=True)
+def diagonal_medians(dist, lo, hi, min_len):
+    """For each offset o in [lo, hi]: the median of dist[i, i + o] over the frames both sides have (inf when
+    fewer than min_len), as numpy's median of the same values. The alignment search's costs, in one call."""
+    n, m = dist.shape
+    out = np.empty(hi - lo + 1)
+    buf = np.empty(min(n, m))
+    for o in range(lo, hi + 1):
+        i0, i1 = max(0, -o), min(n, m - o)
+        if i1 - i0 < min_len:
+            out[o - lo] = np.inf
+            continue
+        for i in range(i0, i1):
+            buf[i - i0] = dist[i, i + o]
+        out[o - lo] = np.median(buf[:i1 - i0])
+    return out

@@ -224,20 +224,20 @@ def _mpeg7_offset(ref: VideoProfile, cand: VideoProfile) -> int | None:
 
 def _align(dist: np.ndarray, ref: VideoProfile, cand: VideoProfile, mpeg7: bool) -> tuple[int, float, str]:
     """(offset, median aligned distance, source) minimising the median distance of aligned frames."""
+    from . import _evidence
+
     n, m = dist.shape
     best = (0, math.inf)
     offsets = list(range(-MAX_SHIFT, MAX_SHIFT + 1))
     src = "profile"
+    min_len = max(2, min(n, m) // 2)
 
     def cost(o: int) -> float:
-        i0, i1 = max(0, -o), min(n, m - o)
-        if i1 - i0 < max(2, min(n, m) // 2):
-            return math.inf
-        idx = np.arange(i0, i1)
-        return float(np.median(dist[idx, idx + o]))
+        return float(_evidence.diagonal_medians(dist, o, o, min_len)[0])
 
-    for o in offsets:
-        c = cost(o) * (1.0 + ALIGN_BIAS * abs(o))   # prefer small shifts: repetitive content fits many
+    costs = _evidence.diagonal_medians(dist, -MAX_SHIFT, MAX_SHIFT, min_len)
+    for o, c in zip(offsets, costs.tolist()):
+        c = c * (1.0 + ALIGN_BIAS * abs(o))   # prefer small shifts: repetitive content fits many
         if c < best[1]:
             best = (o, c)
     if mpeg7 and best[1] > TEMPORAL_FLOOR:
@@ -309,8 +309,10 @@ def detect_tampering(reference: Any, candidate: Any, *, device: str = "auto", mp
     cover_mask[cj] = False
 
     # -- temporal: aligned distance per frame vs the segment's level; best match elsewhere; freezes
+    from . import _evidence  # numba: imported on first use, so `import lpcore.verify` stays light
+
     d_al = dist[ri, cj]
-    level = float(np.median(d_al))
+    level = float(_evidence.diagonal_medians(dist, off, off, 1)[0])   # np.median(d_al), without its overhead
     limit = max(TEMPORAL_RATIO * level, TEMPORAL_FLOOR)
     anomalous = d_al > limit
     t_scores = d_al / limit
@@ -355,7 +357,6 @@ def detect_tampering(reference: Any, candidate: Any, *, device: str = "auto", mp
         good = np.ones_like(good)
     gi, gj = ri[good], cj[good]
     k = len(gi)
-    from . import _evidence  # numba: imported on first use, so `import lpcore.verify` stays light
 
     g_y, g_c, pm, pf = _evidence.local_evidence(
         ref.data, cand.data, gi.astype(np.int64), gj.astype(np.int64), _NOISE_Y, _NOISE_C, _SPREAD, SPREAD_BINS,
@@ -370,7 +371,8 @@ def detect_tampering(reference: Any, candidate: Any, *, device: str = "auto", mp
     kk = min(LOCAL_FRAMES_K, k)
     # the frame-averaged maps minus their median over the frame: an edit is a region, while what an honest
     # encoder changes (texture at high CRF, edges after another scaler) is spread over the whole picture
-    pm = pm - np.median(pm.reshape(3, -1), axis=1)[:, None, None]
+    flat = np.partition(pm.reshape(3, -1), (511, 512), axis=1)   # np.median(.., axis=1), as numpy computes it
+    pm = pm - ((flat[:, 511] + flat[:, 512]) / np.float32(2))[:, None, None]
     persist = pm.max(axis=0).astype(np.float64)
     pf_max = pf.max(axis=0).astype(np.float64)
     details = {name: (float(pm[i].max()), float(np.sort(pf[i])[-kk]))
