@@ -258,3 +258,55 @@ def diagonal_medians(dist, lo, hi, min_len):
             buf[i - i0] = dist[i, i + o]
         out[o - lo] = np.median(buf[:i1 - i0])
     return out
+
+
+@njit(cache=True, nogil=True)
+def geometry(R, C, gi, gj, zooms):
+    """Mean |candidate - T(reference)| of the 32x32 luma block-mean maps over the aligned pairs (gi[t], gj[t]),
+    for T = identity, identity smoothed over 2x2 blocks (what bilinear resampling does to the map; compared with
+    zooms, so that a coarse encode of noise-like content does not look zoomed), mirror left-right, mirror
+    top-bottom, negation (the least of the three), and centred zooms by each factor in zooms (the least).
+    Returns (identity, smoothed identity, least mirror/negation, least zoom)."""
+    k = gi.shape[0]
+    nz = zooms.shape[0]
+    z0 = np.zeros(nz, np.int64)
+    zi0 = np.empty((nz, 32), np.int64)
+    zi1 = np.empty((nz, 32), np.int64)
+    zw = np.empty((nz, 32), np.float32)
+    for q in range(nz):
+        for i in range(32):
+            p = (((i + 0.5) / 32.0 - 0.5) * zooms[q] + 0.5) * 32.0 - 0.5
+            f = np.floor(p)
+            a = min(max(int(f), 0), 31)
+            zi0[q, i] = a
+            zi1[q, i] = min(a + 1, 31)
+            zw[q, i] = np.float32(p - f)
+    d_id = 0.0
+    d_sm = 0.0
+    d_t = np.zeros(3)
+    d_z = np.zeros(nz)
+    r = np.empty((32, 32), np.float32)
+    for t in range(k):
+        rr = R[gi[t]]
+        cc = C[gj[t]]
+        for b in range(1024):
+            r[b // 32, b % 32] = np.float32(rr[b])
+        for i in range(32):
+            for j in range(32):
+                c = np.float32(cc[i * 32 + j])
+                v = r[i, j]
+                d_id += abs(c - v)
+                d_t[0] += abs(c - r[i, 31 - j])
+                d_t[1] += abs(c - r[31 - i, j])
+                d_t[2] += abs(c - (np.float32(255.0) - v))
+                if i < 31 and j < 31:
+                    s = np.float32(0.25) * (v + r[i + 1, j] + r[i, j + 1] + r[i + 1, j + 1])
+                    d_sm += abs(c - s)
+                for q in range(nz):
+                    a0, a1, wa = zi0[q, i], zi1[q, i], zw[q, i]
+                    b0, b1, wb = zi0[q, j], zi1[q, j], zw[q, j]
+                    top = r[a0, b0] * (1 - wb) + r[a0, b1] * wb
+                    bot = r[a1, b0] * (1 - wb) + r[a1, b1] * wb
+                    d_z[q] += abs(c - (top * (1 - wa) + bot * wa))
+    n = max(k, 1) * 1024.0
+    return d_id / n, d_sm / (max(k, 1) * 961.0), d_t.min() / n, d_z.min() / n

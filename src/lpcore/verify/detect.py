@@ -52,6 +52,16 @@ LOCAL_S = (1.22, 5.1)
 LOCAL_C = (1.1, 2.2)
 LOCAL_FRAMES_K = 5
 GLOBAL_Y, GLOBAL_C = 7.7, 6.0   # thresholds of the median |d| over blocks (luma, chroma)
+# Global geometry: the candidate's luma block-mean map against mirrored/negated and zoomed reference maps, on up
+# to GEOM_FRAMES aligned frames. Evidence = mean |c - r| / (mean |c - T(r)| + GEOM_EPS) over a threshold: an
+# edit of the whole picture that a transform of the reference explains far better than the reference itself.
+# Catches mirrors and zooms of noise-like content (Game of Life, cellular automata) whose block differences look
+# alike everywhere. Zooms are compared with the 2x2-smoothed reference (bilinear resampling smooths the map).
+GEOM_FRAMES = 8
+GEOM_EPS = 1.0             # levels
+GEOM_FLIP = 1.2            # mirror/negation ratio threshold
+GEOM_ZOOM = 0.95           # zoom ratio threshold
+GEOM_ZOOMS = np.array([0.65, 0.7, 0.75, 0.8, 0.85, 0.9])   # centred zoom factors searched
 TEMPORAL_RATIO = 3.0       # a frame is anomalous if its aligned distance > this x the segment's median ...
 TEMPORAL_FLOOR = 4.0       # ... and > this (levels, RMS over the coarse descriptor)
 TEMPORAL_FRAMES = 3        # anomalous frames needed (single-frame glitches happen at segment starts)
@@ -363,6 +373,16 @@ def detect_tampering(reference: Any, candidate: Any, *, device: str = "auto", mp
         _T_PERSIST, _T_FRAMES)
     # global: median block differences (before any bias removal), averaged over frames
     scores["global"] = max(g_y / GLOBAL_Y, g_c / GLOBAL_C)
+    sel = np.unique(np.linspace(0, k - 1, min(k, GEOM_FRAMES)).astype(np.int64))
+    d_id, d_sm, d_flip, d_zoom = _evidence.geometry(ref.data, cand.data, gi[sel].astype(np.int64),
+                                                   gj[sel].astype(np.int64), GEOM_ZOOMS)
+    s_flip = d_id / (d_flip + GEOM_EPS) / GEOM_FLIP
+    s_zoom = min(d_id, d_sm) / (d_zoom + GEOM_EPS) / GEOM_ZOOM
+    if max(s_flip, s_zoom) >= THRESHOLD:
+        what = "mirrored or negated" if s_flip >= s_zoom else "zoomed"
+        reasons.append(f"the picture is {what}: a transformed reference fits {d_id / (min(d_flip, d_zoom) + 1e-9):.1f}x "
+                       "better than the reference")
+    scores["global"] = max(scores["global"], s_flip, s_zoom)
     if g_y >= GLOBAL_Y:
         reasons.append(f"the whole picture differs (median luma block difference {g_y:.1f})")
     if g_c >= GLOBAL_C:
@@ -405,6 +425,7 @@ def detect_tampering(reference: Any, candidate: Any, *, device: str = "auto", mp
     rep = _report(scores, _ranges(flagged), regions, frame_scores, off, reasons, n, m, cand, best_frame,
                   align_src)
     rep.details = {f"{k}_{w}": v[i] for k, v in details.items() for i, w in enumerate(("persist", "frames"))}
+    rep.details.update(geometry_flip=float(s_flip), geometry_zoom=float(s_zoom))
     return rep
 
 
