@@ -286,6 +286,7 @@ def geometry(R, C, gi, gj, zooms):
     d_t = np.zeros(3)
     d_z = np.zeros(nz)
     r = np.empty((32, 32), np.float32)
+    cz = np.empty((32, 32))      # a zoom's column-interpolated map, then interpolated along the rows
     for t in range(k):
         rr = R[gi[t]]
         cc = C[gj[t]]
@@ -302,11 +303,16 @@ def geometry(R, C, gi, gj, zooms):
                 if i < 31 and j < 31:
                     s = np.float32(0.25) * (v + r[i + 1, j] + r[i, j + 1] + r[i + 1, j + 1])
                     d_sm += abs(c - s)
-                for q in range(nz):
-                    a0, a1, wa = zi0[q, i], zi1[q, i], zw[q, i]
+        for q in range(nz):
+            for i in range(32):
+                for j in range(32):
                     b0, b1, wb = zi0[q, j], zi1[q, j], zw[q, j]
-                    top = r[a0, b0] * (1 - wb) + r[a0, b1] * wb
-                    bot = r[a1, b0] * (1 - wb) + r[a1, b1] * wb
-                    d_z[q] += abs(c - (top * (1 - wa) + bot * wa))
+                    cz[i, j] = r[i, b0] * (1 - wb) + r[i, b1] * wb
+            acc = d_z[q]
+            for i in range(32):
+                a0, a1, wa = zi0[q, i], zi1[q, i], zw[q, i]
+                for j in range(32):
+                    acc += abs(np.float32(cc[i * 32 + j]) - (cz[a0, j] * (1 - wa) + cz[a1, j] * wa))
+            d_z[q] = acc
     n = max(k, 1) * 1024.0
     return d_id / n, d_sm / (max(k, 1) * 961.0), d_t.min() / n, d_z.min() / n
