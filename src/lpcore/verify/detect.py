@@ -9,7 +9,9 @@ threshold (fixed in code, calibrated on honest re-encodes, see docs/verification
 - **local**: block differences beyond the honest-noise model (which grows with the block's texture), in
   contiguous regions (3x3 block neighbourhoods), either persistent over the segment or strong in >= 5 frames:
   logos, text, boxes, blur, pixelisation, delogo, semi-transparent overlays, chroma-only edits;
-- **global**: the median block difference of the whole picture: flips, zooms, negation, colour changes;
+- **global**: the median block difference of the whole picture (flips, zooms, negation, colour changes), and
+  the geometry check: a mirrored, negated or zoomed reference map that fits the candidate far better than the
+  reference itself (mirrors and zooms of noise-like content, whose block differences look alike everywhere);
 - **temporal**: candidate frames that match no reference frame, match one out of order, or repeat while the
   reference moves: inserted, reordered, frozen and missing frames;
 - **coverage**: a candidate much shorter or longer than the reference (beyond one frame at each end).
