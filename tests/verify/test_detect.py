@@ -253,3 +253,25 @@ def test_luma_frames_input_and_lengths():
     assert short.tampered and short.scores["coverage"] >= THRESHOLD
     with pytest.raises(ValueError):
         detect_tampering(np.zeros((3, 20, 20), np.uint8), y)
+
+
+def test_geometry_evidence_on_noise_like_content(tmp_path):
+    """Mirrors and zooms of Game-of-Life content (block means alike everywhere, so the block-difference medians
+    barely move) are caught by the global-geometry check, while a coarse honest encode of the same clip is not."""
+    src = tmp_path / "life.mkv"
+    _ff("-f", "lavfi", "-i", "life=s=640x360:r=30:seed=7:mold=10:ratio=0.3:death_color=#202020:"
+        "life_color=#e0e0a0,trim=duration=1", "-c:v", "ffv1", str(src))
+
+    def prof(name: str, chain: str, crf: str):
+        out = tmp_path / f"{name}.mp4"
+        _ff("-i", str(src), "-vf", f"{chain}scale={W}:{H}", "-pix_fmt", "yuv420p", "-c:v", "libx264", "-crf", crf,
+            str(out))
+        return compute_profile_file(out, "cpu")
+
+    ref = prof("trusted", "", "18")
+    honest = detect_tampering(ref, prof("honest", "", "40"))
+    assert not honest.tampered, (honest.scores, honest.details)
+    for name, chain in (("hflip", "hflip,"), ("vflip", "vflip,"), ("zoom", "crop=iw*0.75:ih*0.75,")):
+        rep = detect_tampering(ref, prof(name, chain, "23"))
+        assert rep.tampered and rep.scores["global"] >= THRESHOLD, (name, rep.scores, rep.details)
+        assert any("mirrored" in r or "zoomed" in r for r in rep.reasons), rep.reasons

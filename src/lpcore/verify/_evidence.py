@@ -4,6 +4,11 @@ numpy needs ~30 array passes and a sort per median for this (about 15 ms per 60-
 is an integer difference of profile bytes, so the medians come from counting histograms (exactly numpy's median
 of the same integers) and the texture medians from a 1/128-step histogram of the log spread ratios. The constants
 are passed in from lpcore.verify.detect, which documents them.
+
+Speed (the detector's budget is ~0.5 ms per 60-frame pair): the luma and colour maps of a frame are finished,
+boxed and accumulated while its bytes are in cache, so only the texture ratios (which need every frame's
+texture medians first) are kept for a second pass; the abs-difference medians are read off the signed histogram
+and the neighbour steps come from branch-free row/column passes. Same arithmetic, same float32 order as before.
 """
 
 from __future__ import annotations
@@ -32,41 +37,72 @@ def _hist_median(hist, offset, n):
     return 0.5 * (lo + hi) - offset
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _grad_flat(row, base, b, side):
-    """Largest absolute step from cell b of the side x side map stored row-major at row[base:] to its 4
-    neighbours."""
-    v = np.float32(row[base + b])
-    r, c = b // side, b % side
-    g = np.float32(0.0)
-    if c > 0:
-        g = max(g, abs(v - np.float32(row[base + b - 1])))
-    if c + 1 < side:
-        g = max(g, abs(v - np.float32(row[base + b + 1])))
-    if r > 0:
-        g = max(g, abs(v - np.float32(row[base + b - side])))
-    if r + 1 < side:
-        g = max(g, abs(v - np.float32(row[base + b + side])))
-    return g
+@njit(cache=True, nogil=True)
+def _abs_median(hist, n):
+    """Median of |v| over the n integers counted in hist[v + 255] (the signed histogram): as _hist_median of the
+    histogram of |v|, without building it."""
+    lo_rank, hi_rank = (n - 1) // 2, n // 2
+    seen = hist[255]
+    lo = hi = -1
+    if seen > lo_rank:
+        lo = 0
+    if seen > hi_rank:
+        return 0.0
+    for a in range(1, 256):
+        seen += hist[255 + a] + hist[255 - a]
+        if lo < 0 and seen > lo_rank:
+            lo = a
+        if seen > hi_rank:
+            hi = a
+            break
+    return 0.5 * (lo + hi)
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _box3_max_flat(e, out):
-    """out = 3x3 neighbourhood mean of the row-major 32x32 map e (edges replicated); returns its maximum."""
-    tmp = np.empty(1024, np.float32)
-    for b in range(1024):
-        c = b % 32
-        a = e[b - 1] if c > 0 else e[b]
-        d = e[b + 1] if c < 31 else e[b]
-        tmp[b] = a + e[b] + d
+def _grad_map(row, base, side, g):
+    """g[b] = largest absolute step from cell b of the side x side map at row[base:] to its 4 neighbours."""
+    for b in range(side * side):
+        g[b] = 0
+    for r in range(side):
+        o = base + r * side
+        for c in range(side - 1):
+            d = abs(np.int32(row[o + c + 1]) - np.int32(row[o + c]))
+            i = r * side + c
+            g[i] = max(g[i], d)
+            g[i + 1] = max(g[i + 1], d)
+    for i in range(side * (side - 1)):
+        d = abs(np.int32(row[base + i + side]) - np.int32(row[base + i]))
+        g[i] = max(g[i], d)
+        g[i + side] = max(g[i + side], d)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _box3(e, tmp, out, write):
+    """The 3x3 neighbourhood mean of the row-major 32x32 map e (edges replicated), into out when write; returns
+    its maximum. Row by row without index tests, so that LLVM vectorises it (same sums in the same order)."""
+    for r in range(32):
+        o = r * 32
+        tmp[o] = e[o] + e[o] + e[o + 1]
+        for c in range(1, 31):
+            tmp[o + c] = e[o + c - 1] + e[o + c] + e[o + c + 1]
+        tmp[o + 31] = e[o + 30] + e[o + 31] + e[o + 31]
+    nine = np.float32(9.0)
     m = np.float32(0.0)
-    for b in range(1024):
-        a = tmp[b - 32] if b >= 32 else tmp[b]
-        d = tmp[b + 32] if b < 992 else tmp[b]
-        v = (a + tmp[b] + d) / np.float32(9.0)
-        out[b] = v
-        if v > m:
-            m = v
+    for b in range(32):
+        v = (tmp[b] + tmp[b] + tmp[b + 32]) / nine
+        m = max(m, v)
+        if write:
+            out[b] = v
+    for b in range(32, 992):
+        v = (tmp[b - 32] + tmp[b] + tmp[b + 32]) / nine
+        m = max(m, v)
+        if write:
+            out[b] = v
+    for b in range(992, 1024):
+        v = (tmp[b - 32] + tmp[b] + tmp[b]) / nine
+        m = max(m, v)
+        if write:
+            out[b] = v
     return m
 
 
@@ -80,13 +116,12 @@ def local_evidence(R, C, gi, gj, noise_y, noise_c, spread, spread_bins, t_persis
     Returns (g_y, g_c, persist (3, 32, 32) / t_persist, per-frame maxima (3, K) / t_frames); the persistent
     maps are the frame-averaged maps' 3x3 neighbourhood means, the per-frame maxima those of each frame."""
     k = gi.shape[0]
-    e = np.empty((3, k, 1024), np.float32)
     lr = np.empty((k, 1024), np.float32)
-    lrbin = np.empty((k, 1024), np.int32)
+    lrbin = np.empty((k, 1024), np.int32)     # texture bin, or -1 where neither side has texture
     hist = np.zeros(511, np.int32)
-    hist_a = np.zeros(256, np.int32)
     nb = spread_bins.shape[0] + 1
     lr_hist = np.zeros((nb, _LR_BINS), np.int32)
+    q_lo, q_hi = _LR_BINS, -1      # the range of log-ratio cells used, over all bins
     bin_of = np.empty(256, np.int32)
     for s in range(256):
         b = 0
@@ -96,99 +131,188 @@ def local_evidence(R, C, gi, gj, noise_y, noise_c, spread, spread_bins, t_persis
     log_lut = np.empty(256, np.float32)
     for v in range(256):
         log_lut[v] = np.float32(np.log(np.float64(v) + spread[0]))
+    e = np.empty(1024, np.float32)
+    ec = np.empty(1024, np.float32)
+    tex = np.empty(1024, np.float32)
+    gy = np.empty(1024, np.int32)
+    gu = np.empty(256, np.int32)
+    gv = np.empty(256, np.int32)
+    tmp = np.empty(1024, np.float32)
+    box = np.empty(1024, np.float32)
+    mean = np.zeros((3, 1024), np.float32)
+    frames = np.empty((3, k), np.float32)
+    smin = np.float32(spread[3])
+    y0, ys, yg = np.float32(noise_y[0]), np.float32(noise_y[1]), np.float32(noise_y[2])
+    c0, cs, cg = np.float32(noise_c[0]), np.float32(noise_c[1]), np.float32(noise_c[2])
     g_y = 0.0
     g_c = 0.0
     for t in range(k):
         rr = R[gi[t]]
         cc = C[gj[t]]
         hist[:] = 0
-        hist_a[:] = 0
         for b in range(1024):
-            d = np.int32(cc[b]) - np.int32(rr[b])
-            hist[d + 255] += 1
-            hist_a[abs(d)] += 1
+            hist[np.int32(cc[b]) - np.int32(rr[b]) + 255] += 1
         med = np.float32(_hist_median(hist, 255, 1024))
-        g_y += _hist_median(hist_a, 0, 1024)
+        g_y += _abs_median(hist, 1024)
         meds = np.zeros(2, np.float32)
         for plane in range(2):
             base = 2048 + 256 * plane
             hist[:] = 0
-            hist_a[:] = 0
             for b in range(256):
-                d = np.int32(cc[base + b]) - np.int32(rr[base + b])
-                hist[d + 255] += 1
-                hist_a[abs(d)] += 1
+                hist[np.int32(cc[base + b]) - np.int32(rr[base + b]) + 255] += 1
             meds[plane] = _hist_median(hist, 255, 256)
-            g_c += _hist_median(hist_a, 0, 256)
+            g_c += _abs_median(hist, 256)
+        _grad_map(rr, 0, 32, gy)
+        _grad_map(rr, 2048, 16, gu)
+        _grad_map(rr, 2304, 16, gv)
         for b in range(1024):
             rs_b = rr[1024 + b]
             cs_b = cc[1024 + b]
-            tex = np.float32(max(rs_b, cs_b))
+            tx = np.float32(max(rs_b, cs_b))
+            tex[b] = tx
             d = np.float32(np.int32(cc[b]) - np.int32(rr[b])) - med
-            e[0, t, b] = abs(d) / (noise_y[0] + noise_y[1] * tex + noise_y[2] * _grad_flat(rr, 0, b, 32))
-            x = log_lut[cs_b] - log_lut[rs_b]
-            lr[t, b] = x
+            e[b] = abs(d) / (y0 + ys * tx + yg * np.float32(gy[b]))
+            lr[t, b] = log_lut[cs_b] - log_lut[rs_b]
+        for b in range(1024):
+            rs_b = rr[1024 + b]
             bn = bin_of[rs_b]
-            lrbin[t, b] = bn
-            q = int((x + _LR_RANGE) * _LR_STEPS)
-            lr_hist[bn, min(max(q, 0), _LR_BINS - 1)] += 1
+            lrbin[t, b] = bn if tex[b] >= smin else -1
+            q = min(max(int((lr[t, b] + _LR_RANGE) * _LR_STEPS), 0), _LR_BINS - 1)
+            lr_hist[bn, q] += 1
+            q_lo = min(q_lo, q)
+            q_hi = max(q_hi, q)
         for j in range(256):
             r, c = j // 16, j % 16
-            tex16 = np.float32(0.0)
-            for dr in range(2):
-                for dc in range(2):
-                    bb = 1024 + (2 * r + dr) * 32 + 2 * c + dc
-                    tex16 = max(tex16, np.float32(rr[bb]), np.float32(cc[bb]))
+            b0 = (2 * r) * 32 + 2 * c
+            tex16 = max(max(tex[b0], tex[b0 + 1]), max(tex[b0 + 32], tex[b0 + 33]))
             du = abs(np.float32(np.int32(cc[2048 + j]) - np.int32(rr[2048 + j])) - meds[0])
             dv = abs(np.float32(np.int32(cc[2304 + j]) - np.int32(rr[2304 + j])) - meds[1])
-            grad = _grad_flat(rr, 2048, j, 16) + _grad_flat(rr, 2304, j, 16)
-            ev = (du + dv) / (noise_c[0] + noise_c[1] * tex16 + noise_c[2] * grad)
-            for dr in range(2):
-                for dc in range(2):
-                    e[2, t, (2 * r + dr) * 32 + 2 * c + dc] = ev
+            grad = np.float32(gu[j]) + np.float32(gv[j])
+            ev = (du + dv) / (c0 + cs * tex16 + cg * grad)
+            ec[b0] = ev
+            ec[b0 + 1] = ev
+            ec[b0 + 32] = ev
+            ec[b0 + 33] = ev
+        for b in range(1024):
+            mean[0, b] += e[b]
+            mean[2, b] += ec[b]
+        frames[0, t] = _box3(e, tmp, box, False) / t_frames[0]
+        frames[2, t] = _box3(ec, tmp, box, False) / t_frames[2]
     med_b = np.zeros(nb, np.float32)
     scale_b = np.ones(nb, np.float32)
     dev_hist = np.zeros(_LR_BINS, np.int32)
     for b in range(nb):
+        lo, hi = q_lo, q_hi + 1
         n = 0
-        for q in range(_LR_BINS):
+        for q in range(lo, hi):
             n += lr_hist[b, q]
         if n == 0:
             continue
-        mq = _hist_median(lr_hist[b], 0, n)
+        mq = _hist_median(lr_hist[b, lo:hi], -lo, n)
         med_b[b] = np.float32((mq + 0.5) / _LR_STEPS - _LR_RANGE)
-        dev_hist[:] = 0
-        for q in range(_LR_BINS):
+        dmax = 0
+        for q in range(lo, hi):
             if lr_hist[b, q]:
-                dq = int(abs(q - mq))
-                dev_hist[min(dq, _LR_BINS - 1)] += lr_hist[b, q]
-        mad = np.float32(_hist_median(dev_hist, 0, n) / _LR_STEPS)
+                dq = min(int(abs(q - mq)), _LR_BINS - 1)
+                dev_hist[dq] += lr_hist[b, q]
+                dmax = max(dmax, dq)
+        mad = np.float32(_hist_median(dev_hist[:dmax + 1], 0, n) / _LR_STEPS)
+        dev_hist[:dmax + 1] = 0
         scale_b[b] = np.float32(spread[1]) + np.float32(1.4826) * mad
+    gain = np.float32(spread[2])
+    for t in range(k):
+        for b in range(1024):
+            bn = lrbin[t, b]
+            if bn < 0:
+                e[b] = 0.0
+                continue
+            res = lr[t, b] - med_b[bn]
+            z = -res if res < 0 else gain * res
+            e[b] = z / scale_b[bn]
+        for b in range(1024):
+            mean[1, b] += e[b]
+        frames[1, t] = _box3(e, tmp, box, False) / t_frames[1]
+    persist = np.empty((3, 1024), np.float32)
+    for kind in range(3):
+        for b in range(1024):
+            mean[kind, b] /= k
+        _box3(mean[kind], tmp, box, True)
+        for b in range(1024):
+            persist[kind, b] = box[b] / t_persist[kind]
+    return g_y / k, g_c / k, persist.reshape(3, 32, 32), frames
+
+
+@njit(cache=True, nogil=True)
+def diagonal_medians(dist, lo, hi, min_len):
+    """For each offset o in [lo, hi]: the median of dist[i, i + o] over the frames both sides have (inf when
+    fewer than min_len), as numpy's median of the same values. The alignment search's costs, in one call."""
+    n, m = dist.shape
+    out = np.empty(hi - lo + 1)
+    buf = np.empty(min(n, m))
+    for o in range(lo, hi + 1):
+        i0, i1 = max(0, -o), min(n, m - o)
+        if i1 - i0 < min_len:
+            out[o - lo] = np.inf
+            continue
+        for i in range(i0, i1):
+            buf[i - i0] = dist[i, i + o]
+        out[o - lo] = np.median(buf[:i1 - i0])
+    return out
+
+
+@njit(cache=True, nogil=True)
+def geometry(R, C, gi, gj, zooms):
+    """Mean |candidate - T(reference)| of the 32x32 luma block-mean maps over the aligned pairs (gi[t], gj[t]),
+    for T = identity, identity smoothed over 2x2 blocks (what bilinear resampling does to the map; compared with
+    zooms, so that a coarse encode of noise-like content does not look zoomed), mirror left-right, mirror
+    top-bottom, negation (the least of the three), and centred zooms by each factor in zooms (the least).
+    Returns (identity, smoothed identity, least mirror/negation, least zoom)."""
+    k = gi.shape[0]
+    nz = zooms.shape[0]
+    z0 = np.zeros(nz, np.int64)
+    zi0 = np.empty((nz, 32), np.int64)
+    zi1 = np.empty((nz, 32), np.int64)
+    zw = np.empty((nz, 32), np.float32)
+    for q in range(nz):
+        for i in range(32):
+            p = (((i + 0.5) / 32.0 - 0.5) * zooms[q] + 0.5) * 32.0 - 0.5
+            f = np.floor(p)
+            a = min(max(int(f), 0), 31)
+            zi0[q, i] = a
+            zi1[q, i] = min(a + 1, 31)
+            zw[q, i] = np.float32(p - f)
+    d_id = 0.0
+    d_sm = 0.0
+    d_t = np.zeros(3)
+    d_z = np.zeros(nz)
+    r = np.empty((32, 32), np.float32)
+    cz = np.empty((32, 32))      # a zoom's column-interpolated map, then interpolated along the rows
     for t in range(k):
         rr = R[gi[t]]
         cc = C[gj[t]]
         for b in range(1024):
-            tex = max(np.float32(rr[1024 + b]), np.float32(cc[1024 + b]))
-            if tex < spread[3]:
-                e[1, t, b] = 0.0
-                continue
-            bn = lrbin[t, b]
-            res = lr[t, b] - med_b[bn]
-            z = -res if res < 0 else np.float32(spread[2]) * res
-            e[1, t, b] = z / scale_b[bn]
-    persist = np.empty((3, 1024), np.float32)
-    frames = np.empty((3, k), np.float32)
-    mean = np.empty(1024, np.float32)
-    box = np.empty(1024, np.float32)
-    for kind in range(3):
-        mean[:] = 0.0
-        for t in range(k):
-            for b in range(1024):
-                mean[b] += e[kind, t, b]
-            frames[kind, t] = _box3_max_flat(e[kind, t], box) / t_frames[kind]
-        for b in range(1024):
-            mean[b] /= k
-        _box3_max_flat(mean, box)
-        for b in range(1024):
-            persist[kind, b] = box[b] / t_persist[kind]
-    return g_y / k, g_c / k, persist.reshape(3, 32, 32), frames
+            r[b // 32, b % 32] = np.float32(rr[b])
+        for i in range(32):
+            for j in range(32):
+                c = np.float32(cc[i * 32 + j])
+                v = r[i, j]
+                d_id += abs(c - v)
+                d_t[0] += abs(c - r[i, 31 - j])
+                d_t[1] += abs(c - r[31 - i, j])
+                d_t[2] += abs(c - (np.float32(255.0) - v))
+                if i < 31 and j < 31:
+                    s = np.float32(0.25) * (v + r[i + 1, j] + r[i, j + 1] + r[i + 1, j + 1])
+                    d_sm += abs(c - s)
+        for q in range(nz):
+            for i in range(32):
+                for j in range(32):
+                    b0, b1, wb = zi0[q, j], zi1[q, j], zw[q, j]
+                    cz[i, j] = r[i, b0] * (1 - wb) + r[i, b1] * wb
+            acc = d_z[q]
+            for i in range(32):
+                a0, a1, wa = zi0[q, i], zi1[q, i], zw[q, i]
+                for j in range(32):
+                    acc += abs(np.float32(cc[i * 32 + j]) - (cz[a0, j] * (1 - wa) + cz[a1, j] * wa))
+            d_z[q] = acc
+    n = max(k, 1) * 1024.0
+    return d_id / n, d_sm / (max(k, 1) * 961.0), d_t.min() / n, d_z.min() / n

@@ -9,7 +9,9 @@ threshold (fixed in code, calibrated on honest re-encodes, see docs/verification
 - **local**: block differences beyond the honest-noise model (which grows with the block's texture), in
   contiguous regions (3x3 block neighbourhoods), either persistent over the segment or strong in >= 5 frames:
   logos, text, boxes, blur, pixelisation, delogo, semi-transparent overlays, chroma-only edits;
-- **global**: the median block difference of the whole picture: flips, zooms, negation, colour changes;
+- **global**: the median block difference of the whole picture (flips, zooms, negation, colour changes), and
+  the geometry check: a mirrored, negated or zoomed reference map that fits the candidate far better than the
+  reference itself (mirrors and zooms of noise-like content, whose block differences look alike everywhere);
 - **temporal**: candidate frames that match no reference frame, match one out of order, or repeat while the
   reference moves: inserted, reordered, frozen and missing frames;
 - **coverage**: a candidate much shorter or longer than the reference (beyond one frame at each end).
@@ -52,6 +54,16 @@ LOCAL_S = (1.22, 5.1)
 LOCAL_C = (1.1, 2.2)
 LOCAL_FRAMES_K = 5
 GLOBAL_Y, GLOBAL_C = 7.7, 6.0   # thresholds of the median |d| over blocks (luma, chroma)
+# Global geometry: the candidate's luma block-mean map against mirrored/negated and zoomed reference maps, on up
+# to GEOM_FRAMES aligned frames. Evidence = mean |c - r| / (mean |c - T(r)| + GEOM_EPS) over a threshold: an
+# edit of the whole picture that a transform of the reference explains far better than the reference itself.
+# Catches mirrors and zooms of noise-like content (Game of Life, cellular automata) whose block differences look
+# alike everywhere. Zooms are compared with the 2x2-smoothed reference (bilinear resampling smooths the map).
+GEOM_FRAMES = 8
+GEOM_EPS = 1.0             # levels
+GEOM_FLIP = 1.2            # mirror/negation ratio threshold
+GEOM_ZOOM = 0.95           # zoom ratio threshold
+GEOM_ZOOMS = np.array([0.65, 0.7, 0.75, 0.8, 0.85, 0.9])   # centred zoom factors searched
 TEMPORAL_RATIO = 3.0       # a frame is anomalous if its aligned distance > this x the segment's median ...
 TEMPORAL_FLOOR = 4.0       # ... and > this (levels, RMS over the coarse descriptor)
 TEMPORAL_FRAMES = 3        # anomalous frames needed (single-frame glitches happen at segment starts)
@@ -224,20 +236,20 @@ def _mpeg7_offset(ref: VideoProfile, cand: VideoProfile) -> int | None:
 
 def _align(dist: np.ndarray, ref: VideoProfile, cand: VideoProfile, mpeg7: bool) -> tuple[int, float, str]:
     """(offset, median aligned distance, source) minimising the median distance of aligned frames."""
+    from . import _evidence
+
     n, m = dist.shape
     best = (0, math.inf)
     offsets = list(range(-MAX_SHIFT, MAX_SHIFT + 1))
     src = "profile"
+    min_len = max(2, min(n, m) // 2)
 
     def cost(o: int) -> float:
-        i0, i1 = max(0, -o), min(n, m - o)
-        if i1 - i0 < max(2, min(n, m) // 2):
-            return math.inf
-        idx = np.arange(i0, i1)
-        return float(np.median(dist[idx, idx + o]))
+        return float(_evidence.diagonal_medians(dist, o, o, min_len)[0])
 
-    for o in offsets:
-        c = cost(o) * (1.0 + ALIGN_BIAS * abs(o))   # prefer small shifts: repetitive content fits many
+    costs = _evidence.diagonal_medians(dist, -MAX_SHIFT, MAX_SHIFT, min_len)
+    for o, c in zip(offsets, costs.tolist()):
+        c = c * (1.0 + ALIGN_BIAS * abs(o))   # prefer small shifts: repetitive content fits many
         if c < best[1]:
             best = (o, c)
     if mpeg7 and best[1] > TEMPORAL_FLOOR:
@@ -309,8 +321,10 @@ def detect_tampering(reference: Any, candidate: Any, *, device: str = "auto", mp
     cover_mask[cj] = False
 
     # -- temporal: aligned distance per frame vs the segment's level; best match elsewhere; freezes
+    from . import _evidence  # numba: imported on first use, so `import lpcore.verify` stays light
+
     d_al = dist[ri, cj]
-    level = float(np.median(d_al))
+    level = float(_evidence.diagonal_medians(dist, off, off, 1)[0])   # np.median(d_al), without its overhead
     limit = max(TEMPORAL_RATIO * level, TEMPORAL_FLOOR)
     anomalous = d_al > limit
     t_scores = d_al / limit
@@ -355,13 +369,22 @@ def detect_tampering(reference: Any, candidate: Any, *, device: str = "auto", mp
         good = np.ones_like(good)
     gi, gj = ri[good], cj[good]
     k = len(gi)
-    from . import _evidence  # numba: imported on first use, so `import lpcore.verify` stays light
 
     g_y, g_c, pm, pf = _evidence.local_evidence(
         ref.data, cand.data, gi.astype(np.int64), gj.astype(np.int64), _NOISE_Y, _NOISE_C, _SPREAD, SPREAD_BINS,
         _T_PERSIST, _T_FRAMES)
     # global: median block differences (before any bias removal), averaged over frames
     scores["global"] = max(g_y / GLOBAL_Y, g_c / GLOBAL_C)
+    sel = np.unique(np.linspace(0, k - 1, min(k, GEOM_FRAMES)).astype(np.int64))
+    d_id, d_sm, d_flip, d_zoom = _evidence.geometry(ref.data, cand.data, gi[sel].astype(np.int64),
+                                                   gj[sel].astype(np.int64), GEOM_ZOOMS)
+    s_flip = d_id / (d_flip + GEOM_EPS) / GEOM_FLIP
+    s_zoom = min(d_id, d_sm) / (d_zoom + GEOM_EPS) / GEOM_ZOOM
+    if max(s_flip, s_zoom) >= THRESHOLD:
+        what = "mirrored or negated" if s_flip >= s_zoom else "zoomed"
+        reasons.append(f"the picture is {what}: a transformed reference fits {d_id / (min(d_flip, d_zoom) + 1e-9):.1f}x "
+                       "better than the reference")
+    scores["global"] = max(scores["global"], s_flip, s_zoom)
     if g_y >= GLOBAL_Y:
         reasons.append(f"the whole picture differs (median luma block difference {g_y:.1f})")
     if g_c >= GLOBAL_C:
@@ -370,7 +393,8 @@ def detect_tampering(reference: Any, candidate: Any, *, device: str = "auto", mp
     kk = min(LOCAL_FRAMES_K, k)
     # the frame-averaged maps minus their median over the frame: an edit is a region, while what an honest
     # encoder changes (texture at high CRF, edges after another scaler) is spread over the whole picture
-    pm = pm - np.median(pm.reshape(3, -1), axis=1)[:, None, None]
+    flat = np.partition(pm.reshape(3, -1), (511, 512), axis=1)   # np.median(.., axis=1), as numpy computes it
+    pm = pm - ((flat[:, 511] + flat[:, 512]) / np.float32(2))[:, None, None]
     persist = pm.max(axis=0).astype(np.float64)
     pf_max = pf.max(axis=0).astype(np.float64)
     details = {name: (float(pm[i].max()), float(np.sort(pf[i])[-kk]))
@@ -403,6 +427,7 @@ def detect_tampering(reference: Any, candidate: Any, *, device: str = "auto", mp
     rep = _report(scores, _ranges(flagged), regions, frame_scores, off, reasons, n, m, cand, best_frame,
                   align_src)
     rep.details = {f"{k}_{w}": v[i] for k, v in details.items() for i, w in enumerate(("persist", "frames"))}
+    rep.details.update(geometry_flip=float(s_flip), geometry_zoom=float(s_zoom))
     return rep
 
 
