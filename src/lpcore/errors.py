@@ -119,6 +119,11 @@ class InvalidPrice(MarketError, ValueError):
     """A price is malformed: zero pixels per unit, a bad price string, an unknown currency."""
 
 
+class MarketSettingError(MarketError, ValueError):
+    """A marketplace setting passed by the caller is out of range (selection weights, a suspension penalty,
+    a verification frequency)."""
+
+
 class DiscoveryError(MarketError):
     """Orchestrator discovery failed (webhook or signer unreachable, bad answer) with no cached result."""
 
@@ -144,5 +149,6 @@ __all__ = [
     "BadRendition",
     "MarketError",
     "InvalidPrice",
+    "MarketSettingError",
     "DiscoveryError",
 ]

@@ -129,7 +129,8 @@ def make_web3(rpc: Any, *, timeout_s: float = 20.0):
     raise ChainArgumentError(f"rpc URL must start with http(s):// or ws(s)://, got {rpc[:100]!r}")
 
 
-def _checksum(addr: bytes) -> str:
+def checksum_address(addr: bytes | str) -> str:
+    """The EIP-55 form of a 20-byte (or hex) address; a malformed one is a :class:`ChainArgumentError`."""
     from web3 import Web3
 
     try:
@@ -163,7 +164,7 @@ class ChainView(TimeSource, SenderInfoSource):
         self.w3 = make_web3(rpc, timeout_s=timeout_s)
         self._interval = interval_s
         try:
-            self.controller = self.w3.eth.contract(address=_checksum(controller), abi=CONTROLLER_ABI)
+            self.controller = self.w3.eth.contract(address=checksum_address(controller), abi=CONTROLLER_ABI)
             self.rounds = self._contract(rounds_manager, "RoundsManager", ROUNDS_MANAGER_ABI)
             self.ticket_broker = self._contract(ticket_broker, "TicketBroker", TICKET_BROKER_ABI)
             self._bonding_addr = bonding_manager
@@ -190,7 +191,7 @@ class ChainView(TimeSource, SenderInfoSource):
 
     def _contract(self, addr, name, abi):
         addr = addr if addr is not None else self._resolve(name)
-        return self.w3.eth.contract(address=_checksum(addr), abi=abi)
+        return self.w3.eth.contract(address=checksum_address(addr), abi=abi)
 
     @property
     def bonding(self):
@@ -285,15 +286,15 @@ class ChainView(TimeSource, SenderInfoSource):
     # -- SenderInfoSource and other TicketBroker reads ------------------------------------------------------
     def get_sender_info(self, sender: bytes) -> SenderInfo:
         (deposit, withdraw_round), (funds, claimed) = self.ticket_broker.functions.getSenderInfo(
-            _checksum(sender)).call()
+            checksum_address(sender)).call()
         return SenderInfo(int(deposit), int(withdraw_round), int(funds), int(claimed))
 
     def claimed_reserve(self, reserve_holder: bytes, claimant: bytes) -> int:
-        return int(self.ticket_broker.functions.claimedReserve(_checksum(reserve_holder), _checksum(claimant)).call())
+        return int(self.ticket_broker.functions.claimedReserve(checksum_address(reserve_holder), checksum_address(claimant)).call())
 
     def claimable_reserve(self, reserve_holder: bytes, claimant: bytes) -> int:
-        return int(self.ticket_broker.functions.claimableReserve(_checksum(reserve_holder),
-                                                                 _checksum(claimant)).call())
+        return int(self.ticket_broker.functions.claimableReserve(checksum_address(reserve_holder),
+                                                                 checksum_address(claimant)).call())
 
     def is_used_ticket(self, ticket_hash: bytes) -> bool:
         return bool(self.ticket_broker.functions.usedTickets(bytes(ticket_hash)).call())
@@ -308,7 +309,7 @@ class ChainView(TimeSource, SenderInfoSource):
         return int(self.bonding.functions.getTranscoderPoolSize().call())
 
     def is_active_transcoder(self, address: bytes) -> bool:
-        return bool(self.bonding.functions.isActiveTranscoder(_checksum(address)).call())
+        return bool(self.bonding.functions.isActiveTranscoder(checksum_address(address)).call())
 
     def paused(self) -> bool:
         return bool(self.controller.functions.paused().call())
@@ -396,10 +397,10 @@ class JsonRpcChainState:
     def __init__(self, url: Any, sender: bytes, *, controller: bytes = ARBITRUM_ONE_CONTROLLER,
                  rounds_manager: bytes | None = None, ticket_broker: bytes | None = None,
                  interval_s: float = 5.0, timeout_s: float = 5.0):
-        if len(sender) != 20:
-            raise ValueError("sender must be a 20-byte address")
+        if not isinstance(sender, (bytes, bytearray, memoryview)) or len(sender) != 20:
+            raise ChainArgumentError("sender must be a 20-byte address")
         if interval_s <= 0:
-            raise ValueError("interval_s must be > 0")
+            raise ChainArgumentError("interval_s must be > 0")
         self._interval = interval_s
         self._timeout = timeout_s
         self._stop = threading.Event()
