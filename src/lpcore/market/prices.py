@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Protocol
 
+from .._units import WEI_PER_ETH
 from ..errors import InvalidPrice
 from ..pm.fees import tickets_for_fee
 
@@ -30,7 +31,6 @@ __all__ = [
     "posted_prices",
 ]
 
-WEI_PER_ETH = 10**18
 #: go-livepeer ``pixelEstimateMultiplier`` (float64 1.02), exact as ``big.Rat.SetFloat64`` reads it.
 PIXEL_ESTIMATE_MULTIPLIER = Fraction(1.02)
 #: ``int64`` range of the wire fields; a posted price outside it is not a price go-livepeer could send.

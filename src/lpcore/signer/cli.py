@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from fractions import Fraction
 from typing import Any
@@ -81,19 +80,12 @@ def _thread_count(text: str) -> int:
 
 
 def _load_key(args: argparse.Namespace) -> bytes:
-    from .keys import DEFAULT_KEY_ENV, DEFAULT_PASSWORD_ENV, key_from_env, load_keystore
+    from .keys import DEFAULT_KEY_ENV, key_from_env, load_keystore_file
 
     if args.key and args.key_env:
         raise ValueError("give either --key or --key-env, not both")
     if args.key:
-        if args.password_file:
-            with open(args.password_file, encoding="utf-8") as f:
-                password = f.readline().rstrip("\r\n")
-        else:
-            password = os.environ.get(DEFAULT_PASSWORD_ENV)
-            if password is None:
-                raise ValueError(f"--key needs --password-file or ${DEFAULT_PASSWORD_ENV}")
-        return load_keystore(args.key, password)
+        return load_keystore_file(args.key, args.password_file, flag="--key")
     return key_from_env(args.key_env or DEFAULT_KEY_ENV)
 
 
