@@ -21,7 +21,6 @@ others nor the advance, which has happened whatever a subscriber does.
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 import sqlite3
 import threading
@@ -29,9 +28,7 @@ from typing import Callable
 
 from .._db import connect, transaction
 from ..errors import BrokerRevert
-from .base import ZERO_HASH, TimeSource
-
-_LOG = logging.getLogger("lpcore.broker")
+from .base import ZERO_HASH, BlockSubscribers, TimeSource
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS chain_state (
@@ -72,7 +69,7 @@ class Chain(TimeSource):
         self._reader = self._db if path is None else connect(path)
         self._read_lock = self._lock if path is None else threading.Lock()
         self.auto_initialize = auto_initialize
-        self._subscribers: list[Callable[[int], None]] = []
+        self._subscribers = BlockSubscribers()
         q = "SELECT round_length, seed, l1_block, last_initialized_round FROM chain_state"
         row = self._reader.execute(q).fetchone()
         # Opening an existing, initialized chain only reads; the write lock is taken to create it or to initialize
@@ -182,26 +179,8 @@ class Chain(TimeSource):
             if self.auto_initialize:
                 self._initialize(required=False)
             block = self._state(self._db)[0]
-        with self._lock:
-            subscribers = list(self._subscribers)
-        self._notify(subscribers, block)
+        self._subscribers.notify(block)
         return block
 
-    @staticmethod
-    def _notify(subscribers: list[Callable[[int], None]], block: int) -> None:
-        for fn in subscribers:
-            try:
-                fn(block)
-            except Exception:  # noqa: BLE001 - one subscriber's failure must not starve the others
-                _LOG.exception("L1 block %d subscriber %r failed", block, fn)
-
     def subscribe_l1_blocks(self, callback: Callable[[int], None]) -> Callable[[], None]:
-        with self._lock:
-            self._subscribers.append(callback)
-
-        def unsubscribe() -> None:
-            with self._lock:
-                if callback in self._subscribers:
-                    self._subscribers.remove(callback)
-
-        return unsubscribe
+        return self._subscribers.subscribe(callback)

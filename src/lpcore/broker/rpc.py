@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable, Protocol
 
 from ..errors import ChainStateUnavailable, LpcoreError
-from .base import ZERO_HASH, SenderInfo, SenderInfoSource, TimeSource
+from .base import ZERO_HASH, BlockSubscribers, SenderInfo, SenderInfoSource, TimeSource
 
 #: Arbitrum One (spec/chain.md §6).
 ARBITRUM_ONE_CHAIN_ID = 42161
@@ -173,8 +173,7 @@ class ChainView(TimeSource, SenderInfoSource):
             raise
         except Exception as exc:  # transport, decoding
             raise ChainError(f"could not resolve the Livepeer contracts: {exc}") from exc
-        self._subscribers: list[Callable[[int], None]] = []
-        self._lock = threading.Lock()
+        self._subscribers = BlockSubscribers()
         self._last_block: int | None = None
         self._block_num_ok: bool | None = None
         self._stop = threading.Event()
@@ -238,15 +237,7 @@ class ChainView(TimeSource, SenderInfoSource):
         return self.block_hash_for_round(self.last_initialized_round() - 1)
 
     def subscribe_l1_blocks(self, callback: Callable[[int], None]) -> Callable[[], None]:
-        with self._lock:
-            self._subscribers.append(callback)
-
-        def unsubscribe() -> None:
-            with self._lock:
-                if callback in self._subscribers:
-                    self._subscribers.remove(callback)
-
-        return unsubscribe
+        return self._subscribers.subscribe(callback)
 
     def poll(self) -> int:
         """Read the L1 block; if it moved since the last poll, call every subscriber (one's error never
@@ -254,13 +245,9 @@ class ChainView(TimeSource, SenderInfoSource):
         block = self.last_seen_l1_block()
         if block != self._last_block:
             self._last_block = block
-            with self._lock:
-                subs = list(self._subscribers)
-            for fn in subs:
-                try:
-                    fn(block)
-                except Exception as exc:  # noqa: BLE001 - a subscriber's failure is its own
-                    self.last_error = exc
+            error = self._subscribers.notify(block)
+            if error is not None:
+                self.last_error = error
         return block
 
     def start(self) -> "ChainView":
