@@ -74,7 +74,15 @@ ROUNDS_MANAGER_ABI = [
 BONDING_MANAGER_ABI = [
     _fn("isActiveTranscoder", [_p("address", "_transcoder")], [_p("bool")]),
     _fn("getTranscoderPoolSize", [], [_p("uint256")]),
+    _fn("getFirstTranscoderInPool", [], [_p("address")]),
+    _fn("getNextTranscoderInPool", [_p("address", "_transcoder")], [_p("address")]),
+    _fn("transcoderTotalStake", [_p("address", "_transcoder")], [_p("uint256")]),
 ]
+SERVICE_REGISTRY_ABI = [
+    _fn("getServiceURI", [_p("address", "_addr")], [_p("string")]),
+]
+#: Most transcoders a pool walk reads (the active set is capped on-chain at 100).
+MAX_POOL_WALK = 1000
 TICKET_BROKER_ABI = [
     _fn("fundDeposit", mut="payable"),
     _fn("fundReserve", mut="payable"),
@@ -141,6 +149,24 @@ def checksum_address(addr: bytes | str) -> str:
     except ValueError as exc:
         raise ChainArgumentError(f"invalid address: {exc}") from None
     return Web3.to_checksum_address("0x" + bytes(addr).hex())
+
+
+def transcoder_pool(rpc: Any, bonding_manager: bytes | str, service_registry: bytes | str, *,
+                    limit: int = MAX_POOL_WALK) -> list[tuple[str, str, int]]:
+    """The active transcoder pool as ``(checksum address, service URI, total stake)``: BondingManager's
+    ``getFirstTranscoderInPool`` / ``getNextTranscoderInPool`` walk to the zero address (at most ``limit``,
+    stopping at a repeat), each with ServiceRegistry ``getServiceURI``. ``rpc`` is what :func:`make_web3` takes."""
+    w3 = make_web3(rpc)
+    bm = w3.eth.contract(address=checksum_address(bonding_manager), abi=BONDING_MANAGER_ABI)
+    sr = w3.eth.contract(address=checksum_address(service_registry), abi=SERVICE_REGISTRY_ABI)
+    out: list[tuple[str, str, int]] = []
+    seen: set[str] = set()
+    addr = bm.functions.getFirstTranscoderInPool().call()
+    while addr and int(addr, 16) != 0 and addr not in seen and len(out) < limit:
+        seen.add(addr)
+        out.append((addr, sr.functions.getServiceURI(addr).call(), int(bm.functions.transcoderTotalStake(addr).call())))
+        addr = bm.functions.getNextTranscoderInPool(addr).call()
+    return out
 
 
 def _addr_bytes(a) -> bytes:
@@ -294,6 +320,10 @@ class ChainView(TimeSource, SenderInfoSource):
 
     def transcoder_pool_size(self) -> int:
         return int(self.bonding.functions.getTranscoderPoolSize().call())
+
+    def transcoder_pool(self, limit: int = MAX_POOL_WALK) -> list[tuple[str, str, int]]:
+        """:func:`transcoder_pool` on this view's BondingManager and the Controller's ServiceRegistry."""
+        return transcoder_pool(self.w3, self.bonding.address, self._resolve("ServiceRegistry"), limit=limit)
 
     def is_active_transcoder(self, address: bytes) -> bool:
         return bool(self.bonding.functions.isActiveTranscoder(checksum_address(address)).call())
