@@ -20,7 +20,6 @@ from tests.signer.helpers import (
     ORCH_ADDRESS,
     ROUND_HASH,
     SIGNER_KEY,
-    Clock,
     b64,
     call,
     check_payment,
@@ -37,16 +36,6 @@ from lpcore.signer import SignerConfig, proto
 pytestmark = pytest.mark.filterwarnings("ignore:Using .httpx. with .starlette.testclient")
 
 ORCH_URL = "https://127.0.0.1:9/"
-
-
-@pytest.fixture
-def clock():
-    return Clock()
-
-
-@pytest.fixture
-def signer(clock):
-    return make_signer(SignerConfig(), clock)
 
 
 # -- §4.3 steps 1-9: request decoding and state ------------------------------------------------------------
