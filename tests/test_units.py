@@ -36,3 +36,4 @@ def test_uint256_bound_both_sides():
     assert parse_eth(str(2**256 - 1), wei=True) == 2**256 - 1
     with pytest.raises(InvalidAmount, match="uint256"):
         parse_eth(str(2**256), wei=True)
+

@@ -29,6 +29,11 @@ class BrokerRevert(LpcoreError):
         self.reason = reason
 
 
+class BrokerArgumentError(LpcoreError, ValueError, TypeError):
+    """A bad argument to a TicketBroker model or chain view (an address, an amount, a block or round count);
+    both a ValueError and a TypeError, as the checks it replaces raised either."""
+
+
 class SignatureFormatError(LpcoreError, ValueError):
     """A video-signature file (binary or XML) is truncated, corrupt or not a signature."""
 
@@ -133,6 +138,7 @@ __all__ = [
     "InvalidTicket",
     "InvalidSignature",
     "BrokerRevert",
+    "BrokerArgumentError",
     "SignatureFormatError",
     "VideoDecodeError",
     "DeviceUnavailable",

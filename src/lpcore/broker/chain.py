@@ -27,7 +27,7 @@ import threading
 from typing import Callable
 
 from .._db import connect, transaction
-from ..errors import BrokerRevert
+from ..errors import BrokerArgumentError, BrokerRevert
 from .base import ZERO_HASH, BlockSubscribers, TimeSource
 
 _SCHEMA = """
@@ -58,7 +58,7 @@ class Chain(TimeSource):
         auto_initialize: bool = True,
     ) -> None:
         if round_length < 1:
-            raise ValueError(f"round_length must be >= 1, got {round_length}")
+            raise BrokerArgumentError(f"round_length must be >= 1, got {round_length}")
         self._lock = threading.RLock()
         self._db = connect(":memory:" if path is None else path)
         self._db.executescript(_SCHEMA)
@@ -158,18 +158,18 @@ class Chain(TimeSource):
         database, a bug) cannot undo or hide them: it is logged on the ``lpcore.broker`` logger and the remaining
         subscribers are still called. ``advance`` itself raises only if the chain's own transaction fails."""
         if isinstance(blocks, bool) or not isinstance(blocks, int):
-            raise TypeError(f"blocks must be an int, got {type(blocks).__name__}")
+            raise BrokerArgumentError(f"blocks must be an int, got {type(blocks).__name__}")
         if blocks < 0:
-            raise ValueError(f"blocks must be >= 0, got {blocks}")
+            raise BrokerArgumentError(f"blocks must be >= 0, got {blocks}")
         return self._mine(lambda block: blocks)
 
     def advance_rounds(self, rounds: int = 1) -> int:
         """Advance to the first block of the round ``rounds`` ahead (counted from the current round when the
         transaction runs); returns the new block number."""
         if isinstance(rounds, bool) or not isinstance(rounds, int):
-            raise TypeError(f"rounds must be an int, got {type(rounds).__name__}")
+            raise BrokerArgumentError(f"rounds must be an int, got {type(rounds).__name__}")
         if rounds < 0:
-            raise ValueError(f"rounds must be >= 0, got {rounds}")
+            raise BrokerArgumentError(f"rounds must be >= 0, got {rounds}")
         return self._mine(lambda block: max(0, (block // self.round_length + rounds) * self.round_length - block))
 
     def _mine(self, blocks_for: Callable[[int], int]) -> int:

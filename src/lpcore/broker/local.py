@@ -29,7 +29,7 @@ from typing import Sequence
 import numpy as np
 
 from .._db import connect, transaction
-from ..errors import BrokerRevert
+from ..errors import BrokerArgumentError, BrokerRevert
 from ..pm.crypto import SECP256K1_HALF_N, is_winning_batch, recipient_rand_hash, recover_batch, sig_rows, to_u256
 from ..pm.ticket import Ticket, ticket_hashes
 from .base import ZERO_HASH, Broker, SenderInfo
@@ -62,7 +62,7 @@ CREATE TABLE IF NOT EXISTS events (
 
 def _addr(name: str, a) -> bytes:
     if not isinstance(a, (bytes, bytearray, memoryview)) or len(a) != 20:
-        raise ValueError(f"{name} must be a 20-byte address")
+        raise BrokerArgumentError(f"{name} must be a 20-byte address")
     return bytes(a)
 
 
@@ -76,9 +76,9 @@ def _checked_add(a: int, b: int) -> int:
 
 def _amount(name: str, v) -> int:
     if isinstance(v, bool) or not isinstance(v, int):
-        raise TypeError(f"{name} must be an int (wei)")
+        raise BrokerArgumentError(f"{name} must be an int (wei)")
     if v < 0 or v >> 256:
-        raise ValueError(f"{name} must be a uint256, got {v}")
+        raise BrokerArgumentError(f"{name} must be a uint256, got {v}")
     return v
 
 
@@ -373,7 +373,7 @@ class LocalBroker(Broker):
         The whole batch is one transaction; returns its id. ``last_batch_results`` holds per-ticket outcomes
         (``None`` = redeemed, else the revert string) for callers that want them (the contract returns none)."""
         if not (len(tickets) == len(sigs) == len(recipient_rands)):
-            raise ValueError("tickets, sigs and recipient_rands must have the same length")
+            raise BrokerArgumentError("tickets, sigs and recipient_rands must have the same length")
         results: list[str | None] = []
         with self._tx() as db:
             self._require_not_paused()
@@ -403,12 +403,12 @@ class LocalBroker(Broker):
         n = len(tickets)
         for i, t in enumerate(tickets):
             if not isinstance(t, Ticket):
-                raise TypeError(f"tickets[{i}] must be an lpcore.pm.Ticket, got {type(t).__name__}")
+                raise BrokerArgumentError(f"tickets[{i}] must be an lpcore.pm.Ticket, got {type(t).__name__}")
             if not isinstance(sigs[i], (bytes, bytearray, memoryview)):
-                raise TypeError(f"sigs[{i}] must be bytes, got {type(sigs[i]).__name__}")
+                raise BrokerArgumentError(f"sigs[{i}] must be bytes, got {type(sigs[i]).__name__}")
             r = rands[i]
             if isinstance(r, bool) or not isinstance(r, int) or not 0 <= r < 2**256:
-                raise ValueError(f"recipient_rands[{i}] must be a uint256 int, got {r!r}")
+                raise BrokerArgumentError(f"recipient_rands[{i}] must be a uint256 int, got {r!r}")
         hashes = ticket_hashes(list(tickets)) if n else np.zeros((0, 32), np.uint8)
         sig_arr, ok = sig_rows(list(sigs))
         recovered = recover_batch(hashes, sig_arr) if n else np.zeros((0, 20), np.uint8)

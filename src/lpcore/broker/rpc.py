@@ -20,7 +20,7 @@ import threading
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Protocol
 
-from ..errors import ChainStateUnavailable, LpcoreError
+from ..errors import BrokerArgumentError, ChainStateUnavailable, LpcoreError
 from .base import ZERO_HASH, BlockSubscribers, SenderInfo, SenderInfoSource, TimeSource
 
 #: Arbitrum One (spec/chain.md §6).
@@ -33,7 +33,7 @@ class ChainError(LpcoreError):
     """The chain could not be read or a transaction could not be sent (RPC, nonce, funds, timeouts)."""
 
 
-class ChainArgumentError(ChainError, ValueError, TypeError):
+class ChainArgumentError(ChainError, BrokerArgumentError):
     """A bad argument to the on-chain broker (URL, address, amount, key)."""
 
 
@@ -164,7 +164,8 @@ def transcoder_pool(rpc: Any, bonding_manager: bytes | str, service_registry: by
     addr = bm.functions.getFirstTranscoderInPool().call()
     while addr and int(addr, 16) != 0 and addr not in seen and len(out) < limit:
         seen.add(addr)
-        out.append((addr, sr.functions.getServiceURI(addr).call(), int(bm.functions.transcoderTotalStake(addr).call())))
+        stake = int(bm.functions.transcoderTotalStake(addr).call())
+        out.append((addr, sr.functions.getServiceURI(addr).call(), stake))
         addr = bm.functions.getNextTranscoderInPool(addr).call()
     return out
 
@@ -303,7 +304,8 @@ class ChainView(TimeSource, SenderInfoSource):
         return SenderInfo(int(deposit), int(withdraw_round), int(funds), int(claimed))
 
     def claimed_reserve(self, reserve_holder: bytes, claimant: bytes) -> int:
-        return int(self.ticket_broker.functions.claimedReserve(checksum_address(reserve_holder), checksum_address(claimant)).call())
+        return int(self.ticket_broker.functions.claimedReserve(checksum_address(reserve_holder),
+                                                               checksum_address(claimant)).call())
 
     def claimable_reserve(self, reserve_holder: bytes, claimant: bytes) -> int:
         return int(self.ticket_broker.functions.claimableReserve(checksum_address(reserve_holder),
@@ -351,11 +353,11 @@ class ChainSnapshot:
 
     def __post_init__(self) -> None:
         if len(self.last_initialized_block_hash) != 32:
-            raise ValueError("last_initialized_block_hash must be 32 bytes")
+            raise ChainArgumentError("last_initialized_block_hash must be 32 bytes")
         for name in ("last_seen_l1_block", "last_initialized_round", "deposit", "withdraw_round",
                      "reserve_funds_remaining", "reserve_claimed_in_current_round"):
             if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0")
+                raise ChainArgumentError(f"{name} must be >= 0")
 
 
 class ChainStateSource(Protocol):
@@ -384,7 +386,7 @@ class BrokerChainState:
 
     def __init__(self, time_source: Any, sender_info_source: Any, sender: bytes):
         if len(sender) != 20:
-            raise ValueError("sender must be a 20-byte address")
+            raise ChainArgumentError("sender must be a 20-byte address")
         self._time = time_source
         self._info = sender_info_source
         self._sender = bytes(sender)
