@@ -16,6 +16,7 @@ import threading
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
+from ..errors import BrokerArgumentError
 from ..pm.ticket import ZERO_HASH  # the one definition, re-exported for chain views
 
 _LOG = logging.getLogger("lpcore.broker")
@@ -102,6 +103,16 @@ class Broker(SenderInfoSource):
 
     @abc.abstractmethod
     def is_active_transcoder(self, address: bytes) -> bool: ...
+
+
+def wei_amount(name: str, value: object, error: type[BrokerArgumentError] = BrokerArgumentError) -> int:
+    """The one amount check of the brokers (``LocalBroker``, ``ChainBroker``): an int in [0, 2**256) wei, as
+    the contract's ``uint256`` arguments and ``msg.value``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise error(f"{name} must be an int (wei)")
+    if value < 0 or value >> 256:
+        raise error(f"{name} must be a uint256, got {value}")
+    return value
 
 
 class BlockSubscribers:

@@ -32,7 +32,7 @@ from .._db import connect, transaction
 from ..errors import BrokerArgumentError, BrokerRevert
 from ..pm.crypto import SECP256K1_HALF_N, is_winning_batch, recipient_rand_hash, recover_batch, sig_rows, to_u256
 from ..pm.ticket import Ticket, ticket_hashes
-from .base import ZERO_HASH, Broker, SenderInfo
+from .base import ZERO_HASH, Broker, SenderInfo, wei_amount
 from .chain import Chain
 
 _ZERO_ADDR = b"\0" * 20
@@ -72,14 +72,6 @@ def _checked_add(a: int, b: int) -> int:
     if total > UINT256_MAX:
         raise BrokerRevert(PANIC_ARITHMETIC)
     return total
-
-
-def _amount(name: str, v) -> int:
-    if isinstance(v, bool) or not isinstance(v, int):
-        raise BrokerArgumentError(f"{name} must be an int (wei)")
-    if v < 0 or v >> 256:
-        raise BrokerArgumentError(f"{name} must be a uint256, got {v}")
-    return v
 
 
 @dataclass(frozen=True)
@@ -260,7 +252,7 @@ class LocalBroker(Broker):
 
     def fund_deposit(self, sender: bytes, amount: int) -> None:
         """``fundDeposit()`` sent by ``sender`` with ``msg.value = amount``."""
-        sender, amount = _addr("sender", sender), _amount("amount", amount)
+        sender, amount = _addr("sender", sender), wei_amount("amount", amount)
         with self._tx() as db:
             self._require_not_paused()
             self._process_deposit_pre(db, sender, sender, amount)
@@ -268,7 +260,7 @@ class LocalBroker(Broker):
 
     def fund_reserve(self, sender: bytes, amount: int) -> None:
         """``fundReserve()`` sent by ``sender`` with ``msg.value = amount``."""
-        sender, amount = _addr("sender", sender), _amount("amount", amount)
+        sender, amount = _addr("sender", sender), wei_amount("amount", amount)
         with self._tx() as db:
             self._require_not_paused()
             self._process_reserve_pre(db, sender, sender, amount)
@@ -282,8 +274,9 @@ class LocalBroker(Broker):
                                      value: int | None = None) -> None:
         """``fundDepositAndReserveFor(addr, d, r)`` sent by ``caller`` with ``msg.value = value``."""
         caller, addr = _addr("caller", caller), _addr("addr", addr)
-        deposit_amount, reserve_amount = _amount("deposit_amount", deposit_amount), _amount("reserve_amount", reserve_amount)
-        value = None if value is None else _amount("value", value)
+        deposit_amount = wei_amount("deposit_amount", deposit_amount)
+        reserve_amount = wei_amount("reserve_amount", reserve_amount)
+        value = None if value is None else wei_amount("value", value)
         with self._tx() as db:
             self._require_not_paused()
             # checkDepositReserveETHValueSplit: `msg.value == d.add(r)`, where the add itself may overflow.

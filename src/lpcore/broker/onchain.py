@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ..errors import BrokerRevert
-from .base import Broker, SenderInfo, TimeSource
+from .base import Broker, SenderInfo, TimeSource, wei_amount
 from .rpc import (
     ARBITRUM_ONE_CHAIN_ID,
     ARBITRUM_ONE_CONTROLLER,
@@ -422,8 +422,4 @@ class ChainBroker(Broker, TimeSource):
 
 
 def _wei(v) -> int:
-    if isinstance(v, bool) or not isinstance(v, int):
-        raise ChainArgumentError("amounts are ints (wei)")
-    if v < 0 or v >> 256:
-        raise ChainArgumentError(f"amount must be a uint256, got {v}")
-    return v
+    return wei_amount("amount", v, ChainArgumentError)

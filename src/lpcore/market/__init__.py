@@ -27,5 +27,5 @@ __all__ = [
     "Candidate", "ProbabilitySelection", "LiveSelectionAlgorithm", "MinLSSelector", "Session", "latency_score",
     "can_reuse", "is_version_compatible",
     "Suspender", "SwapLimiter", "refresh_threshold", "transcoding_penalty",
-    "FastVerification", "Selection",
+    "FastVerification", "Selection", "reputation",
 ]
