@@ -1,4 +1,5 @@
-"""Where the tests find the project's shared specs and vectors.
+"""Where the tests find the project's shared specs and vectors, and the one way they run the ffmpeg binary
+(:func:`ffmpeg`, :data:`needs_ffmpeg`) to make clips and oracle outputs.
 
 CI and every checkout keep the project's `shared/` directory beside the repository (`<repo>/../shared`); the
 published vectors are read from there so that the tests always check the current vectors. `tests/vectors/`
@@ -7,7 +8,11 @@ holds copies, used only when no `shared/` directory exists (e.g. an sdist unpack
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from pathlib import Path
+
+import pytest
 
 _REPO = Path(__file__).resolve().parents[1]
 _TESTS = Path(__file__).resolve().parent
@@ -34,3 +39,14 @@ def spec_path(name: str) -> Path:
     if root is None or not (root / "spec" / name).is_file():
         raise FileNotFoundError(f"spec/{name} not found: the tests need the project's shared/ directory")
     return root / "spec" / name
+
+
+FFMPEG = shutil.which("ffmpeg")
+needs_ffmpeg = pytest.mark.skipif(FFMPEG is None, reason="needs the ffmpeg binary (scripts/install.sh installs it)")
+
+
+def ffmpeg(*args: str, cwd: Path | str | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Runs ``ffmpeg -hide_banner -loglevel error -nostdin -y ARGS`` (output captured; a failure raises
+    ``CalledProcessError`` with ffmpeg's message in ``stderr``). Callers skip with :data:`needs_ffmpeg`."""
+    return subprocess.run([FFMPEG or "ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y", *args],
+                          check=True, capture_output=True, cwd=cwd, timeout=timeout)

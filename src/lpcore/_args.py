@@ -10,12 +10,14 @@ cores, an ``int >= 1`` means at most that many threads; anything else is refused
 
 from __future__ import annotations
 
+import argparse
 import operator
 import os
+from typing import Callable
 
 from .errors import LpcoreError
 
-__all__ = ["MAX_THREADS_PER_CPU", "InvalidThreads", "max_threads", "threads"]
+__all__ = ["MAX_THREADS_PER_CPU", "InvalidThreads", "max_threads", "threads", "int_at_least", "unit_interval"]
 
 
 class InvalidThreads(LpcoreError, ValueError, TypeError):
@@ -49,3 +51,30 @@ def threads(value: object) -> int:
     if n < 1:
         raise InvalidThreads(f"threads must be None (all cores) or an int >= 1, got {n}")
     return min(n, max_threads())
+
+
+# -- command-line argument types (argparse ``type=``), one message per kind across every sub-command --------------
+
+
+def int_at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse type: an integer >= ``minimum`` (``--segments``, ``--orchestrators``, ``--workers``)."""
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if v < minimum:
+            raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {v}")
+        return v
+    return parse
+
+
+def unit_interval(text: str) -> float:
+    """An argparse type: a number in [0, 1] (a fraction or probability)."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}") from None
+    if not 0 <= v <= 1:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"must be in [0, 1], got {v}")
+    return v

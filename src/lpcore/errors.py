@@ -29,6 +29,11 @@ class BrokerRevert(LpcoreError):
         self.reason = reason
 
 
+class BrokerArgumentError(LpcoreError, ValueError, TypeError):
+    """A bad argument to a TicketBroker model or chain view (an address, an amount, a block or round count);
+    both a ValueError and a TypeError, as the checks it replaces raised either."""
+
+
 class SignatureFormatError(LpcoreError, ValueError):
     """A video-signature file (binary or XML) is truncated, corrupt or not a signature."""
 
@@ -119,6 +124,11 @@ class InvalidPrice(MarketError, ValueError):
     """A price is malformed: zero pixels per unit, a bad price string, an unknown currency."""
 
 
+class MarketSettingError(MarketError, ValueError):
+    """A marketplace setting passed by the caller is out of range (selection weights, a suspension penalty,
+    a verification frequency)."""
+
+
 class DiscoveryError(MarketError):
     """Orchestrator discovery failed (webhook or signer unreachable, bad answer) with no cached result."""
 
@@ -128,6 +138,7 @@ __all__ = [
     "InvalidTicket",
     "InvalidSignature",
     "BrokerRevert",
+    "BrokerArgumentError",
     "SignatureFormatError",
     "VideoDecodeError",
     "DeviceUnavailable",
@@ -144,5 +155,6 @@ __all__ = [
     "BadRendition",
     "MarketError",
     "InvalidPrice",
+    "MarketSettingError",
     "DiscoveryError",
 ]

@@ -23,13 +23,14 @@ from collections.abc import Mapping
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 from eth_abi import encode as abi_encode
 from web3 import Web3
 from web3.providers import EthereumTesterProvider, JSONBaseProvider
 
+from tests._servers import start_http_server
 from tests._shared import shared_root
 
 ROUNDS_SRC = """
@@ -339,35 +340,19 @@ def _json_default(o):
     raise TypeError(type(o))
 
 
-class _Handler(BaseHTTPRequestHandler):
-    node: EvmNode
-
-    def do_POST(self):  # noqa: N802
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        req = json.loads(body)
-        resp = [self.node.handle(r) for r in req] if isinstance(req, list) else self.node.handle(req)
-        err = resp.get("error") if isinstance(resp, dict) else None
-        if isinstance(err, dict) and err.get("message") == "__timeout__":
-            time.sleep(0.5)  # longer than the client's request timeout in the tests
-        out = json.dumps(resp).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(out)))
-        self.end_headers()
-        self.wfile.write(out)
-
-    def log_message(self, *a):
-        pass
-
-
 def serve(node: EvmNode, port: int = 0) -> ThreadingHTTPServer:
     """Serve ``node`` on 127.0.0.1 (``port`` 0 = any free port) from a daemon thread; ``server.shutdown()``
     and ``server.server_close()`` stop it."""
-    handler = type("Handler", (_Handler,), {"node": node})
-    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, name="evm-node", daemon=True).start()
-    return server
+
+    def respond(method, path, headers, body):
+        req = json.loads(body)
+        resp = [node.handle(r) for r in req] if isinstance(req, list) else node.handle(req)
+        err = resp.get("error") if isinstance(resp, dict) else None
+        if isinstance(err, dict) and err.get("message") == "__timeout__":
+            time.sleep(0.5)  # longer than the client's request timeout in the tests
+        return 200, json.dumps(resp).encode(), {"Content-Type": "application/json"}
+
+    return start_http_server(respond, port, name="evm-node")
 
 
 # -- deployment (spec/chain.md §9) -------------------------------------------------------------------------

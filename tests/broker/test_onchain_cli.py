@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lpcore import pm
-from lpcore.broker.cli import fmt_eth, parse_amount
+from lpcore._units import format_eth as fmt_eth, parse_eth as parse_amount
 from lpcore.cli import main
 
 from tests.broker.evm_node import serve
@@ -35,7 +35,7 @@ def cli(env, tmp_path, monkeypatch, capsys):
 def test_amounts():
     assert parse_amount("1.5", False) == 15 * 10**17 and parse_amount("7", True) == 7
     assert fmt_eth(15 * 10**17, False) == "1.5 ETH" and fmt_eth(1, True) == "0.000000000000000001 ETH (1 wei)"
-    for bad in ("-1", "nan", "1e999", "0.1", "x"):
+    for bad in ("-1", "nan", "1e999", "1e999999999", "0.1", "x", "9" * 101):
         with pytest.raises(ValueError):
             parse_amount(bad, bad == "0.1")
 

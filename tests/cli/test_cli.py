@@ -3,13 +3,13 @@ and ``vsig compute``'s output checks."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 
 import pytest
 
 from lpcore import cli
+from tests._shared import FFMPEG, ffmpeg
 
 
 def test_every_table_entry_is_one_command():
@@ -64,11 +64,10 @@ def test_an_lpcore_error_escaping_a_command_is_one_line(monkeypatch, capsys):
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory):
-    if shutil.which("ffmpeg") is None:
+    if FFMPEG is None:
         pytest.skip("needs the ffmpeg binary")
     path = tmp_path_factory.mktemp("clip") / "clip.mkv"
-    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-f", "lavfi", "-i",
-                    "testsrc2=size=64x48:rate=25", "-frames:v", "12", "-c:v", "ffv1", str(path)], check=True)
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=64x48:rate=25", "-frames:v", "12", "-c:v", "ffv1", str(path))
     return path
 
 

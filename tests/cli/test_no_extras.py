@@ -129,3 +129,36 @@ def test_missing_extra_is_an_import_error_with_the_install_line():
 
 def test_package_ships_py_typed():
     assert resources.files("lpcore").joinpath("py.typed").is_file()
+
+
+#: What importing the base packages must not load: every extra's top level (and web3's own eth_account), plus
+#: numba, which only the tamper detector's evidence pass needs and loads on first use.
+HEAVY = (*BLOCKED, "grpc", "eth_account", "numba")
+
+
+def test_base_packages_import_no_extra():
+    """`import lpcore.broker` (ChainBroker is lazy), `lpcore.market` (gRPC loads at the first query) and the
+    rest load no extra: measured in a fresh interpreter with nothing blocked, so a stray eager import shows."""
+    code = textwrap.dedent(f"""
+        import sys
+        import lpcore, lpcore.broker, lpcore.pm, lpcore.vsig, lpcore.verify, lpcore.market, lpcore.demo
+        heavy = {HEAVY!r}
+        print(sorted({{m.partition(".")[0] for m in sys.modules}} & set(heavy)))
+        print(lpcore.broker.ChainBroker.__module__)
+    """)
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout == "[]\nlpcore.broker.onchain\n"
+
+
+def test_chain_broker_names_its_extra():
+    code = textwrap.dedent("""
+        import lpcore.broker
+        try:
+            lpcore.broker.ChainBroker("http://127.0.0.1:9")
+        except lpcore.MissingExtra as exc:
+            print(exc.extra, exc.name, sep="|")
+    """)
+    res = lpcore_without_extras(code, how="code")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout == "chain|web3\n"

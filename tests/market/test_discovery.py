@@ -18,7 +18,8 @@ from lpcore.market.discovery import (JobCaps, LocalInfo, SignerDiscovery, Static
                                      WebhookDiscovery, get_orchestrators, grpc_orchestrator_request, grpc_query,
                                      is_compatible, parse_blocklist, parse_orch_addrs)
 
-from tests.market.helpers import grpc_orchestrator, json_server, orch_info, sleeper  # noqa: E402
+from tests._servers import grpc_orchestrator  # noqa: E402
+from tests.market.helpers import json_server, orch_info, sleeper  # noqa: E402
 
 ADDR = {k: bytes([i + 1]) * 20 for i, k in enumerate("ABCDE")}
 

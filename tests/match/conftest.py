@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from tests.match.oracle import _MATCH, CLIPS, FFMPEG, PAIRS
+from tests._shared import ffmpeg
 
 
 @dataclass
@@ -37,8 +38,7 @@ def clips(tmp_path_factory) -> Path:
         pytest.skip("ffmpeg not installed")
     d = tmp_path_factory.mktemp("match_clips")
     for name, args in CLIPS.items():
-        subprocess.run([FFMPEG, "-hide_banner", "-loglevel", "error", "-nostdin", "-y", *args, f"{name}.mp4"],
-                       cwd=d, check=True)
+        ffmpeg(*args, f"{name}.mp4", cwd=d)
     return d
 
 

@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import re
-import shutil
 
-import pytest
-
-FFMPEG = shutil.which("ffmpeg")
-needs_ffmpeg = pytest.mark.skipif(FFMPEG is None, reason="ffmpeg not installed (scripts/install.sh installs it)")
+from tests._shared import FFMPEG, needs_ffmpeg  # noqa: F401  (re-exported to the matcher tests)
 
 _X264 = ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-preset", "ultrafast"]
 _SRC = "testsrc2=s=160x96:r=25:d=4"  # 100 frames: enough for upstream's 45-frame coarse shift (bug B1)

@@ -13,6 +13,7 @@ import numpy as np
 
 from lpcore import keccak256, pm
 from lpcore.signer import ChainSnapshot, PaymentState, RemoteSigner, SignerConfig, StaticChainState, proto
+from tests._servers import start_http_server, stop_http_server
 
 # Hardhat test accounts #0 (the signer, spec §7.2) and #1 (the orchestrator/recipient): public test keys.
 SIGNER_KEY = bytes.fromhex("ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80")
@@ -197,36 +198,18 @@ class JsonPeer:
     """
 
     def __init__(self, reply):
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-        peer = self
         self.requests: list[tuple[str, dict, bytes]] = []
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                headers = dict(self.headers.items())
-                peer.requests.append((self.path, headers, body))
-                status, value = reply(self.path, headers, body)
-                data = json.dumps(value).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+        def respond(method, path, headers, body):
+            self.requests.append((path, headers, body))
+            status, value = reply(path, headers, body)
+            return status, json.dumps(value).encode(), {"Content-Type": "application/json"}
 
-            def log_message(self, *args):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
+        self.httpd = start_http_server(respond)
+        self.url = self.httpd.url
 
     def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(timeout=5)
+        stop_http_server(self.httpd)
 
     def __enter__(self) -> JsonPeer:
         return self

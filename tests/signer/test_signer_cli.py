@@ -126,3 +126,17 @@ def test_sign_threads_default_all_cores_and_zero_is_refused(monkeypatch, capsys)
         assert "--sign-threads" in capsys.readouterr().err
     with pytest.raises(ValueError, match="threads"):
         SignerConfig(threads=0)
+
+
+@pytest.mark.parametrize("flag, value, message", [
+    ("--max-price-per-unit", "1e999999999", "--max-price-per-unit has an exponent outside"),  # was 10**999999999
+    ("--max-ticket-ev", "9" * 300, "--max-ticket-ev has more than"),
+    ("--pixels-per-unit", "abc", "--pixels-per-unit must be a number"),
+    ("--max-price-per-capability", '[{"capability": 1, "price": "1e5000"}]', "--max-price-per-capability has an"),
+])
+def test_operator_numbers_go_through_the_bounded_rational_parser(monkeypatch, flag, value, message):
+    monkeypatch.setenv("LPCORE_SIGNER_KEY", SIGNER_KEY.hex())
+    with pytest.raises(ValueError, match=message):
+        cli.build_signer(parse(flag, value))
+    ok = cli.build_signer(parse("--max-price-per-unit", "3e2", "--pixels-per-unit", "1/2")).config
+    assert ok.max_price == 600

@@ -16,7 +16,6 @@ pytest.importorskip("google.protobuf")  # the signer extra
 
 from tests.signer.helpers import (
     SIGNER_KEY,
-    Clock,
     ServerThread,
     b64,
     call,
@@ -38,16 +37,6 @@ from lpcore.signer.state import MAX_RATIONAL_EXPONENT, MAX_RATIONAL_LENGTH, pars
 pytestmark = pytest.mark.filterwarnings("ignore:Using .httpx. with .starlette.testclient")
 
 LIVE_UNIT = {"currency": "wei", "unit": "seconds"}
-
-
-@pytest.fixture
-def clock():
-    return Clock()
-
-
-@pytest.fixture
-def signer(clock):
-    return make_signer(SignerConfig(), clock)
 
 
 def bounded(fn, *args, limit_s: float = 60.0):

@@ -23,10 +23,10 @@ from livepeer_gateway import lp_rpc_pb2 as sdk_pb  # noqa: E402
 from livepeer_gateway import remote_signer as rs  # noqa: E402
 from livepeer_gateway.errors import PaymentError, SignerRefreshRequired, SkipPaymentCycle  # noqa: E402
 
+from tests._servers import grpc_orchestrator  # noqa: E402
 from tests.signer.helpers import (  # noqa: E402
     MAX_WIN_PROB,
     SIGNER_ADDRESS,
-    Clock,
     JsonPeer,
     ServerThread,
     b64,
@@ -52,16 +52,6 @@ def _no_proxy(monkeypatch):
     yield
     rs.get_orch_info_sig.cache_clear()
     rs.get_signer_info.cache_clear()
-
-
-@pytest.fixture
-def clock():
-    return Clock()
-
-
-@pytest.fixture
-def signer(clock):
-    return make_signer(SignerConfig(), clock)
 
 
 @pytest.fixture
@@ -344,24 +334,16 @@ def test_payment_session_480_refreshes_over_grpc(server, signer):
     """
     grpc = pytest.importorskip("grpc")
     pytest.importorskip("cryptography")
-    from concurrent import futures
-
-    from livepeer_gateway import lp_rpc_pb2_grpc
 
     requests = []
     fresh = orch_info(sdk_pb.OrchestratorInfo, rand=b"fresh", expiration_block=1100)
 
-    class Orchestrator(lp_rpc_pb2_grpc.OrchestratorServicer):
-        def GetOrchestrator(self, request, context):  # noqa: N802
-            requests.append(request)
-            return fresh
+    def respond(request, context):
+        requests.append(request)
+        return fresh
 
-    grpc_server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
-    lp_rpc_pb2_grpc.add_OrchestratorServicer_to_server(Orchestrator(), grpc_server)
-    port = grpc_server.add_secure_port("127.0.0.1:0", grpc.ssl_server_credentials([_self_signed_cert()]))
-    grpc_server.start()
-    try:
-        url = f"https://127.0.0.1:{port}"
+    with grpc_orchestrator(respond, credentials=grpc.ssl_server_credentials([_self_signed_cert()]),
+                           request_type=sdk_pb.OrchestratorRequest) as url:
         fresh.transcoder = url
         stale = orch_info(sdk_pb.OrchestratorInfo, transcoder=url)
         signer.chain.update(last_seen_l1_block=1039)  # the stale params expire: 480
@@ -376,8 +358,6 @@ def test_payment_session_480_refreshes_over_grpc(server, signer):
         rec = pm.recover_batch(np.frombuffer(digest, np.uint8).reshape(1, 32),
                                np.frombuffer(req.sig, np.uint8).reshape(1, 65))
         assert bytes(rec[0]) == req.address
-    finally:
-        grpc_server.stop(grace=None).wait(5)
 
 
 def test_concurrent_sessions_over_http(server):

@@ -20,7 +20,6 @@ from tests.signer.helpers import (
     ORCH_ADDRESS,
     ROUND_HASH,
     SIGNER_KEY,
-    Clock,
     b64,
     call,
     check_payment,
@@ -37,16 +36,6 @@ from lpcore.signer import SignerConfig, proto
 pytestmark = pytest.mark.filterwarnings("ignore:Using .httpx. with .starlette.testclient")
 
 ORCH_URL = "https://127.0.0.1:9/"
-
-
-@pytest.fixture
-def clock():
-    return Clock()
-
-
-@pytest.fixture
-def signer(clock):
-    return make_signer(SignerConfig(), clock)
 
 
 # -- §4.3 steps 1-9: request decoding and state ------------------------------------------------------------
@@ -527,3 +516,17 @@ def test_bench_row_peer_computes_the_same_payment():
     theirs = json.loads(peer().body)
     assert ours["payment"] == theirs["payment"] and ours["segCreds"] == theirs["segCreds"]
     assert len(check_payment(ours["payment"], ours["segCreds"]).nonces) == 100
+
+
+def test_webhook_failures_are_lpcore_errors():
+    """A webhook that answers badly raises AuthWebhookFailed (an LpcoreError and ValueError; mapped to 500)."""
+    from lpcore.errors import LpcoreError
+    from lpcore.signer.auth import AuthWebhookFailed, webhook
+
+    replies = {"/500": (500, {}), "/list": (200, [1]), "/ok": (200, {"status": 200})}
+    with JsonPeer(lambda path, headers, body: replies[path]) as peer:
+        assert webhook(peer.url + "/ok")({}, {}) == {"status": 200}
+        for path in ("/500", "/list"):
+            with pytest.raises(AuthWebhookFailed) as e:
+                webhook(peer.url + path)({}, {})
+            assert isinstance(e.value, LpcoreError) and isinstance(e.value, ValueError)

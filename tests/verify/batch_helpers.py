@@ -4,19 +4,12 @@ from __future__ import annotations
 
 import csv
 import random
-import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
+from tests._shared import ffmpeg, needs_ffmpeg  # noqa: F401  (needs_ffmpeg: re-exported)
 
-needs_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg to make clips")
-
-
-def _ffmpeg(*args: str) -> None:
-    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y", *args], check=True,
-                   capture_output=True, timeout=60)
+_ffmpeg = ffmpeg
 
 
 def _clip(path: Path, source: str, crf: int) -> Path:

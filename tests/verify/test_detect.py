@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +14,7 @@ from lpcore import cli
 from lpcore.verify import TamperReport, detect_tampering
 from lpcore.verify.detect import THRESHOLD, DetectionError
 from lpcore.vsig.profile import VideoProfile, compute_profile_file
+from tests._shared import ffmpeg
 
 pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs the ffmpeg binary to make clips")
 
@@ -23,8 +23,7 @@ FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
 BOX = (0.6, 0.55, 0.3, 0.3)   # x, y, w, h fractions of the edited region in the localised kinds
 
 
-def _ff(*args: str) -> None:
-    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y", *args], check=True)
+_ff = ffmpeg
 
 
 def _region(inner: str) -> str:

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import math
 import random
-import subprocess
 import sys
-import shutil
 
 import numpy as np
 import pytest
@@ -19,6 +17,7 @@ from lpcore.vsig import cuda as vsig_cuda
 from lpcore.vsig.profile import PROFILE_BYTES, VideoProfile, compute_profile, compute_profile_file
 
 from tests.vsig.cuda_emu import emu
+from tests._shared import ffmpeg, needs_ffmpeg
 
 # the signature tests' awkward sizes: multiples of 32, odd sizes, uint64-wrap sizes and divide mode
 SIZES = [(32, 32), (33, 35), (64, 32), (63, 95), (160, 90), (427, 241), (1000, 562), (1919, 1081), (5121, 2887)]
@@ -172,15 +171,13 @@ def test_cuda_backend_profile_equals_cpu(monkeypatch):
 
 
 # -- files --------------------------------------------------------------------------------------------------------
-needs_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs the ffmpeg binary")
 
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory):
     path = tmp_path_factory.mktemp("prof") / "clip.mp4"
-    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-f", "lavfi", "-i",
-                    "testsrc2=s=160x90:r=30:d=1", "-c:v", "libx264", "-crf", "30", "-pix_fmt", "yuv420p",
-                    str(path)], check=True)
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=160x90:r=30:d=1", "-c:v", "libx264", "-crf", "30", "-pix_fmt",
+           "yuv420p", str(path))
     return path
 
 
@@ -190,8 +187,7 @@ def test_file_profile_signature_is_ffmpegs(clip, tmp_path):
     assert len(prof) == 30 and prof.chroma_size == (80, 45)
     assert prof.signature == vsig.compute_file(clip, "cpu")
     ffbin = tmp_path / "ff.bin"
-    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-i", str(clip), "-map",
-                    "0:v:0", "-vf", f"signature=filename={ffbin}", "-f", "null", "-"], check=True)
+    ffmpeg("-i", str(clip), "-map", "0:v:0", "-vf", f"signature=filename={ffbin}", "-f", "null", "-")
     assert prof.signature.to_binary() == ffbin.read_bytes()
     assert compute_profile_file(clip.read_bytes(), "cpu") == prof
 

@@ -15,6 +15,7 @@ from lpcore import DeviceUnavailable, VideoDecodeError, vsig
 from lpcore import _native_vsig as native
 
 from tests.vsig import reference as ref
+from tests._shared import ffmpeg, needs_ffmpeg
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -162,12 +163,7 @@ def test_undecodable_files(tmp_path):
         vsig.compute_file(empty)
 
 
-needs_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg to make clips")
-
-
-def _ffmpeg(*args):
-    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y", *args], check=True,
-                   capture_output=True)
+_ffmpeg = ffmpeg
 
 
 @needs_ffmpeg

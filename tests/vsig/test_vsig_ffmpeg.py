@@ -17,6 +17,7 @@ import pytest
 
 from lpcore import vsig
 from lpcore import _native_vsig as native
+from tests._shared import ffmpeg
 
 pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs the ffmpeg binary (oracle)")
 
@@ -64,9 +65,7 @@ CLIPS = {
 }
 
 
-def _run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y", *args], check=True,
-                          capture_output=True)
+_run = ffmpeg
 
 
 class _Clip:

@@ -11,10 +11,15 @@
 from __future__ import annotations
 
 import abc
+import logging
+import threading
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
+from ..errors import BrokerArgumentError
 from ..pm.ticket import ZERO_HASH  # the one definition, re-exported for chain views
+
+_LOG = logging.getLogger("lpcore.broker")
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,51 @@ class Broker(SenderInfoSource):
 
     @abc.abstractmethod
     def is_active_transcoder(self, address: bytes) -> bool: ...
+
+
+def wei_amount(name: str, value: object, error: type[BrokerArgumentError] = BrokerArgumentError) -> int:
+    """The one amount check of the brokers (``LocalBroker``, ``ChainBroker``): an int in [0, 2**256) wei, as
+    the contract's ``uint256`` arguments and ``msg.value``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise error(f"{name} must be an int (wei)")
+    if value < 0 or value >> 256:
+        raise error(f"{name} must be a uint256, got {value}")
+    return value
+
+
+class BlockSubscribers:
+    """The one L1-block subscriber list of the chain views (:class:`~lpcore.broker.Chain`,
+    :class:`~lpcore.broker.ChainView`): thread-safe, and one subscriber's error never stops the others."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._callbacks: list[Callable[[int], None]] = []
+
+    def subscribe(self, callback: Callable[[int], None]) -> Callable[[], None]:
+        """:meth:`TimeSource.subscribe_l1_blocks`: adds ``callback``, returns its unsubscribe function."""
+        with self._lock:
+            self._callbacks.append(callback)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if callback in self._callbacks:
+                    self._callbacks.remove(callback)
+
+        return unsubscribe
+
+    def notify(self, block: int) -> Exception | None:
+        """Calls every subscriber with ``block`` (outside the lock, so a subscriber may unsubscribe); each
+        failure is logged. Returns the last failure, or None."""
+        with self._lock:
+            callbacks = list(self._callbacks)
+        error = None
+        for fn in callbacks:
+            try:
+                fn(block)
+            except Exception as exc:  # noqa: BLE001 - one subscriber's failure must not starve the others
+                _LOG.exception("L1 block %d subscriber %r failed", block, fn)
+                error = exc
+        return error
 
 
 class StaticChainView(TimeSource, SenderInfoSource):

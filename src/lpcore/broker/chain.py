@@ -21,17 +21,14 @@ others nor the advance, which has happened whatever a subscriber does.
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 import sqlite3
 import threading
 from typing import Callable
 
 from .._db import connect, transaction
-from ..errors import BrokerRevert
-from .base import ZERO_HASH, TimeSource
-
-_LOG = logging.getLogger("lpcore.broker")
+from ..errors import BrokerArgumentError, BrokerRevert
+from .base import ZERO_HASH, BlockSubscribers, TimeSource
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS chain_state (
@@ -61,7 +58,7 @@ class Chain(TimeSource):
         auto_initialize: bool = True,
     ) -> None:
         if round_length < 1:
-            raise ValueError(f"round_length must be >= 1, got {round_length}")
+            raise BrokerArgumentError(f"round_length must be >= 1, got {round_length}")
         self._lock = threading.RLock()
         self._db = connect(":memory:" if path is None else path)
         self._db.executescript(_SCHEMA)
@@ -72,7 +69,7 @@ class Chain(TimeSource):
         self._reader = self._db if path is None else connect(path)
         self._read_lock = self._lock if path is None else threading.Lock()
         self.auto_initialize = auto_initialize
-        self._subscribers: list[Callable[[int], None]] = []
+        self._subscribers = BlockSubscribers()
         q = "SELECT round_length, seed, l1_block, last_initialized_round FROM chain_state"
         row = self._reader.execute(q).fetchone()
         # Opening an existing, initialized chain only reads; the write lock is taken to create it or to initialize
@@ -161,18 +158,18 @@ class Chain(TimeSource):
         database, a bug) cannot undo or hide them: it is logged on the ``lpcore.broker`` logger and the remaining
         subscribers are still called. ``advance`` itself raises only if the chain's own transaction fails."""
         if isinstance(blocks, bool) or not isinstance(blocks, int):
-            raise TypeError(f"blocks must be an int, got {type(blocks).__name__}")
+            raise BrokerArgumentError(f"blocks must be an int, got {type(blocks).__name__}")
         if blocks < 0:
-            raise ValueError(f"blocks must be >= 0, got {blocks}")
+            raise BrokerArgumentError(f"blocks must be >= 0, got {blocks}")
         return self._mine(lambda block: blocks)
 
     def advance_rounds(self, rounds: int = 1) -> int:
         """Advance to the first block of the round ``rounds`` ahead (counted from the current round when the
         transaction runs); returns the new block number."""
         if isinstance(rounds, bool) or not isinstance(rounds, int):
-            raise TypeError(f"rounds must be an int, got {type(rounds).__name__}")
+            raise BrokerArgumentError(f"rounds must be an int, got {type(rounds).__name__}")
         if rounds < 0:
-            raise ValueError(f"rounds must be >= 0, got {rounds}")
+            raise BrokerArgumentError(f"rounds must be >= 0, got {rounds}")
         return self._mine(lambda block: max(0, (block // self.round_length + rounds) * self.round_length - block))
 
     def _mine(self, blocks_for: Callable[[int], int]) -> int:
@@ -182,26 +179,8 @@ class Chain(TimeSource):
             if self.auto_initialize:
                 self._initialize(required=False)
             block = self._state(self._db)[0]
-        with self._lock:
-            subscribers = list(self._subscribers)
-        self._notify(subscribers, block)
+        self._subscribers.notify(block)
         return block
 
-    @staticmethod
-    def _notify(subscribers: list[Callable[[int], None]], block: int) -> None:
-        for fn in subscribers:
-            try:
-                fn(block)
-            except Exception:  # noqa: BLE001 - one subscriber's failure must not starve the others
-                _LOG.exception("L1 block %d subscriber %r failed", block, fn)
-
     def subscribe_l1_blocks(self, callback: Callable[[int], None]) -> Callable[[], None]:
-        with self._lock:
-            self._subscribers.append(callback)
-
-        def unsubscribe() -> None:
-            with self._lock:
-                if callback in self._subscribers:
-                    self._subscribers.remove(callback)
-
-        return unsubscribe
+        return self._subscribers.subscribe(callback)

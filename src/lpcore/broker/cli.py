@@ -20,34 +20,11 @@ import argparse
 import os
 import sys
 import time
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-WEI = 10**18
+from .._units import format_eth, parse_eth
+
 DEFAULT_JOURNAL = Path("~/.lpcore/broker-journal.sqlite3")
-
-
-def fmt_eth(wei: int, show_wei: bool) -> str:
-    """``1.5 ETH`` (exact: no float), plus ``(1500000000000000000 wei)`` on request."""
-    whole, frac = divmod(int(wei), WEI)
-    text = f"{whole}.{frac:018d}".rstrip("0").rstrip(".") + " ETH"
-    return f"{text} ({int(wei)} wei)" if show_wei else text
-
-
-def parse_amount(text: str, wei: bool) -> int:
-    try:
-        d = Decimal(text)
-    except InvalidOperation:
-        raise ValueError(f"invalid amount {text!r}") from None
-    if not d.is_finite() or d < 0 or len(text) > 100:
-        raise ValueError(f"invalid amount {text!r}")
-    v = d if wei else d * WEI
-    if v != v.to_integral_value():
-        raise ValueError(f"amount {text!r} is not a whole number of wei")
-    v = int(v)
-    if v >> 256:
-        raise ValueError(f"amount {text!r} does not fit a uint256")
-    return v
 
 
 def _common(p: argparse.ArgumentParser, *, needs_key: bool) -> None:
@@ -89,17 +66,10 @@ def register(subparsers) -> None:
 
 
 def _key(args):
-    from ..signer.keys import DEFAULT_KEY_ENV, DEFAULT_PASSWORD_ENV, key_from_env, load_keystore
+    from ..signer.keys import DEFAULT_KEY_ENV, key_from_env, load_keystore_file
 
     if args.keystore:
-        if args.password_file:
-            with open(args.password_file, encoding="utf-8") as f:
-                password = f.readline().rstrip("\r\n")
-        else:
-            password = os.environ.get(DEFAULT_PASSWORD_ENV)
-            if password is None:
-                raise ValueError(f"--keystore needs --password-file or ${DEFAULT_PASSWORD_ENV}")
-        return load_keystore(args.keystore, password)
+        return load_keystore_file(args.keystore, args.password_file, flag="--keystore")
     name = args.key_env or DEFAULT_KEY_ENV
     if args.key_env or os.environ.get(name):
         return key_from_env(name)
@@ -165,7 +135,7 @@ def _status(broker, args, out) -> int:
         raise ValueError("give --address or a key")
     info = broker.get_sender_info(who)
     cur = broker.current_round()
-    e = lambda v: fmt_eth(v, args.wei)  # noqa: E731
+    e = lambda v: format_eth(v, args.wei)  # noqa: E731
     print(f"account         {pm.to_checksum_address(who)}", file=out)
     print(f"ETH balance     {e(broker.balance(who))}", file=out)
     print(f"deposit         {e(info.deposit)}", file=out)
@@ -199,7 +169,7 @@ def _status(broker, args, out) -> int:
 
 
 def _fund(broker, args, out) -> int:
-    d, r = parse_amount(args.deposit, args.wei), parse_amount(args.reserve, args.wei)
+    d, r = parse_eth(args.deposit, args.wei), parse_eth(args.reserve, args.wei)
     if d == 0 and r == 0:
         raise ValueError("give --deposit and/or --reserve")
     if d and r:
@@ -208,7 +178,7 @@ def _fund(broker, args, out) -> int:
         tx = broker.fund_deposit(d)
     else:
         tx = broker.fund_reserve(r)
-    print(f"funded deposit {fmt_eth(d, args.wei)}, reserve {fmt_eth(r, args.wei)}: 0x{tx.hex()}", file=out)
+    print(f"funded deposit {format_eth(d, args.wei)}, reserve {format_eth(r, args.wei)}: 0x{tx.hex()}", file=out)
     return 0
 
 
@@ -226,7 +196,7 @@ def _lock_op(name):
         tx = {"unlock": broker.unlock, "cancel-unlock": broker.cancel_unlock, "withdraw": broker.withdraw}[name]()
         msg = {"unlock": f"unlock started: withdraw from round {cur + broker.unlock_period}",
                "cancel-unlock": "unlock cancelled",
-               "withdraw": f"withdrew {fmt_eth(info.deposit + info.funds_remaining, args.wei)}"}[name]
+               "withdraw": f"withdrew {format_eth(info.deposit + info.funds_remaining, args.wei)}"}[name]
         print(f"{msg}: 0x{tx.hex()}", file=out)
         return 0
     return op
@@ -243,7 +213,7 @@ def _redeem(broker, args, out) -> int:
         if run.error is not None:
             raise ValueError(f"redemption pass failed: {run.error}")
         for st, tx in run.redeemed:
-            print(f"redeemed 0x{st.ticket.hash().hex()} ({fmt_eth(st.ticket.face_value, args.wei)}): 0x{tx.hex()}",
+            print(f"redeemed 0x{st.ticket.hash().hex()} ({format_eth(st.ticket.face_value, args.wei)}): 0x{tx.hex()}",
                   file=out)
         for st, err in run.failed:
             print(f"failed   0x{st.ticket.hash().hex()}: {err}", file=out)

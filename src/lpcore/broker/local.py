@@ -29,10 +29,10 @@ from typing import Sequence
 import numpy as np
 
 from .._db import connect, transaction
-from ..errors import BrokerRevert
+from ..errors import BrokerArgumentError, BrokerRevert
 from ..pm.crypto import SECP256K1_HALF_N, is_winning_batch, recipient_rand_hash, recover_batch, sig_rows, to_u256
 from ..pm.ticket import Ticket, ticket_hashes
-from .base import ZERO_HASH, Broker, SenderInfo
+from .base import ZERO_HASH, Broker, SenderInfo, wei_amount
 from .chain import Chain
 
 _ZERO_ADDR = b"\0" * 20
@@ -62,7 +62,7 @@ CREATE TABLE IF NOT EXISTS events (
 
 def _addr(name: str, a) -> bytes:
     if not isinstance(a, (bytes, bytearray, memoryview)) or len(a) != 20:
-        raise ValueError(f"{name} must be a 20-byte address")
+        raise BrokerArgumentError(f"{name} must be a 20-byte address")
     return bytes(a)
 
 
@@ -72,14 +72,6 @@ def _checked_add(a: int, b: int) -> int:
     if total > UINT256_MAX:
         raise BrokerRevert(PANIC_ARITHMETIC)
     return total
-
-
-def _amount(name: str, v) -> int:
-    if isinstance(v, bool) or not isinstance(v, int):
-        raise TypeError(f"{name} must be an int (wei)")
-    if v < 0 or v >> 256:
-        raise ValueError(f"{name} must be a uint256, got {v}")
-    return v
 
 
 @dataclass(frozen=True)
@@ -260,7 +252,7 @@ class LocalBroker(Broker):
 
     def fund_deposit(self, sender: bytes, amount: int) -> None:
         """``fundDeposit()`` sent by ``sender`` with ``msg.value = amount``."""
-        sender, amount = _addr("sender", sender), _amount("amount", amount)
+        sender, amount = _addr("sender", sender), wei_amount("amount", amount)
         with self._tx() as db:
             self._require_not_paused()
             self._process_deposit_pre(db, sender, sender, amount)
@@ -268,7 +260,7 @@ class LocalBroker(Broker):
 
     def fund_reserve(self, sender: bytes, amount: int) -> None:
         """``fundReserve()`` sent by ``sender`` with ``msg.value = amount``."""
-        sender, amount = _addr("sender", sender), _amount("amount", amount)
+        sender, amount = _addr("sender", sender), wei_amount("amount", amount)
         with self._tx() as db:
             self._require_not_paused()
             self._process_reserve_pre(db, sender, sender, amount)
@@ -282,8 +274,9 @@ class LocalBroker(Broker):
                                      value: int | None = None) -> None:
         """``fundDepositAndReserveFor(addr, d, r)`` sent by ``caller`` with ``msg.value = value``."""
         caller, addr = _addr("caller", caller), _addr("addr", addr)
-        deposit_amount, reserve_amount = _amount("deposit_amount", deposit_amount), _amount("reserve_amount", reserve_amount)
-        value = None if value is None else _amount("value", value)
+        deposit_amount = wei_amount("deposit_amount", deposit_amount)
+        reserve_amount = wei_amount("reserve_amount", reserve_amount)
+        value = None if value is None else wei_amount("value", value)
         with self._tx() as db:
             self._require_not_paused()
             # checkDepositReserveETHValueSplit: `msg.value == d.add(r)`, where the add itself may overflow.
@@ -373,7 +366,7 @@ class LocalBroker(Broker):
         The whole batch is one transaction; returns its id. ``last_batch_results`` holds per-ticket outcomes
         (``None`` = redeemed, else the revert string) for callers that want them (the contract returns none)."""
         if not (len(tickets) == len(sigs) == len(recipient_rands)):
-            raise ValueError("tickets, sigs and recipient_rands must have the same length")
+            raise BrokerArgumentError("tickets, sigs and recipient_rands must have the same length")
         results: list[str | None] = []
         with self._tx() as db:
             self._require_not_paused()
@@ -403,12 +396,12 @@ class LocalBroker(Broker):
         n = len(tickets)
         for i, t in enumerate(tickets):
             if not isinstance(t, Ticket):
-                raise TypeError(f"tickets[{i}] must be an lpcore.pm.Ticket, got {type(t).__name__}")
+                raise BrokerArgumentError(f"tickets[{i}] must be an lpcore.pm.Ticket, got {type(t).__name__}")
             if not isinstance(sigs[i], (bytes, bytearray, memoryview)):
-                raise TypeError(f"sigs[{i}] must be bytes, got {type(sigs[i]).__name__}")
+                raise BrokerArgumentError(f"sigs[{i}] must be bytes, got {type(sigs[i]).__name__}")
             r = rands[i]
             if isinstance(r, bool) or not isinstance(r, int) or not 0 <= r < 2**256:
-                raise ValueError(f"recipient_rands[{i}] must be a uint256 int, got {r!r}")
+                raise BrokerArgumentError(f"recipient_rands[{i}] must be a uint256 int, got {r!r}")
         hashes = ticket_hashes(list(tickets)) if n else np.zeros((0, 32), np.uint8)
         sig_arr, ok = sig_rows(list(sigs))
         recovered = recover_batch(hashes, sig_arr) if n else np.zeros((0, 20), np.uint8)

@@ -26,14 +26,14 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ..errors import BrokerRevert
-from .base import Broker, SenderInfo, TimeSource
+from .base import Broker, SenderInfo, TimeSource, wei_amount
 from .rpc import (
     ARBITRUM_ONE_CHAIN_ID,
     ARBITRUM_ONE_CONTROLLER,
     ChainArgumentError,
     ChainError,
     ChainView,
-    _checksum,
+    checksum_address,
 )
 from .txn import TxFailed, TxJournal, TxSender, revert_reason
 
@@ -200,7 +200,7 @@ class ChainBroker(Broker, TimeSource):
     def balance(self, address: bytes | None = None) -> int:
         """ETH balance (wei) of ``address`` (default: the configured account)."""
         address = address if address is not None else self.address
-        return int(self.w3.eth.get_balance(_checksum(address)))
+        return int(self.w3.eth.get_balance(checksum_address(address)))
 
     def ticket_hash(self, ticket) -> bytes:
         """The contract's ``getTicketHash`` (for cross-checks; lpcore computes ``Ticket.hash()`` natively)."""
@@ -237,7 +237,7 @@ class ChainBroker(Broker, TimeSource):
     # -- redemption (spec/pm.md §7.4-§7.6) -----------------------------------------------------------------
     @staticmethod
     def _ticket_tuple(t) -> tuple:
-        return (_checksum(t.recipient), _checksum(t.sender), t.face_value, t.win_prob, t.sender_nonce,
+        return (checksum_address(t.recipient), checksum_address(t.sender), t.face_value, t.win_prob, t.sender_nonce,
                 bytes(t.recipient_rand_hash), t.aux_data())
 
     def _check_one(self, t, sig: bytes, rand: int) -> str | None:
@@ -275,7 +275,9 @@ class ChainBroker(Broker, TimeSource):
         from lpcore import pm
 
         out = set()
-        for e in self.contract.events.WinningTicketRedeemed().process_receipt({"logs": logs}, errors=_DISCARD):
+        from web3.logs import DISCARD  # web3 loads with the broker's first use, not with `import lpcore.broker`
+
+        for e in self.contract.events.WinningTicketRedeemed().process_receipt({"logs": logs}, errors=DISCARD):
             if e.address != self.address_hex:
                 continue
             a, aux = e.args, bytes(e.args.auxData)
@@ -420,18 +422,4 @@ class ChainBroker(Broker, TimeSource):
 
 
 def _wei(v) -> int:
-    if isinstance(v, bool) or not isinstance(v, int):
-        raise ChainArgumentError("amounts are ints (wei)")
-    if v < 0 or v >> 256:
-        raise ChainArgumentError(f"amount must be a uint256, got {v}")
-    return v
-
-
-class _Discard:
-    pass
-
-
-try:  # web3's log-processing error policy
-    from web3.logs import DISCARD as _DISCARD
-except Exception:  # pragma: no cover
-    _DISCARD = _Discard()
+    return wei_amount("amount", v, ChainArgumentError)

@@ -20,8 +20,8 @@ import threading
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Protocol
 
-from ..errors import ChainStateUnavailable, LpcoreError
-from .base import ZERO_HASH, SenderInfo, SenderInfoSource, TimeSource
+from ..errors import BrokerArgumentError, ChainStateUnavailable, LpcoreError
+from .base import ZERO_HASH, BlockSubscribers, SenderInfo, SenderInfoSource, TimeSource
 
 #: Arbitrum One (spec/chain.md §6).
 ARBITRUM_ONE_CHAIN_ID = 42161
@@ -33,7 +33,7 @@ class ChainError(LpcoreError):
     """The chain could not be read or a transaction could not be sent (RPC, nonce, funds, timeouts)."""
 
 
-class ChainArgumentError(ChainError, ValueError, TypeError):
+class ChainArgumentError(ChainError, BrokerArgumentError):
     """A bad argument to the on-chain broker (URL, address, amount, key)."""
 
 
@@ -74,7 +74,15 @@ ROUNDS_MANAGER_ABI = [
 BONDING_MANAGER_ABI = [
     _fn("isActiveTranscoder", [_p("address", "_transcoder")], [_p("bool")]),
     _fn("getTranscoderPoolSize", [], [_p("uint256")]),
+    _fn("getFirstTranscoderInPool", [], [_p("address")]),
+    _fn("getNextTranscoderInPool", [_p("address", "_transcoder")], [_p("address")]),
+    _fn("transcoderTotalStake", [_p("address", "_transcoder")], [_p("uint256")]),
 ]
+SERVICE_REGISTRY_ABI = [
+    _fn("getServiceURI", [_p("address", "_addr")], [_p("string")]),
+]
+#: Most transcoders a pool walk reads (the active set is capped on-chain at 100).
+MAX_POOL_WALK = 1000
 TICKET_BROKER_ABI = [
     _fn("fundDeposit", mut="payable"),
     _fn("fundReserve", mut="payable"),
@@ -129,7 +137,8 @@ def make_web3(rpc: Any, *, timeout_s: float = 20.0):
     raise ChainArgumentError(f"rpc URL must start with http(s):// or ws(s)://, got {rpc[:100]!r}")
 
 
-def _checksum(addr: bytes) -> str:
+def checksum_address(addr: bytes | str) -> str:
+    """The EIP-55 form of a 20-byte (or hex) address; a malformed one is a :class:`ChainArgumentError`."""
     from web3 import Web3
 
     try:
@@ -140,6 +149,25 @@ def _checksum(addr: bytes) -> str:
     except ValueError as exc:
         raise ChainArgumentError(f"invalid address: {exc}") from None
     return Web3.to_checksum_address("0x" + bytes(addr).hex())
+
+
+def transcoder_pool(rpc: Any, bonding_manager: bytes | str, service_registry: bytes | str, *,
+                    limit: int = MAX_POOL_WALK) -> list[tuple[str, str, int]]:
+    """The active transcoder pool as ``(checksum address, service URI, total stake)``: BondingManager's
+    ``getFirstTranscoderInPool`` / ``getNextTranscoderInPool`` walk to the zero address (at most ``limit``,
+    stopping at a repeat), each with ServiceRegistry ``getServiceURI``. ``rpc`` is what :func:`make_web3` takes."""
+    w3 = make_web3(rpc)
+    bm = w3.eth.contract(address=checksum_address(bonding_manager), abi=BONDING_MANAGER_ABI)
+    sr = w3.eth.contract(address=checksum_address(service_registry), abi=SERVICE_REGISTRY_ABI)
+    out: list[tuple[str, str, int]] = []
+    seen: set[str] = set()
+    addr = bm.functions.getFirstTranscoderInPool().call()
+    while addr and int(addr, 16) != 0 and addr not in seen and len(out) < limit:
+        seen.add(addr)
+        stake = int(bm.functions.transcoderTotalStake(addr).call())
+        out.append((addr, sr.functions.getServiceURI(addr).call(), stake))
+        addr = bm.functions.getNextTranscoderInPool(addr).call()
+    return out
 
 
 def _addr_bytes(a) -> bytes:
@@ -163,7 +191,7 @@ class ChainView(TimeSource, SenderInfoSource):
         self.w3 = make_web3(rpc, timeout_s=timeout_s)
         self._interval = interval_s
         try:
-            self.controller = self.w3.eth.contract(address=_checksum(controller), abi=CONTROLLER_ABI)
+            self.controller = self.w3.eth.contract(address=checksum_address(controller), abi=CONTROLLER_ABI)
             self.rounds = self._contract(rounds_manager, "RoundsManager", ROUNDS_MANAGER_ABI)
             self.ticket_broker = self._contract(ticket_broker, "TicketBroker", TICKET_BROKER_ABI)
             self._bonding_addr = bonding_manager
@@ -172,8 +200,7 @@ class ChainView(TimeSource, SenderInfoSource):
             raise
         except Exception as exc:  # transport, decoding
             raise ChainError(f"could not resolve the Livepeer contracts: {exc}") from exc
-        self._subscribers: list[Callable[[int], None]] = []
-        self._lock = threading.Lock()
+        self._subscribers = BlockSubscribers()
         self._last_block: int | None = None
         self._block_num_ok: bool | None = None
         self._stop = threading.Event()
@@ -190,7 +217,7 @@ class ChainView(TimeSource, SenderInfoSource):
 
     def _contract(self, addr, name, abi):
         addr = addr if addr is not None else self._resolve(name)
-        return self.w3.eth.contract(address=_checksum(addr), abi=abi)
+        return self.w3.eth.contract(address=checksum_address(addr), abi=abi)
 
     @property
     def bonding(self):
@@ -237,15 +264,7 @@ class ChainView(TimeSource, SenderInfoSource):
         return self.block_hash_for_round(self.last_initialized_round() - 1)
 
     def subscribe_l1_blocks(self, callback: Callable[[int], None]) -> Callable[[], None]:
-        with self._lock:
-            self._subscribers.append(callback)
-
-        def unsubscribe() -> None:
-            with self._lock:
-                if callback in self._subscribers:
-                    self._subscribers.remove(callback)
-
-        return unsubscribe
+        return self._subscribers.subscribe(callback)
 
     def poll(self) -> int:
         """Read the L1 block; if it moved since the last poll, call every subscriber (one's error never
@@ -253,13 +272,9 @@ class ChainView(TimeSource, SenderInfoSource):
         block = self.last_seen_l1_block()
         if block != self._last_block:
             self._last_block = block
-            with self._lock:
-                subs = list(self._subscribers)
-            for fn in subs:
-                try:
-                    fn(block)
-                except Exception as exc:  # noqa: BLE001 - a subscriber's failure is its own
-                    self.last_error = exc
+            error = self._subscribers.notify(block)
+            if error is not None:
+                self.last_error = error
         return block
 
     def start(self) -> "ChainView":
@@ -285,15 +300,16 @@ class ChainView(TimeSource, SenderInfoSource):
     # -- SenderInfoSource and other TicketBroker reads ------------------------------------------------------
     def get_sender_info(self, sender: bytes) -> SenderInfo:
         (deposit, withdraw_round), (funds, claimed) = self.ticket_broker.functions.getSenderInfo(
-            _checksum(sender)).call()
+            checksum_address(sender)).call()
         return SenderInfo(int(deposit), int(withdraw_round), int(funds), int(claimed))
 
     def claimed_reserve(self, reserve_holder: bytes, claimant: bytes) -> int:
-        return int(self.ticket_broker.functions.claimedReserve(_checksum(reserve_holder), _checksum(claimant)).call())
+        return int(self.ticket_broker.functions.claimedReserve(checksum_address(reserve_holder),
+                                                               checksum_address(claimant)).call())
 
     def claimable_reserve(self, reserve_holder: bytes, claimant: bytes) -> int:
-        return int(self.ticket_broker.functions.claimableReserve(_checksum(reserve_holder),
-                                                                 _checksum(claimant)).call())
+        return int(self.ticket_broker.functions.claimableReserve(checksum_address(reserve_holder),
+                                                                 checksum_address(claimant)).call())
 
     def is_used_ticket(self, ticket_hash: bytes) -> bool:
         return bool(self.ticket_broker.functions.usedTickets(bytes(ticket_hash)).call())
@@ -307,8 +323,12 @@ class ChainView(TimeSource, SenderInfoSource):
     def transcoder_pool_size(self) -> int:
         return int(self.bonding.functions.getTranscoderPoolSize().call())
 
+    def transcoder_pool(self, limit: int = MAX_POOL_WALK) -> list[tuple[str, str, int]]:
+        """:func:`transcoder_pool` on this view's BondingManager and the Controller's ServiceRegistry."""
+        return transcoder_pool(self.w3, self.bonding.address, self._resolve("ServiceRegistry"), limit=limit)
+
     def is_active_transcoder(self, address: bytes) -> bool:
-        return bool(self.bonding.functions.isActiveTranscoder(_checksum(address)).call())
+        return bool(self.bonding.functions.isActiveTranscoder(checksum_address(address)).call())
 
     def paused(self) -> bool:
         return bool(self.controller.functions.paused().call())
@@ -333,11 +353,11 @@ class ChainSnapshot:
 
     def __post_init__(self) -> None:
         if len(self.last_initialized_block_hash) != 32:
-            raise ValueError("last_initialized_block_hash must be 32 bytes")
+            raise ChainArgumentError("last_initialized_block_hash must be 32 bytes")
         for name in ("last_seen_l1_block", "last_initialized_round", "deposit", "withdraw_round",
                      "reserve_funds_remaining", "reserve_claimed_in_current_round"):
             if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0")
+                raise ChainArgumentError(f"{name} must be >= 0")
 
 
 class ChainStateSource(Protocol):
@@ -366,7 +386,7 @@ class BrokerChainState:
 
     def __init__(self, time_source: Any, sender_info_source: Any, sender: bytes):
         if len(sender) != 20:
-            raise ValueError("sender must be a 20-byte address")
+            raise ChainArgumentError("sender must be a 20-byte address")
         self._time = time_source
         self._info = sender_info_source
         self._sender = bytes(sender)
@@ -396,10 +416,10 @@ class JsonRpcChainState:
     def __init__(self, url: Any, sender: bytes, *, controller: bytes = ARBITRUM_ONE_CONTROLLER,
                  rounds_manager: bytes | None = None, ticket_broker: bytes | None = None,
                  interval_s: float = 5.0, timeout_s: float = 5.0):
-        if len(sender) != 20:
-            raise ValueError("sender must be a 20-byte address")
+        if not isinstance(sender, (bytes, bytearray, memoryview)) or len(sender) != 20:
+            raise ChainArgumentError("sender must be a 20-byte address")
         if interval_s <= 0:
-            raise ValueError("interval_s must be > 0")
+            raise ChainArgumentError("interval_s must be > 0")
         self._interval = interval_s
         self._timeout = timeout_s
         self._stop = threading.Event()

@@ -6,27 +6,12 @@ import argparse
 import sys
 from pathlib import Path
 
+from .._args import int_at_least, unit_interval
+from .._units import WEI_PER_ETH, WEI_PER_GWEI
+
 __all__ = ["register"]
 
-
-def _positive(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {v}")
-    return v
-
-
-def _fraction(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}") from None
-    if not 0 <= v <= 1:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1], got {v}")
-    return v
+_POSITIVE = int_at_least(1)
 
 
 def register(subparsers) -> None:
@@ -42,9 +27,9 @@ def register(subparsers) -> None:
     p.add_argument("--policies", default=",".join(POLICIES),
                    help=f"comma-separated policies (default {','.join(POLICIES)})")
     p.add_argument("--seed", type=int, default=0, help="world seed (default 0)")
-    p.add_argument("--orchestrators", type=_positive, default=50, help="orchestrators in the world (default 50)")
-    p.add_argument("--segments", type=_positive, default=2000, help="segments streamed (default 2000)")
-    p.add_argument("--cheater-fraction", type=_fraction, default=0.2,
+    p.add_argument("--orchestrators", type=_POSITIVE, default=50, help="orchestrators in the world (default 50)")
+    p.add_argument("--segments", type=_POSITIVE, default=2000, help="segments streamed (default 2000)")
+    p.add_argument("--cheater-fraction", type=unit_interval, default=0.2,
                    help="fraction of orchestrators that tamper (default 0.2)")
     p.add_argument("--plot", type=Path, default=None, metavar="OUT.png",
                    help="draw cumulative cost and tampered-accepted curves into this PNG (needs matplotlib)")
@@ -72,7 +57,7 @@ def _simulate(args: argparse.Namespace) -> int:
     print(head)
     for r in results:
         print(f"{r.policy:<13}{r.tampered_accepted:>18}{r.failed_segments:>8}"
-              f"{float(r.cost_per_good_segment) / 1e9:>23.2f}{r.p95_latency_s:>17.2f}{r.swaps:>7}"
+              f"{float(r.cost_per_good_segment) / WEI_PER_GWEI:>23.2f}{r.p95_latency_s:>17.2f}{r.swaps:>7}"
               f"{r.verified_segments:>10}")
     print("gwei per good segment: everything paid (verification included) / segments accepted untampered "
           "(1 gwei = 1e9 wei = 1e-9 ETH).")
@@ -87,7 +72,7 @@ def _simulate(args: argparse.Namespace) -> int:
             return 2
         fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
         for r in results:
-            a.plot([c / 1e18 for c in r.cumulative_cost], label=r.policy)
+            a.plot([c / WEI_PER_ETH for c in r.cumulative_cost], label=r.policy)
             b.plot(r.cumulative_tampered, label=r.policy)
         a.set(xlabel="segment", ylabel="cumulative paid (ETH)", title="cost")
         b.set(xlabel="segment", ylabel="tampered segments accepted", title="tampering accepted")

@@ -256,22 +256,6 @@ class SignerDiscovery:
 
 
 #: The BondingManager / ServiceRegistry functions on-chain discovery reads (their public interface).
-_POOL_ABI = [
-    {"name": "getFirstTranscoderInPool", "type": "function", "stateMutability": "view", "inputs": [],
-     "outputs": [{"name": "", "type": "address"}]},
-    {"name": "getNextTranscoderInPool", "type": "function", "stateMutability": "view",
-     "inputs": [{"name": "_transcoder", "type": "address"}], "outputs": [{"name": "", "type": "address"}]},
-    {"name": "transcoderTotalStake", "type": "function", "stateMutability": "view",
-     "inputs": [{"name": "_transcoder", "type": "address"}], "outputs": [{"name": "", "type": "uint256"}]},
-]
-_SERVICE_ABI = [
-    {"name": "getServiceURI", "type": "function", "stateMutability": "view",
-     "inputs": [{"name": "_addr", "type": "address"}], "outputs": [{"name": "", "type": "string"}]},
-]
-#: Most transcoders read from the pool (the active set is capped on-chain at 100).
-MAX_POOL_WALK = 1000
-
-
 class OnChainDiscovery:
     """The on-chain active set: ``pool()`` returns ``(eth_address, service_uri, stake)`` for each active
     transcoder (BondingManager's pool walk plus ServiceRegistry ``getServiceURI``); :meth:`from_web3` builds it
@@ -282,22 +266,16 @@ class OnChainDiscovery:
 
     @classmethod
     def from_web3(cls, w3: Any, bonding_manager: str, service_registry: str) -> OnChainDiscovery:
-        """On a web3.py connection (e.g. the on-chain broker's): walks ``getFirstTranscoderInPool`` /
-        ``getNextTranscoderInPool`` to the zero address (at most ``MAX_POOL_WALK``), reading each transcoder's
-        ``transcoderTotalStake`` and its ``getServiceURI``."""
-        bm = w3.eth.contract(address=bonding_manager, abi=_POOL_ABI)
-        sr = w3.eth.contract(address=service_registry, abi=_SERVICE_ABI)
+        """On a web3.py connection or JSON-RPC URL and given contract addresses: the pool walk of
+        :func:`lpcore.broker.rpc.transcoder_pool` (at most ``MAX_POOL_WALK`` transcoders)."""
+        from ..broker.rpc import transcoder_pool
 
-        def pool() -> list[tuple[str, str, int]]:
-            out, seen = [], set()
-            addr = bm.functions.getFirstTranscoderInPool().call()
-            while addr and int(addr, 16) != 0 and addr not in seen and len(out) < MAX_POOL_WALK:
-                seen.add(addr)
-                out.append((addr, sr.functions.getServiceURI(addr).call(),
-                            int(bm.functions.transcoderTotalStake(addr).call())))
-                addr = bm.functions.getNextTranscoderInPool(addr).call()
-            return out
-        return cls(pool)
+        return cls(lambda: transcoder_pool(w3, bonding_manager, service_registry))
+
+    @classmethod
+    def from_chain(cls, view: Any) -> OnChainDiscovery:
+        """On a :class:`lpcore.broker.ChainView` (contracts resolved through its Controller)."""
+        return cls(view.transcoder_pool)
 
     def infos(self) -> list[LocalInfo]:
         out = []

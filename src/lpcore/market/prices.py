@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Protocol
 
+from .._units import WEI_PER_ETH, parse_rat
 from ..errors import InvalidPrice
 from ..pm.fees import tickets_for_fee
 
@@ -30,7 +31,6 @@ __all__ = [
     "posted_prices",
 ]
 
-WEI_PER_ETH = 10**18
 #: go-livepeer ``pixelEstimateMultiplier`` (float64 1.02), exact as ``big.Rat.SetFloat64`` reads it.
 PIXEL_ESTIMATE_MULTIPLIER = Fraction(1.02)
 #: ``int64`` range of the wire fields; a posted price outside it is not a price go-livepeer could send.
@@ -91,7 +91,7 @@ def parse_price_per_unit(text: str) -> tuple[Fraction, str]:
     m = _PRICE_RE.match(text.strip())
     if not m:
         raise InvalidPrice(f"invalid price {text!r}: expected digits with an optional currency, e.g. 0.50USD")
-    return Fraction(m.group(1)), (m.group(3) or "").lower()
+    return parse_rat(m.group(1)), (m.group(3) or "").lower()  # the one decimal parser (bounded; regex-checked)
 
 
 class EthPriceSource(Protocol):

@@ -29,7 +29,7 @@ from dataclasses import KW_ONLY, dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from ..errors import MarketError
+from ..errors import MarketSettingError
 from .prices import PriceInfo, as_price
 
 __all__ = [
@@ -104,12 +104,12 @@ class ProbabilitySelection:
         for name, w in (("stake_weight", stake_weight), ("price_weight", price_weight),
                         ("random_weight", random_weight)):
             if not isinstance(w, (int, float)) or isinstance(w, bool) or not math.isfinite(w) or w < 0:
-                raise MarketError(f"{name} must be a finite number >= 0, got {w!r}")
+                raise MarketSettingError(f"{name} must be a finite number >= 0, got {w!r}")
         if abs(stake_weight + price_weight + random_weight - 1) > 1e-4:
-            raise MarketError("stake, price and random weights must sum to 1, got "
+            raise MarketSettingError("stake, price and random weights must sum to 1, got "
                               f"{stake_weight} + {price_weight} + {random_weight}")
         if not isinstance(price_exp_factor, (int, float)) or not price_exp_factor > 0:
-            raise MarketError(f"price_exp_factor must be > 0, got {price_exp_factor!r}")
+            raise MarketSettingError(f"price_exp_factor must be > 0, got {price_exp_factor!r}")
         self.stake_weight = float(stake_weight)
         self.price_weight = float(price_weight)
         self.random_weight = float(random_weight)

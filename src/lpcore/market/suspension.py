@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Iterable
 from typing import Any
 
-from ..errors import MarketError
+from ..errors import MarketSettingError
 
 __all__ = ["Suspender", "transcoding_penalty", "refresh_threshold", "SwapLimiter",
            "AI_POOL_PENALTY", "LIVE_SUSPEND_PENALTY", "MAX_REFRESH_SESSIONS_THRESHOLD"]
@@ -45,7 +45,7 @@ class Suspender:
     def suspend(self, orchestrator: Any, penalty: int) -> None:
         """Suspends for ``penalty`` refreshes: ``list = count + penalty`` (``go_compat``: ``list += penalty``)."""
         if isinstance(penalty, bool) or not isinstance(penalty, int) or penalty < 0:
-            raise MarketError(f"penalty must be an int >= 0, got {penalty!r}")
+            raise MarketSettingError(f"penalty must be an int >= 0, got {penalty!r}")
         if self.go_compat:
             self.list[orchestrator] = self.list.get(orchestrator, 0) + penalty
         else:

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import MarketSettingError
 from .suspension import Suspender
 
 __all__ = ["Selection", "FastVerification"]
@@ -42,7 +43,7 @@ class FastVerification:
     def __init__(self, verification_freq: int, *, suspender: Suspender | None = None, penalty: int = 1,
                  reputation: Any = None, rng: random.Random | None = None):
         if isinstance(verification_freq, bool) or not isinstance(verification_freq, int) or verification_freq < 0:
-            raise ValueError(f"verification_freq must be an int >= 0, got {verification_freq!r}")
+            raise MarketSettingError(f"verification_freq must be an int >= 0, got {verification_freq!r}")
         self.verification_freq = verification_freq
         self.suspender = suspender if suspender is not None else Suspender()
         self.penalty = penalty

@@ -41,10 +41,10 @@ SIGNATURE_ERRORS: dict[int, str] = {
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Argument conversion (shared with ticket.py and signer.py)
+# Argument conversion: the one bytes / uint / row check of lpcore.pm (params.py, signer.py, ticket.py use it)
 
 
-def _bytes_arg(value: Any, name: str, width: int | None = None, error: type[Exception] = ValueError) -> bytes:
+def bytes_arg(value: Any, name: str, width: int | None = None, error: type[Exception] = ValueError) -> bytes:
     """The one bytes-argument check of lpcore.pm; ``error`` lets ticket fields raise InvalidTicket."""
     if not isinstance(value, (bytes, bytearray, memoryview)):
         raise TypeError(f"{name} must be bytes, got {type(value).__name__}")
@@ -63,7 +63,7 @@ def _sequence(value: Any, name: str, what: str) -> list:
         raise TypeError(f"{name} must be {what}, got {type(value).__name__}") from None
 
 
-def _rows(value: Rows, name: str, width: int) -> np.ndarray:
+def byte_rows(value: Rows, name: str, width: int) -> np.ndarray:
     """An (N, width) uint8 array from an array (passed through; the native layer checks it) or byte strings."""
     if isinstance(value, np.ndarray):
         return value
@@ -76,8 +76,8 @@ def _rows(value: Rows, name: str, width: int) -> np.ndarray:
     return np.frombuffer(b"".join(items), dtype=np.uint8).reshape(len(items), width)
 
 
-def _row(value: BytesLike, name: str, width: int) -> np.ndarray:
-    return np.frombuffer(_bytes_arg(value, name, width), dtype=np.uint8).reshape(1, width)
+def byte_row(value: BytesLike, name: str, width: int) -> np.ndarray:
+    return np.frombuffer(bytes_arg(value, name, width), dtype=np.uint8).reshape(1, width)
 
 
 def sig_rows(sigs: Rows, name: str = "sigs") -> tuple[np.ndarray, np.ndarray]:
@@ -104,7 +104,7 @@ def sig_rows(sigs: Rows, name: str = "sigs") -> tuple[np.ndarray, np.ndarray]:
     return arr, ok
 
 
-def _uint(value: Any, name: str, limit: int = _U256_LIMIT, error: type[Exception] = ValueError) -> int:
+def uint_arg(value: Any, name: str, limit: int = _U256_LIMIT, error: type[Exception] = ValueError) -> int:
     """The one unsigned-integer-argument check of lpcore.pm (value in [0, limit))."""
     if isinstance(value, bool):
         raise TypeError(f"{name} must be an int, got bool")
@@ -122,7 +122,7 @@ def to_u256(ints: Iterable[int] | int, *, name: str = "ints") -> np.ndarray:
     values = [ints] if isinstance(ints, int) and not isinstance(ints, bool) else _sequence(ints, name, "ints")
     out = bytearray(32 * len(values))
     for i, v in enumerate(values):
-        out[32 * i : 32 * i + 32] = _uint(v, f"{name}[{i}]").to_bytes(32, "big")
+        out[32 * i : 32 * i + 32] = uint_arg(v, f"{name}[{i}]").to_bytes(32, "big")
     return np.frombuffer(bytes(out), dtype=np.uint8).reshape(len(values), 32)
 
 
@@ -153,12 +153,12 @@ def _u256_rows(value: U256s, name: str) -> np.ndarray:
             return to_u256(value.tolist(), name=name)
         return value  # (N, 32) uint8 big-endian words; checked natively
     if isinstance(value, (bytes, bytearray, memoryview)):
-        return _row(value, name, 32)
+        return byte_row(value, name, 32)
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         return to_u256([int(value)], name=name)
     items = _sequence(value, name, "an (N, 32) uint8 array, an int or a sequence of ints")
     if items and isinstance(items[0], (bytes, bytearray, memoryview)):
-        return _rows(items, name, 32)
+        return byte_rows(items, name, 32)
     return to_u256(items, name=name)
 
 
@@ -168,17 +168,17 @@ def _u256_rows(value: U256s, name: str) -> np.ndarray:
 
 def personal_hash(ticket_hash: BytesLike) -> bytes:
     """Return keccak256("\\x19Ethereum Signed Message:\\n32" + ticket_hash): the digest a sender signs (EIP-191)."""
-    return _native.personal_hashes(_row(ticket_hash, "ticket_hash", 32))[0].tobytes()
+    return _native.personal_hashes(byte_row(ticket_hash, "ticket_hash", 32))[0].tobytes()
 
 
 def recipient_rand_hash(recipient_rand: int) -> bytes:
     """Return keccak256(uint256(recipient_rand)), the recipient's commitment (spec/pm.md §3)."""
-    return keccak256(_uint(recipient_rand, "recipient_rand").to_bytes(32, "big"))
+    return keccak256(uint_arg(recipient_rand, "recipient_rand").to_bytes(32, "big"))
 
 
 def to_checksum_address(addr20: BytesLike) -> str:
     """Return the EIP-55 mixed-case hex form ("0x...") of a 20-byte address."""
-    hex_addr = _bytes_arg(addr20, "addr20", 20).hex()
+    hex_addr = bytes_arg(addr20, "addr20", 20).hex()
     digest = keccak256(hex_addr.encode("ascii")).hex()
     return "0x" + "".join(c.upper() if c.isalpha() and int(digest[i], 16) >= 8 else c for i, c in enumerate(hex_addr))
 
@@ -186,7 +186,7 @@ def to_checksum_address(addr20: BytesLike) -> str:
 def recover_batch(hashes: Rows, sigs: Rows, threads: int | None = None) -> np.ndarray:
     """Recover the signer of each ticket hash: (N, 20) uint8 addresses, an all-zero row where the signature is
     invalid under go-livepeer's rules (length 65, s <= N/2, v in {27, 28}, r and s in range, recoverable)."""
-    hashes = _rows(hashes, "hashes", 32)
+    hashes = byte_rows(hashes, "hashes", 32)
     sig_arr, ok = sig_rows(sigs)
     addrs, _status = _native.recover_batch(hashes, sig_arr, True, _threads(threads))
     addrs[~ok] = 0
@@ -196,25 +196,25 @@ def recover_batch(hashes: Rows, sigs: Rows, threads: int | None = None) -> np.nd
 def verify_batch(hashes: Rows, sigs: Rows, senders: Rows | BytesLike, threads: int | None = None) -> np.ndarray:
     """Return an (N,) bool array: True where the signature is valid (go-livepeer's rules) and recovers to the
     row's sender. ``senders`` is (N, 20), a sequence of addresses, or one 20-byte address for every row."""
-    hashes = _rows(hashes, "hashes", 32)
+    hashes = byte_rows(hashes, "hashes", 32)
     sig_arr, ok = sig_rows(sigs)
     if isinstance(senders, (bytes, bytearray, memoryview)):
-        sender_arr = _row(senders, "senders", 20)
+        sender_arr = byte_row(senders, "senders", 20)
     else:
-        sender_arr = _rows(senders, "senders", 20)
+        sender_arr = byte_rows(senders, "senders", 20)
     valid, _status = _native.verify_batch(hashes, sig_arr, sender_arr, True, _threads(threads))
     return valid & ok
 
 
 def verify_signature(ticket_hash: BytesLike, sig: BytesLike, sender: BytesLike) -> None:
     """Check one ticket signature; raise ``InvalidSignature`` carrying go-livepeer's reason if it fails."""
-    ticket_hash = _bytes_arg(ticket_hash, "ticket_hash", 32)
-    sig = _bytes_arg(sig, "sig")
-    sender = _bytes_arg(sender, "sender", 20)
+    ticket_hash = bytes_arg(ticket_hash, "ticket_hash", 32)
+    sig = bytes_arg(sig, "sig")
+    sender = bytes_arg(sender, "sender", 20)
     if len(sig) != 65:
         raise InvalidSignature(SIGNATURE_ERRORS[_native.SIG_BAD_LENGTH])
     _valid, status = _native.verify_batch(
-        _row(ticket_hash, "ticket_hash", 32), _row(sig, "sig", 65), _row(sender, "sender", 20), True, 1
+        byte_row(ticket_hash, "ticket_hash", 32), byte_row(sig, "sig", 65), byte_row(sender, "sender", 20), True, 1
     )
     if status[0] != _native.SIG_OK:
         raise InvalidSignature(SIGNATURE_ERRORS[int(status[0])])
@@ -224,10 +224,10 @@ def recover_message(message: BytesLike, sig: BytesLike) -> bytes | None:
     """Recover the signer of an EIP-191 personal_sign signature over an arbitrary-length message
     ("\\x19Ethereum Signed Message:\\n" + decimal length + message). None if the signature is invalid."""
     digest = _native.personal_message_digest(message)
-    sig = _bytes_arg(sig, "sig")
+    sig = bytes_arg(sig, "sig")
     if len(sig) != 65:
         return None
-    addrs, status = _native.recover_batch(_row(digest, "digest", 32), _row(sig, "sig", 65), False, 1)
+    addrs, status = _native.recover_batch(byte_row(digest, "digest", 32), byte_row(sig, "sig", 65), False, 1)
     return addrs[0].tobytes() if status[0] == _native.SIG_OK else None
 
 
@@ -276,4 +276,9 @@ __all__ = [
     "is_winning_batch",
     "sig_rows",
     "check_int_array",
+    # argument checks shared by pm/params.py, pm/signer.py and pm/ticket.py
+    "bytes_arg",
+    "uint_arg",
+    "byte_row",
+    "byte_rows",
 ]

@@ -20,7 +20,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Callable
 
 from . import errors as E
-from .crypto import MAX_WIN_PROB, _bytes_arg, _uint
+from .crypto import MAX_WIN_PROB, bytes_arg, uint_arg
 from .ticket import ZERO_HASH, aux_data
 
 if TYPE_CHECKING:  # broker imports pm: only named here
@@ -43,11 +43,11 @@ DEFAULT_DEPOSIT_MULTIPLIER = 1
 
 
 def _check_uint(name: str, value: int, bits: int = 256) -> int:
-    return _uint(value, name, 1 << bits)
+    return uint_arg(value, name, 1 << bits)
 
 
 def _check_bytes(name: str, value: bytes, length: int) -> bytes:
-    return _bytes_arg(value, name, length)
+    return bytes_arg(value, name, length)
 
 
 def _fraction(name: str, value) -> Fraction:

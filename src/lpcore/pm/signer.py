@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _native_pm as _native
-from .crypto import BytesLike, Rows, _bytes_arg, _row, _rows, _threads
+from .._args import threads as _threads
+from .crypto import BytesLike, Rows, byte_row, byte_rows, bytes_arg
 
 
 class Signer:
@@ -18,7 +19,7 @@ class Signer:
     __slots__ = ("_key", "_address")
 
     def __init__(self, private_key: BytesLike) -> None:
-        key = _bytes_arg(private_key, "private_key", 32)
+        key = bytes_arg(private_key, "private_key", 32)
         if not _native.seckey_valid(key):
             raise ValueError("private_key is not a valid secp256k1 secret key (must be 0 < key < N)")
         self._key = key
@@ -31,17 +32,17 @@ class Signer:
 
     def sign(self, ticket_hash: BytesLike) -> bytes:
         """Sign one 32-byte ticket hash; return the 65-byte signature."""
-        return _native.sign_batch(self._key, _row(ticket_hash, "ticket_hash", 32), True, 1)[0].tobytes()
+        return _native.sign_batch(self._key, byte_row(ticket_hash, "ticket_hash", 32), True, 1)[0].tobytes()
 
     def sign_batch(self, hashes: Rows, threads: int | None = None) -> np.ndarray:
         """Sign N ticket hashes ((N, 32) uint8 or a sequence of 32-byte values) across threads; return (N, 65)."""
-        return _native.sign_batch(self._key, _rows(hashes, "hashes", 32), True, _threads(threads))
+        return _native.sign_batch(self._key, byte_rows(hashes, "hashes", 32), True, _threads(threads))
 
     def sign_message(self, message: BytesLike) -> bytes:
         """EIP-191 personal_sign of an arbitrary-length message: signs keccak256("\\x19Ethereum Signed Message:\\n"
         + decimal length + message). Return the 65-byte signature (v in {27, 28})."""
         digest = _native.personal_message_digest(message)
-        return _native.sign_batch(self._key, _row(digest, "digest", 32), False, 1)[0].tobytes()
+        return _native.sign_batch(self._key, byte_row(digest, "digest", 32), False, 1)[0].tobytes()
 
     def __repr__(self) -> str:  # never show the key
         return f"Signer(address=0x{self._address.hex()})"

@@ -10,8 +10,9 @@ from typing import Any, Union
 import numpy as np
 
 from .. import _native_pm as _native
+from .._args import threads as _threads
 from ..errors import InvalidTicket
-from .crypto import MAX_WIN_PROB, BytesLike, _bytes_arg, _row, _rows, _threads, _uint, check_int_array, to_u256
+from .crypto import MAX_WIN_PROB, BytesLike, byte_row, byte_rows, bytes_arg, check_int_array, to_u256, uint_arg
 
 ZERO_HASH = bytes(32)
 _NONCE_LIMIT = 2**32  # go-livepeer's SenderNonce is a uint32 (wire field uint32 sender_nonce)
@@ -22,11 +23,11 @@ IntColumn = Union[int, np.ndarray, Sequence[int]]
 
 
 def _int_field(value: Any, name: str, limit: int) -> int:
-    return _uint(value, name, limit, InvalidTicket)
+    return uint_arg(value, name, limit, InvalidTicket)
 
 
 def _bytes_field(value: Any, name: str, width: int) -> bytes:
-    return _bytes_arg(value, name, width, InvalidTicket)
+    return bytes_arg(value, name, width, InvalidTicket)
 
 
 @dataclass(frozen=True)
@@ -109,8 +110,8 @@ def _bytes_column(value: BytesColumn, name: str, width: int) -> np.ndarray:
     if isinstance(value, (bytes, bytearray, memoryview)):
         if len(value) != width:
             raise InvalidTicket(f"{name} must be {width} bytes, got {len(value)}")
-        return _row(value, name, width)
-    return _rows(value, name, width)
+        return byte_row(value, name, width)
+    return byte_rows(value, name, width)
 
 
 def _u256_column(value: IntColumn, name: str) -> np.ndarray:

@@ -37,6 +37,11 @@ class AuthWebhookUnreachable(LpcoreError, OSError):
     """The auth webhook could not be reached (connection refused, DNS failure, timeout): answered 502."""
 
 
+class AuthWebhookFailed(LpcoreError, ValueError):
+    """The auth webhook answered, but not with a usable reply (a non-200 status, too large, not a JSON object,
+    a malformed ``status``/``expiry``): answered 500, as go-livepeer does."""
+
+
 class SignerSetupError(LpcoreError, ValueError):
     """The signer cannot be served as configured (e.g. a public listener without auth)."""
 
@@ -83,7 +88,7 @@ def webhook(url: str, headers: Mapping[str, str] | None = None, timeout_s: float
 
     Body ``{"headers": {name: [values]}, "state": {...}}`` with ``Content-Type: application/json`` and the
     configured ``headers``. A webhook that cannot be reached raises :class:`AuthWebhookUnreachable` (→ 502); a
-    non-200 answer or a reply that is not a JSON object raises ``ValueError`` (→ 500, as go-livepeer).
+    non-200 answer or a reply that is not a JSON object raises :class:`AuthWebhookFailed` (→ 500, as go-livepeer).
     """
     extra = dict(headers or {})
 
@@ -96,18 +101,21 @@ def webhook(url: str, headers: Mapping[str, str] | None = None, timeout_s: float
                 status = reply.status
                 data = reply.read(MAX_WEBHOOK_REPLY_BYTES + 1)
         except urllib.error.HTTPError as exc:  # the webhook answered, with a status other than 2xx
-            raise ValueError(f"auth webhook answered {exc.code}") from None
+            raise AuthWebhookFailed(f"auth webhook answered {exc.code}") from None
         except urllib.error.URLError as exc:
             raise AuthWebhookUnreachable(_reason(exc.reason)) from None
         except (TimeoutError, socket.timeout, OSError) as exc:
             raise AuthWebhookUnreachable(_reason(exc)) from None
         if status != 200:
-            raise ValueError(f"auth webhook answered {status}")
+            raise AuthWebhookFailed(f"auth webhook answered {status}")
         if len(data) > MAX_WEBHOOK_REPLY_BYTES:
-            raise ValueError("auth webhook reply too large")
-        value = json.loads(data)
+            raise AuthWebhookFailed("auth webhook reply too large")
+        try:
+            value = json.loads(data)
+        except ValueError:  # also UnicodeDecodeError
+            raise AuthWebhookFailed("auth webhook reply is not JSON") from None
         if not isinstance(value, dict):
-            raise ValueError("auth webhook reply is not an object")
+            raise AuthWebhookFailed("auth webhook reply is not an object")
         return value
 
     return hook
@@ -126,13 +134,13 @@ def _is_int(value: Any) -> bool:
 
 
 def _validated_reply(reply: Any) -> tuple[int, str, int, str, Any]:
-    """(status, reason, expiry, auth_id, maxPrice) of a webhook reply; ``ValueError`` when malformed."""
+    """(status, reason, expiry, auth_id, maxPrice) of a webhook reply; :class:`AuthWebhookFailed` when malformed."""
     status = reply["status"]
     if not _is_int(status) or not 200 <= status <= 599:  # ≤ 0 is go-livepeer's rule; 1xx or ≥ 600 cannot be sent
-        raise ValueError("status")
+        raise AuthWebhookFailed("status")
     expiry = reply.get("expiry") or 0
     if not _is_int(expiry) or not _INT64[0] <= expiry <= _INT64[1]:
-        raise ValueError("expiry")
+        raise AuthWebhookFailed("expiry")
     return status, str(reply.get("reason") or ""), expiry, str(reply.get("auth_id") or ""), reply.get("maxPrice")
 
 
@@ -175,5 +183,6 @@ def authorize(hook: AuthHook | None, state: PaymentState, headers: Mapping[str, 
     return state
 
 
-__all__ = ["AuthHook", "AuthWebhookUnreachable", "SignerSetupError", "webhook", "authorize", "canonical_header",
-           "is_loopback", "check_listener", "request_allowed", "needs_loopback", "MAX_WEBHOOK_REPLY_BYTES"]
+__all__ = ["AuthWebhookFailed", "AuthHook", "AuthWebhookUnreachable", "SignerSetupError", "webhook", "authorize",
+           "canonical_header", "is_loopback", "check_listener", "request_allowed", "needs_loopback",
+           "MAX_WEBHOOK_REPLY_BYTES"]

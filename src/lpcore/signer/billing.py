@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from .. import pm
+from .._units import format_rat, parse_rat
 from ..errors import RemoteSignerError
-from .state import PaymentState, format_rat, parse_rat
+from .state import PaymentState
 
 #: go-livepeer caps one payment at 100 tickets (``server/remote_signer.go``).
 MAX_TICKETS_PER_PAYMENT = 100

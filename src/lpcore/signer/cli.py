@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from fractions import Fraction
 from typing import Any
+
+from .._units import parse_rat
 
 
 def register(subparsers: Any) -> None:
@@ -80,20 +81,24 @@ def _thread_count(text: str) -> int:
     return value
 
 
+def _rational(text: str, flag: str) -> Fraction:
+    """An operator-typed number (wei, a ratio ``"1/2"``, a decimal) through the one bounded rational parser."""
+    try:
+        value = parse_rat(text)
+    except ValueError as exc:  # too long, or an exponent out of bounds
+        raise ValueError(f"{flag} {exc}") from None
+    if value is None:
+        raise ValueError(f"{flag} must be a number (an integer, a decimal or a ratio a/b), got {text[:100]!r}")
+    return value
+
+
 def _load_key(args: argparse.Namespace) -> bytes:
-    from .keys import DEFAULT_KEY_ENV, DEFAULT_PASSWORD_ENV, key_from_env, load_keystore
+    from .keys import DEFAULT_KEY_ENV, key_from_env, load_keystore_file
 
     if args.key and args.key_env:
         raise ValueError("give either --key or --key-env, not both")
     if args.key:
-        if args.password_file:
-            with open(args.password_file, encoding="utf-8") as f:
-                password = f.readline().rstrip("\r\n")
-        else:
-            password = os.environ.get(DEFAULT_PASSWORD_ENV)
-            if password is None:
-                raise ValueError(f"--key needs --password-file or ${DEFAULT_PASSWORD_ENV}")
-        return load_keystore(args.key, password)
+        return load_keystore_file(args.key, args.password_file, flag="--key")
     return key_from_env(args.key_env or DEFAULT_KEY_ENV)
 
 
@@ -106,14 +111,16 @@ def build_signer(args: argparse.Namespace):
 
     key = _load_key(args)
     address = bytes(pm.Signer(key).address)
-    if Fraction(args.pixels_per_unit) <= 0:
+    if _rational(args.pixels_per_unit, "--pixels-per-unit") <= 0:
         raise ValueError("--pixels-per-unit must be > 0")
-    max_price = Fraction(args.max_price_per_unit) / Fraction(args.pixels_per_unit)
+    max_price = _rational(args.max_price_per_unit, "--max-price-per-unit") / _rational(args.pixels_per_unit,
+                                                                                       "--pixels-per-unit")
     per_cap = {}
     if args.max_price_per_capability:
         try:
             for item in json.loads(args.max_price_per_capability):
-                per_cap[(int(item["capability"]), str(item.get("model", "")))] = Fraction(str(item["price"]))
+                per_cap[(int(item["capability"]), str(item.get("model", "")))] = _rational(str(item["price"]),
+                                                                                       "--max-price-per-capability")
         except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError('--max-price-per-capability must be a JSON list of {"capability": id, "model": name, '
                              f'"price": wei}} objects ({type(exc).__name__}: {exc})') from None
@@ -125,8 +132,8 @@ def build_signer(args: argparse.Namespace):
     if args.auth_webhook_url:
         headers = dict(item.split(":", 1) for item in args.auth_webhook_headers.split(",") if ":" in item)
         auth_hook = webhook(args.auth_webhook_url, {k.strip(): v.strip() for k, v in headers.items()})
-    config = SignerConfig(auth_hook=auth_hook, max_ticket_ev=Fraction(args.max_ticket_ev),
-                          max_total_ev=Fraction(args.max_total_ev),
+    config = SignerConfig(auth_hook=auth_hook, max_ticket_ev=_rational(args.max_ticket_ev, "--max-ticket-ev"),
+                          max_total_ev=_rational(args.max_total_ev, "--max-total-ev"),
                           deposit_multiplier=args.deposit_multiplier, max_price=max_price if max_price > 0 else None,
                           max_price_per_capability=per_cap, discovery=discovery, max_body_bytes=args.max_body_bytes,
                           threads=args.sign_threads, allow_no_auth=args.allow_no_auth)

@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import LpcoreError
+
 #: Deepest nesting of arrays/objects accepted in a request or state (the root object is level 1). The deepest
 #: legitimate request is 3 levels; Python's recursive decoder would fail near 1000 (RecursionError).
 MAX_JSON_DEPTH = 100
@@ -38,7 +40,7 @@ _B64_RE = re.compile(r"[A-Za-z0-9+/=]*")
 _NUMBER_RE = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?\Z")
 
 
-class GoJSONError(ValueError):
+class GoJSONError(LpcoreError, ValueError):
     """The body does not decode under Go's rules; ``str()`` is the message Go would report."""
 
 

@@ -86,6 +86,25 @@ def load_keystore(path: str | os.PathLike[str], password: str | bytes) -> bytes:
     return decrypt_keystore(text, password)
 
 
+def load_keystore_file(path: str | os.PathLike[str], password_file: str | os.PathLike[str] | None = None, *,
+                       flag: str = "--keystore") -> bytes:
+    """A keystore as the command lines take it (``lpcore signer serve --key``, ``lpcore broker --keystore``):
+    the password is the first line of ``password_file``, else ``$LPCORE_SIGNER_PASSWORD``; never an argument,
+    where other users of the machine could read it. ``flag`` names the option in the error."""
+    if password_file:
+        try:
+            with open(password_file, encoding="utf-8") as f:
+                password = f.readline().rstrip("\r\n")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise KeyLoadError(f"cannot read password file {str(password_file)!r}: "
+                               f"{getattr(exc, 'strerror', None) or type(exc).__name__}") from None
+    else:
+        password = os.environ.get(DEFAULT_PASSWORD_ENV)
+        if password is None:
+            raise KeyLoadError(f"{flag} needs --password-file or ${DEFAULT_PASSWORD_ENV}")
+    return load_keystore(path, password)
+
+
 def key_from_env(name: str = DEFAULT_KEY_ENV) -> bytes:
     """A hex private key (``0x`` optional) from environment variable ``name``."""
     value = os.environ.get(name)
@@ -99,5 +118,5 @@ def key_from_env(name: str = DEFAULT_KEY_ENV) -> bytes:
     return _check_key(bytes.fromhex(text))
 
 
-__all__ = ["decrypt_keystore", "load_keystore", "key_from_env", "KeyLoadError", "DEFAULT_KEY_ENV",
+__all__ = ["decrypt_keystore", "load_keystore", "load_keystore_file", "key_from_env", "KeyLoadError", "DEFAULT_KEY_ENV",
            "DEFAULT_PASSWORD_ENV"]

@@ -3,8 +3,8 @@
 Three optional ceilings apply to the orchestrator's current price (wei per unit): the operator's configured
 maximum (global, or summed per capability/model), the caller's ``maxPrice`` and, with state, the session's
 initial price. The smallest present one decides; above it the answer is 481. The caller's ``maxPrice`` is
-parsed only after authorisation, and its literal is bounded first (``state.MAX_RATIONAL_LENGTH`` and
-``state.MAX_RATIONAL_EXPONENT``): ``1e999999999`` used to compute ``10**999999999`` before the auth webhook ran.
+parsed only after authorisation, and its literal is bounded first (``lpcore._units.MAX_RATIONAL_LENGTH`` and
+``MAX_RATIONAL_EXPONENT``): ``1e999999999`` used to compute ``10**999999999`` before the auth webhook ran.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any, Mapping
 
+from .._units import format_rat, parse_rat
 from ..errors import RemoteSignerError
 from ..pm.params import float_string
-from .state import format_rat, parse_rat
 
 HTTP_PRICE_EXCEEDED = 481
 #: The ``maxPrice.unit`` each billing type requires.

@@ -74,13 +74,13 @@ class SignerConfig:
         self.max_ticket_ev = Fraction(self.max_ticket_ev)
         self.max_total_ev = Fraction(self.max_total_ev)
         if self.max_ticket_ev < 0 or self.max_total_ev < 0:
-            raise ValueError("max_ticket_ev and max_total_ev must be >= 0")
+            raise auth.SignerSetupError("max_ticket_ev and max_total_ev must be >= 0")
         if self.deposit_multiplier <= 0:
-            raise ValueError("deposit_multiplier must be > 0")
+            raise auth.SignerSetupError("deposit_multiplier must be > 0")
         if self.max_price is not None and Fraction(self.max_price) <= 0:
-            raise ValueError("max_price must be > 0 (or None for no limit)")
+            raise auth.SignerSetupError("max_price must be > 0 (or None for no limit)")
         if self.max_body_bytes <= 0:
-            raise ValueError("max_body_bytes must be > 0")
+            raise auth.SignerSetupError("max_body_bytes must be > 0")
         _args.threads(self.threads)  # the project's one rule: None = all cores, an int >= 1 otherwise
 
 

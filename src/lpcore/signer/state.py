@@ -13,8 +13,8 @@ import json
 import re
 import secrets
 from dataclasses import dataclass, replace
-from fractions import Fraction
 
+from .._units import MAX_RATIONAL_EXPONENT, MAX_RATIONAL_LENGTH, format_rat, parse_rat  # re-exported
 from . import gojson
 
 #: Go's zero ``time.Time`` as it marshals; "no previous update".
@@ -75,51 +75,6 @@ def parse_time_ns(text: str) -> int | None:
     if (year, month, day, hour, minute, second, nanos, offset) == (1, 1, 1, 0, 0, 0, 0, 0):
         return None
     return unix_ns
-
-
-def format_rat(value: Fraction) -> str:
-    """Go's ``big.Rat.RatString``: ``"a"`` when the denominator is 1, else ``"a/b"`` in lowest terms."""
-    return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
-
-
-_RAT_RE = re.compile(r"([+-]?)(?:(\d+)(?:/(\d+))?|(\d*)\.(\d*)|(\d+))(?:[eE]([+-]?\d+))?\Z")
-
-#: Longest rational literal accepted (prices and balances; a uint256 has 78 digits). Bounds the digits
-#: ``int()`` converts, which costs time quadratic in their number.
-MAX_RATIONAL_LENGTH = 256
-#: Largest decimal exponent magnitude accepted: ``1e999999999`` would make ``10**exp`` run for hours under
-#: the GIL. Real prices in wei per unit lie within 1e-30 .. 1e30.
-MAX_RATIONAL_EXPONENT = 1000
-
-
-def parse_rat(text: str) -> Fraction | None:
-    """Parse a rational the way Go's ``big.Rat.SetString`` does (``"a"``, ``"a/b"``, decimals, exponents).
-
-    Returns ``None`` if ``text`` is not a valid rational (including a zero denominator). Raises ``ValueError``
-    (message: what is too large) if it is longer than :data:`MAX_RATIONAL_LENGTH` characters or its exponent is
-    outside ±:data:`MAX_RATIONAL_EXPONENT`; both are checked before any arithmetic.
-    """
-    if len(text) > MAX_RATIONAL_LENGTH:
-        raise ValueError(f"has more than {MAX_RATIONAL_LENGTH} characters")
-    m = _RAT_RE.match(text)
-    if not m:
-        return None
-    sign, num, den, int_part, frac_part, plain, exp = m.groups()
-    if exp is not None and abs(int(exp)) > MAX_RATIONAL_EXPONENT:
-        raise ValueError(f"has an exponent outside ±{MAX_RATIONAL_EXPONENT}")
-    if num is not None and den is not None:
-        if exp is not None or int(den) == 0:
-            return None
-        value = Fraction(int(num), int(den))
-    elif num is not None or plain is not None:
-        value = Fraction(int(num if num is not None else plain))
-    else:
-        if not int_part and not frac_part:
-            return None
-        value = Fraction(int((int_part or "0") + (frac_part or "")), 10 ** len(frac_part or ""))
-    if exp is not None:
-        value *= Fraction(10) ** int(exp)
-    return -value if sign == "-" else value
 
 
 @dataclass(frozen=True)

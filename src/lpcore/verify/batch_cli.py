@@ -17,21 +17,12 @@ import os
 import sys
 from pathlib import Path
 
+from .._args import int_at_least
 from ..errors import BatchError, LpcoreError
 
 __all__ = ["add_arguments", "build_parser", "main", "read_manifest"]
 
 _URL_SCHEMES = ("://",)
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -47,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ray", metavar="local|ADDRESS", default=None,
                         help="run on Ray: 'local' starts a local instance, 'auto', 'ray://host:10001' or "
                              "'host:6379' joins a cluster (needs: pip install 'lpcore[ray]')")
-    parser.add_argument("--workers", type=_positive_int, default=None, metavar="N",
+    parser.add_argument("--workers", type=int_at_least(1), default=None, metavar="N",
                         help="pairs at once (default: every core, or every CPU of the Ray cluster)")
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
                         help="signature device (default auto: GPUs where there are some)")

@@ -99,9 +99,9 @@ class Verifier:
                  rng: random.Random | None = None, report: Any = None):
         self.preset = preset
         self.thresholds = dict(thresholds or {})
-        from ..vsig.match import _resolve  # validate preset and thresholds now, not at the first segment
+        from ..vsig.match import check_preset  # validate preset and thresholds now, not at the first segment
 
-        _resolve(preset, self.thresholds)
+        check_preset(preset, self.thresholds)
         if not (callable(detector) or detector in ("mpeg7", "profile")):
             raise ValueError(f"detector must be 'mpeg7', 'profile' or a callable, got {detector!r}")
         self.detector = detector

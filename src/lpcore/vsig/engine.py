@@ -20,7 +20,7 @@ from .. import _native_vsig as _native
 from .._args import threads as _threads_arg
 from . import cuda as _cuda
 from ..errors import LpcoreError, VideoDecodeError
-from .signature import VideoSignature, _check_time_base
+from .signature import VideoSignature, check_time_base
 
 __all__ = ["compute", "compute_file", "VideoSizeError"]
 
@@ -138,7 +138,7 @@ def compute(frames: np.ndarray | Iterable[np.ndarray], pts: np.ndarray | Iterabl
     (default all cores). ``progress(frames_done)`` is called after each chunk.
     Raises ValueError/TypeError for frames smaller than 32x32, a wrong dtype/shape or no frames.
     """
-    time_base = _check_time_base(time_base)
+    time_base = check_time_base(time_base)
     _check_threads(threads)
     on_gpu = _cuda.is_device_array(frames)
     backend = _backend(device, threads, on_gpu)

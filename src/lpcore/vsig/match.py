@@ -48,7 +48,7 @@ from .._args import threads as _threads_arg
 from ..errors import LpcoreError, SignatureFormatError
 
 __all__ = ["Match", "compare", "compare_many", "PRESETS", "LOW_INFORMATION_SHARE", "effective_th_it",
-           "add_compare_command"]
+           "add_compare_command", "check_preset"]
 
 _JACCARD_INT, _JACCARD_Q16 = 0, 1
 _ROUND_TRUNC, _ROUND_NEARBYINT = 0, 1
@@ -169,6 +169,12 @@ def _resolve(preset: str, thresholds: dict[str, Any]) -> tuple[_Preset, dict[str
     else:
         vals["th_it"] = float(th_it)
     return p, vals
+
+
+def check_preset(preset: str, thresholds: dict[str, Any] | None = None) -> None:
+    """Checks a preset name and its threshold overrides as :func:`compare` would (ValueError/TypeError), so a
+    caller that compares later (``lpcore.verify.Verifier``) can refuse bad settings at construction."""
+    _resolve(preset, dict(thresholds or {}))
 
 
 def _load_signature(x: Any, name: str, livepeer_import: bool):

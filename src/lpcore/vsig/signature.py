@@ -9,7 +9,7 @@ import numpy as np
 from .. import _native_vsig as _native
 from ..errors import SignatureFormatError
 
-__all__ = ["VideoSignature"]
+__all__ = ["VideoSignature", "MAX_TIME_BASE_TERM", "check_time_base"]
 
 _TRIT_DIVISORS = np.array([81, 27, 9, 3, 1], dtype=np.uint8)
 
@@ -58,7 +58,7 @@ class VideoSignature:
             raise ValueError(f"width/height out of range: {width}x{height}")
         self.width = int(width)
         self.height = int(height)
-        self.time_base = _check_time_base(time_base)
+        self.time_base = check_time_base(time_base)
         self.pts = _as_array("pts", pts, np.uint64, (None,))
         n = len(self.pts)
         self.confidence = _as_array("confidence", confidence, np.uint8, (n,))
@@ -145,7 +145,9 @@ class VideoSignature:
 MAX_TIME_BASE_TERM = 2**31 - 1
 
 
-def _check_time_base(time_base) -> tuple[int, int]:
+def check_time_base(time_base) -> tuple[int, int]:
+    """The one ``time_base`` check of lpcore.vsig (VideoSignature, compute, compute_profile): a positive
+    ``(num, den)`` pair or Fraction of C-int terms, returned as a tuple of ints."""
     if isinstance(time_base, Fraction):
         time_base = (time_base.numerator, time_base.denominator)
     try:
@@ -160,3 +162,6 @@ def _check_time_base(time_base) -> tuple[int, int]:
         raise ValueError(f"time_base terms must be at most {MAX_TIME_BASE_TERM} (FFmpeg's AVRational is two C ints), "
                          f"got {num}/{den}")
     return (int(num), int(den))
+
+
+_check_time_base = check_time_base  # old name, still imported by vsig/profile.py; use check_time_base
