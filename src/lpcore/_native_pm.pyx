@@ -72,7 +72,7 @@ cdef Py_ssize_t _check_rows(object arr, str name, Py_ssize_t width, Py_ssize_t n
     return rows
 
 
-cdef int _check_threads(object threads) except -1:
+cdef int check_threads(object threads) except -1:
     """lpcore's one ``threads`` rule (None = all cores, int >= 1, clamped): lpcore._args.threads."""
     return _threads_arg(threads)
 
@@ -164,7 +164,7 @@ def keccak256_rows(rows, threads=None):
     """keccak256_rows(rows (N, W) uint8) -> (N, 32) uint8: one digest per row."""
     cdef Py_ssize_t n = _check_rows(rows, "rows", -1)
     cdef Py_ssize_t width = rows.shape[1]
-    threads = _check_threads(threads)
+    threads = check_threads(threads)
     cdef cnp.ndarray out = np.empty((n, 32), dtype=np.uint8)
     cdef uint8_t *o = <uint8_t *>cnp.PyArray_DATA(out)
     cdef const uint8_t *d = _ptr(rows)
@@ -181,7 +181,7 @@ def keccak256_ragged(data, offsets, threads=None):
     if (not isinstance(offsets, np.ndarray) or offsets.dtype != np.int64 or offsets.ndim != 1
             or not offsets.flags.c_contiguous or offsets.shape[0] < 1):
         raise TypeError("offsets must be a 1-D C-contiguous int64 numpy array of N+1 entries")
-    threads = _check_threads(threads)
+    threads = check_threads(threads)
     cdef Py_ssize_t n = offsets.shape[0] - 1
     cdef cnp.ndarray out = np.empty((n, 32), dtype=np.uint8)
     cdef uint8_t *o = <uint8_t *>cnp.PyArray_DATA(out)
@@ -240,7 +240,7 @@ def ticket_hashes(recipient, sender, face_value, win_prob, sender_nonce, recipie
     cdef lp_ticket_columns cols
     cdef Py_ssize_t n = _ticket_columns(&cols, (recipient, sender, face_value, win_prob, sender_nonce,
                                                recipient_rand_hash, creation_round, creation_round_block_hash))
-    threads = _check_threads(threads)
+    threads = check_threads(threads)
     cdef cnp.ndarray out = np.empty((n, 32), dtype=np.uint8)
     cdef uint8_t *o = <uint8_t *>cnp.PyArray_DATA(out)
     cdef int t = threads
@@ -290,7 +290,7 @@ def ticket_one(recipient, sender, face_value, win_prob, sender_nonce, recipient_
 def personal_hashes(hashes, threads=None):
     """personal_hashes(hashes (N, 32)) -> (N, 32): keccak256("\\x19Ethereum Signed Message:\\n32" + h) per row."""
     cdef Py_ssize_t n = _check_rows(hashes, "hashes", 32)
-    threads = _check_threads(threads)
+    threads = check_threads(threads)
     cdef cnp.ndarray out = np.empty((n, 32), dtype=np.uint8)
     cdef uint8_t *o = <uint8_t *>cnp.PyArray_DATA(out)
     cdef const uint8_t *h = _ptr(hashes)
@@ -334,7 +334,7 @@ def sign_batch(private_key, msgs, bint personal=True, threads=None):
     personal=True signs the EIP-191 digest of each 32-byte ticket hash; False signs each row as a digest."""
     cdef bytes key = _key32(private_key, "private_key")
     cdef Py_ssize_t n = _check_rows(msgs, "hashes", 32)
-    threads = _check_threads(threads)
+    threads = check_threads(threads)
     if not lp_pm_seckey_valid(&_secp, <const uint8_t *>key):
         raise ValueError("private_key is not a valid secp256k1 secret key (must be 0 < key < N)")
     cdef cnp.ndarray out = np.empty((n, 65), dtype=np.uint8)
@@ -354,7 +354,7 @@ def recover_batch(msgs, sigs, bint personal=True, threads=None):
     """recover_batch(msgs (N, 32), sigs (N, 65)) -> ((N, 20) uint8 addresses, (N,) uint8 status)."""
     cdef Py_ssize_t n = _check_rows(msgs, "hashes", 32)
     _check_rows(sigs, "sigs", 65, n)
-    threads = _check_threads(threads)
+    threads = check_threads(threads)
     cdef cnp.ndarray addrs = np.empty((n, 20), dtype=np.uint8)
     cdef cnp.ndarray status = np.empty(n, dtype=np.uint8)
     cdef uint8_t *a = <uint8_t *>cnp.PyArray_DATA(addrs)
@@ -372,7 +372,7 @@ def verify_batch(msgs, sigs, senders, bint personal=True, threads=None):
     cdef Py_ssize_t n = _check_rows(msgs, "hashes", 32)
     _check_rows(sigs, "sigs", 65, n)
     _check_rows(senders, "senders", 20, n, True)
-    threads = _check_threads(threads)
+    threads = check_threads(threads)
     cdef cnp.ndarray valid = np.empty(n, dtype=np.bool_)
     cdef cnp.ndarray status = np.empty(n, dtype=np.uint8)
     cdef uint8_t *v = <uint8_t *>cnp.PyArray_DATA(valid)
@@ -406,7 +406,7 @@ def is_winning_batch(sigs, sig_offsets, recipient_rands, win_probs, threads=None
         off = <const int64_t *>cnp.PyArray_DATA(sig_offsets)
     _check_rows(recipient_rands, "recipient_rands", 32, n, True)
     _check_rows(win_probs, "win_probs", 32, n, True)
-    threads = _check_threads(threads)
+    threads = check_threads(threads)
     cdef cnp.ndarray wins = np.empty(n, dtype=np.bool_)
     cdef uint8_t *w = <uint8_t *>cnp.PyArray_DATA(wins)
     cdef const uint8_t *s = _ptr(sigs)

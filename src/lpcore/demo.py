@@ -35,6 +35,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ._args import int_at_least
+from ._units import format_eth
+
 GATEWAY_KEY = bytes.fromhex("4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318")
 
 
@@ -66,7 +69,6 @@ SEGMENT_S = 2
 FPS = 24
 SOURCE_W, SOURCE_H, RENDITION_W, RENDITION_H = 256, 144, 128, 72
 PRICED_PROFILE = (1280, 720, FPS)  # the rendition profile the gateway pays for (720p)
-WEI_PER_ETH = 10**18
 
 
 # --- the clip --------------------------------------------------------------------------------------------
@@ -150,9 +152,8 @@ class OrchStats:
 
 
 def _eth(wei: int | Fraction | float, as_wei: bool) -> str:
-    if as_wei:
-        return f"{int(round(wei))} wei"
-    return f"{float(wei) / WEI_PER_ETH:.9f} ETH"
+    """One notation per run: exact ETH (lpcore's one formatter), or whole wei with ``--wei``."""
+    return f"{int(round(wei))} wei" if as_wei else format_eth(wei)
 
 
 def run(*, segments: int = 24, frames_per_segment: int = 48, seed: int = 7, workdir: Path | None = None,
@@ -373,18 +374,6 @@ def _main(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
-def _count(minimum: int):
-    def parse(text: str) -> int:
-        try:
-            v = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-        if v < minimum:
-            raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {v}")
-        return v
-    return parse
-
-
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "demo", help="end-to-end marketplace run on the embedded TicketBroker",
@@ -392,8 +381,8 @@ def register(subparsers) -> None:
                     "the gateway discovers them, selects with the lpcore policy, pays with PM tickets on an "
                     "embedded TicketBroker, verifies renditions (tamper-profile detector or MPEG-7 signatures), "
                     "suspends and swaps.")
-    p.add_argument("--segments", type=_count(1), default=24, help="segments in the generated clip (default 24)")
-    p.add_argument("--frames", type=_count(8), default=48, help="frames per segment (default 48)")
+    p.add_argument("--segments", type=int_at_least(1), default=24, help="segments in the generated clip (default 24)")
+    p.add_argument("--frames", type=int_at_least(8), default=48, help="frames per segment (default 48)")
     p.add_argument("--seed", type=int, default=7, help="clip and selection seed (default 7)")
     p.add_argument("--dir", type=Path, default=None,
                    help="keep the broker and queues in this directory (new or empty)")

@@ -94,14 +94,14 @@ def test_pyav_exceptions_of_any_type_become_video_decode_errors(clips, monkeypat
                 KeyError("x"), RuntimeError("y")):
         def broken(self, frame, exc=exc):
             raise exc
-        monkeypatch.setattr(engine._LumaReader, "__call__", broken)
+        monkeypatch.setattr(engine.LumaReader, "__call__", broken)
         with pytest.raises(VideoDecodeError, match=type(exc).__name__):
             vsig.compute_file(folder / "clip.mp4")
     monkeypatch.undo()
 
     def oom(self, frame):
         raise MemoryError
-    monkeypatch.setattr(engine._LumaReader, "__call__", oom)
+    monkeypatch.setattr(engine.LumaReader, "__call__", oom)
     with pytest.raises(MemoryError):  # not a decoding problem: stays what it is
         vsig.compute_file(folder / "clip.mp4")
 

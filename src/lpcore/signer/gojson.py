@@ -107,7 +107,7 @@ def nesting_depth(data: bytes) -> int:
     return structure(data)[0]
 
 
-def _check_size(data: bytes) -> None:
+def check_size(data: bytes) -> None:
     if data.count(b"[") + data.count(b"{") <= MAX_JSON_DEPTH and data.count(b",") + data.count(b":") < MAX_JSON_VALUES:
         return  # too few brackets and separators to exceed either limit: the common case, no scan needed
     depth, values = structure(data)
@@ -124,7 +124,7 @@ def loads_first(data: bytes) -> Any:
     Nesting deeper than :data:`MAX_JSON_DEPTH` or more than :data:`MAX_JSON_VALUES` values is refused before
     decoding.
     """
-    _check_size(data)
+    check_size(data)
     # Go replaces invalid UTF-8 with U+FFFD rather than failing.
     text = data.decode("utf-8", errors="replace")
     idx = len(text) - len(text.lstrip(" \t\r\n"))
@@ -146,7 +146,7 @@ def loads_first(data: bytes) -> Any:
 
 def loads_whole(data: bytes) -> Any:
     """Decode exactly one JSON value like ``json.Unmarshal`` (trailing non-space bytes are an error)."""
-    _check_size(data)
+    check_size(data)
     text = data.decode("utf-8", errors="replace")
     decoder = json.JSONDecoder(
         object_pairs_hook=_Object, parse_float=Number, parse_int=Number,

@@ -60,7 +60,7 @@ def _on_cuda(backend: Backend) -> bool:
     return getattr(backend, "device", "cpu") == "cuda"
 
 
-def _check_size(height: int, width: int) -> None:
+def check_size(height: int, width: int) -> None:
     if height < _native.MIN_DIM or width < _native.MIN_DIM:
         raise ValueError(f"frames must be at least {_native.MIN_DIM}x{_native.MIN_DIM} pixels "
                          f"(FFmpeg's filter divides by zero below that), got {width}x{height}")
@@ -69,7 +69,7 @@ def _check_size(height: int, width: int) -> None:
                          f"got {width}x{height}")
 
 
-def _check_plane_array(frames: np.ndarray, ndim: int, what: str) -> None:
+def check_plane_array(frames: np.ndarray, ndim: int, what: str) -> None:
     if frames.dtype != np.uint8:
         raise TypeError(f"{what} must be 8-bit luma (dtype uint8), got dtype {frames.dtype}")
     if frames.ndim != ndim:
@@ -77,11 +77,11 @@ def _check_plane_array(frames: np.ndarray, ndim: int, what: str) -> None:
         raise ValueError(f"{what} must have shape {shape}, got {frames.ndim} dimension(s) {frames.shape}")
 
 
-def _check_threads(threads) -> None:
+def check_threads(threads) -> None:
     _threads_arg(threads)  # lpcore's one rule; the value itself goes to the native call unchanged
 
 
-def _pts_array(pts, n: int) -> np.ndarray:
+def pts_array(pts, n: int) -> np.ndarray:
     if pts is None:
         return np.arange(n, dtype=np.uint64)
     if isinstance(pts, Iterable) and not hasattr(pts, "__len__"):
@@ -117,7 +117,7 @@ class _Accumulator:
         framesig = np.concatenate([p[0] for p in self.parts])
         words = np.concatenate([p[1] for p in self.parts])
         conf = np.concatenate([p[2] for p in self.parts])
-        pts = _pts_array(pts, self.done)
+        pts = pts_array(pts, self.done)
         return VideoSignature.from_frames(width, height, time_base, pts, conf, words, framesig)
 
 
@@ -139,7 +139,7 @@ def compute(frames: np.ndarray | Iterable[np.ndarray], pts: np.ndarray | Iterabl
     Raises ValueError/TypeError for frames smaller than 32x32, a wrong dtype/shape or no frames.
     """
     time_base = check_time_base(time_base)
-    _check_threads(threads)
+    check_threads(threads)
     on_gpu = _cuda.is_device_array(frames)
     backend = _backend(device, threads, on_gpu)
     acc = _Accumulator(backend, progress)
@@ -148,11 +148,11 @@ def compute(frames: np.ndarray | Iterable[np.ndarray], pts: np.ndarray | Iterabl
         if not _on_cuda(backend):
             frames = frames.get()  # device="cpu" asked for the CPU: one device-to-host copy
     if isinstance(frames, np.ndarray) or on_gpu:
-        _check_plane_array(frames, 3, "frames")
+        check_plane_array(frames, 3, "frames")
         n, height, width = frames.shape
-        _check_size(height, width)
+        check_size(height, width)
         if n:
-            pts = _pts_array(pts, n)  # fail before the work
+            pts = pts_array(pts, n)  # fail before the work
         step = _chunk_len(height, width) if progress is not None else max(n, 1)
         for start in range(0, n, step):
             acc.add(frames[start:start + step])
@@ -179,14 +179,14 @@ def _compute_stream(planes, acc: _Accumulator, pts, time_base) -> VideoSignature
         raise ValueError("frames is empty: a signature needs at least one frame")
     as_plane, empty = _plane_reader(first, acc.backend)
     first = as_plane(first)
-    _check_plane_array(first, 2, "each frame")
+    check_plane_array(first, 2, "each frame")
     height, width = first.shape
-    _check_size(height, width)
+    check_size(height, width)
     buf = empty((_chunk_len(height, width), height, width), np.uint8)
     k = 0
     for plane in itertools.chain([first], planes):
         plane = as_plane(plane)
-        _check_plane_array(plane, 2, "each frame")
+        check_plane_array(plane, 2, "each frame")
         if plane.shape != (height, width):
             raise ValueError(f"all frames must have the same size: {width}x{height} then "
                              f"{plane.shape[1]}x{plane.shape[0]}")
@@ -215,7 +215,7 @@ def _is_direct(frame) -> bool:
     return name == "yuv420p" or (name in _DIRECT_LUMA and getattr(frame, "color_range", 0) != _FULL_RANGE)
 
 
-def _display_matrix(frame) -> np.ndarray | None:
+def display_matrix(frame) -> np.ndarray | None:
     for sd in getattr(frame, "side_data", ()):
         if "DISPLAYMATRIX" in str(getattr(sd, "type", "")).upper():
             m = np.frombuffer(bytes(sd), dtype="=i4")
@@ -224,7 +224,7 @@ def _display_matrix(frame) -> np.ndarray | None:
     return None
 
 
-def _orientation(matrix: np.ndarray | None) -> Callable[[np.ndarray], np.ndarray]:
+def orientation(matrix: np.ndarray | None) -> Callable[[np.ndarray], np.ndarray]:
     """The pixel transform ffmpeg 5.1's autorotate inserts for a display matrix (exact transposes/flips only).
 
     theta = -round(av_display_rotation_get(m)) normalised to [0, 360), then transpose/hflip/vflip as the ffmpeg
@@ -257,7 +257,7 @@ def _orientation(matrix: np.ndarray | None) -> Callable[[np.ndarray], np.ndarray
     return lambda plane: plane
 
 
-class _LumaReader:
+class LumaReader:
     """The 8-bit luma FFmpeg's `format=yuv420p,signature` sees for each decoded frame of one stream, including
     the ffmpeg command's autorotation (taken from the first frame's display matrix, like 5.1's stream-level one)."""
 
@@ -285,7 +285,7 @@ class _LumaReader:
 
     def __call__(self, frame) -> np.ndarray:
         if self.orient is None:
-            self.orient = _orientation(_display_matrix(frame))
+            self.orient = orientation(display_matrix(frame))
         if not _is_direct(frame):
             frame = self._convert(frame)
         plane = frame.planes[0]
@@ -300,7 +300,7 @@ def _rescale(a: int, b: Fraction, c: Fraction) -> int:
     return r if q >= 0 else -r
 
 
-class _FrameClock:
+class FrameClock:
     """The pts the ffmpeg command (5.1) hands to the filter for each decoded frame.
 
     ffmpeg shifts every input timestamp by -start_time of the file (so MPEG-TS starts near 0), and when a frame
@@ -357,8 +357,8 @@ def _decoded_luma(name: str):
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
             tb = stream.time_base
-            luma_of = _LumaReader(stream)
-            clock = _FrameClock(container, stream)
+            luma_of = LumaReader(stream)
+            clock = FrameClock(container, stream)
             frames = container.decode(stream)
         yield ((tb.numerator, tb.denominator) if tb is not None else (1, 1)), None
         while True:
@@ -382,7 +382,7 @@ def compute_file(path: str | os.PathLike, device: str = "auto", *, threads: int 
     :class:`lpcore.VideoDecodeError` for any file that cannot be opened or decoded or has no video stream
     (:class:`VideoSizeError`, also a ValueError, for frames the filter cannot sign).
     """
-    _check_threads(threads)
+    check_threads(threads)
     backend = _backend(device, threads)
     acc = _Accumulator(backend, progress)
     name = os.fspath(path)
@@ -395,7 +395,7 @@ def compute_file(path: str | os.PathLike, device: str = "auto", *, threads: int 
             if buf is None:
                 height, width = luma.shape
                 try:
-                    _check_size(height, width)
+                    check_size(height, width)
                 except ValueError as exc:
                     raise VideoSizeError(f"{name!r}: {exc}") from None
                 buf = np.empty((_chunk_len(height, width), height, width), np.uint8)

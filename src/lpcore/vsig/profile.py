@@ -34,7 +34,7 @@ import numpy as np
 
 from .. import _native_vsig as _native
 from ..errors import SignatureFormatError, VideoDecodeError
-from .signature import VideoSignature, _check_time_base
+from .signature import VideoSignature, check_time_base
 
 __all__ = ["VideoProfile", "compute_profile", "compute_profile_file", "PROFILE_VERSION", "PROFILE_BYTES"]
 
@@ -179,12 +179,12 @@ class VideoProfile:
 # ------------------------------------------------------------------------------------------------ computing
 
 def _check_planes(y, u, v):
-    from .engine import _check_plane_array, _check_size
+    from .engine import check_plane_array, check_size
 
     for name, a in (("y", y), ("u", u), ("v", v)):
-        _check_plane_array(a, 3, name)
+        check_plane_array(a, 3, name)
     n, h, w = y.shape
-    _check_size(h, w)
+    check_size(h, w)
     if u.shape != v.shape or u.shape[0] != n:
         raise ValueError(f"u and v must be (N, Hc, Wc) with N = {n} frames and equal shapes, got {u.shape}, {v.shape}")
     if not (16 <= u.shape[2] <= w and 16 <= u.shape[1] <= h):
@@ -212,10 +212,10 @@ def compute_profile(y, u, v, pts=None, time_base=(1, 1), device: str = "auto", *
     any strides (numpy; CuPy/GPU arrays go to the CUDA backend). The signature equals
     ``lpcore.vsig.compute(y, pts, time_base)``. ``device``: "cpu", "cuda" or "auto", identical output."""
     from . import cuda as _cuda
-    from .engine import _check_threads, _pts_array
+    from .engine import check_threads, pts_array
 
-    time_base = _check_time_base(time_base)
-    _check_threads(threads)
+    time_base = check_time_base(time_base)
+    check_threads(threads)
     on_gpu = _cuda.is_device_array(y)
     if on_gpu:
         y, u, v = (_cuda.as_cupy(a) for a in (y, u, v))
@@ -225,7 +225,7 @@ def compute_profile(y, u, v, pts=None, time_base=(1, 1), device: str = "auto", *
     n = y.shape[0]
     if n == 0:
         raise ValueError("frames is empty: a profile needs at least one frame")
-    pts = _pts_array(pts, n)
+    pts = pts_array(pts, n)
     run = _profile_backend(device, threads, on_gpu)
     if on_gpu and not hasattr(run, "__self__"):
         y, u, v = (a.get() for a in (y, u, v))
@@ -236,12 +236,12 @@ def compute_profile(y, u, v, pts=None, time_base=(1, 1), device: str = "auto", *
 
 def _decode_planes(source: Any, max_frames: int):
     """(y, u, v, pts, time_base) of the first video stream of a path or encoded bytes, as FFmpeg's
-    ``format=yuv420p`` delivers it (the luma the signature reads, see engine._LumaReader)."""
+    ``format=yuv420p`` delivers it (the luma the signature reads, see engine.LumaReader)."""
     import io
 
     import av
 
-    from .engine import _FrameClock, _LumaReader, _check_size, _display_matrix, _orientation
+    from .engine import FrameClock, LumaReader, check_size, display_matrix, orientation
 
     name = "<bytes>" if isinstance(source, (bytes, bytearray, memoryview)) else repr(os.fspath(source))
     src = io.BytesIO(bytes(source)) if isinstance(source, (bytes, bytearray, memoryview)) else os.fspath(source)
@@ -255,14 +255,14 @@ def _decode_planes(source: Any, max_frames: int):
             raise VideoDecodeError(f"{name} has no video stream")
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
-        reader = _LumaReader(stream)
-        clock = _FrameClock(container, stream)
+        reader = LumaReader(stream)
+        clock = FrameClock(container, stream)
         try:
             for frame in container.decode(stream):
                 if len(ys) >= max_frames:
                     raise VideoDecodeError(f"{name} has more than {max_frames} frames (max_frames)")
                 if reader.orient is None:  # from the first frame's display matrix, like the signature's reader
-                    reader.orient = _orientation(_display_matrix(frame))
+                    reader.orient = orientation(display_matrix(frame))
                 f420 = frame if frame.format.name == "yuv420p" else reader._convert(frame)
                 planes = []
                 for i in range(3):
@@ -272,7 +272,7 @@ def _decode_planes(source: Any, max_frames: int):
                 if ys and planes[0].shape != ys[0].shape:
                     raise VideoDecodeError(f"frame size changed mid-stream in {name}")
                 if not ys:
-                    _check_size(*planes[0].shape)
+                    check_size(*planes[0].shape)
                 ys.append(planes[0])
                 us.append(planes[1])
                 vs.append(planes[2])

@@ -164,4 +164,3 @@ def check_time_base(time_base) -> tuple[int, int]:
     return (int(num), int(den))
 
 
-_check_time_base = check_time_base  # old name, still imported by vsig/profile.py; use check_time_base
