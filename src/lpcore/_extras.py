@@ -23,7 +23,7 @@ __all__ = ["EXTRAS", "require"]
 #: Extras (``pyproject.toml`` ``[project.optional-dependencies]``) and what each brings.
 EXTRAS = {
     "gpu": "CuPy, for video signatures on a CUDA device",
-    "signer": "Starlette, uvicorn and protobuf, for the remote signer service",
+    "signer": "Starlette, uvicorn, protobuf and web3, for the remote signer service and its chain view",
     "market": "grpcio and protobuf, for discovering orchestrators over gRPC",
     "chain": "web3, for the on-chain TicketBroker and chain views",
     "ray": "Ray, for distributed verification",
