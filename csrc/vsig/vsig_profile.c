@@ -20,55 +20,94 @@
 #define VSIG_PROFILE_MULTIVERSION
 #endif
 
-/* Adds one sampled row's sums and sums of squares to the 32 blocks of its block row: short contiguous
- * reductions per block (the row is in cache, read just before by the block-sum kernel), which GCC vectorises;
- * a row segment's sum of squares is < 2048 * 255^2 < 2^32. */
+/* Adds one sampled row to the column accumulators of its chunk: ssum16[x] += v, ssq32[x] += v*v, for x < w, or
+ * sets them (first != 0: the chunk's first sampled row, so that nothing is cleared beforehand). One contiguous
+ * pass over the row (in cache: the block-sum kernel has just read it), uint16 squares summed in uint32 lanes,
+ * which GCC vectorises whole; the per-block reductions happen once per chunk, in fold_moments.
+ * Within a chunk (<= 256 rows) ssum16 <= 256*255 < 2^16 and ssq32 <= 256*255^2 < 2^32. */
 VSIG_PROFILE_MULTIVERSION
-static void sampled_row(const vsig_params *p, const uint8_t *restrict row, uint32_t *restrict ssum,
-                        uint64_t *restrict ssq)
+static void sampled_row(const uint8_t *restrict row, uint16_t *restrict ssum16, uint32_t *restrict ssq32,
+                        uint32_t w, int first)
 {
-    int c;
-    for (c = 0; c < VSIG_GRID; c++) {
-        uint32_t s = 0, q = 0, x;
-        for (x = p->col_start[c]; x < p->col_start[c + 1]; x++) {
-            uint32_t v = row[x];
-            s += v;
-            q += v * v;
+    uint32_t x;
+    if (first) {
+        for (x = 0; x < w; x++) {
+            uint16_t v = row[x];
+            ssum16[x] = v;
+            ssq32[x] = (uint16_t)(v * v);
         }
-        ssum[c] += s;
-        ssq[c] += q;
+        return;
+    }
+    for (x = 0; x < w; x++) {
+        uint16_t v = row[x];
+        ssum16[x] = (uint16_t)(ssum16[x] + v);
+        ssq32[x] += (uint16_t)(v * v);
     }
 }
 
-void vsig_block_moments(const vsig_params *p, const vsig_profile_params *pp, const uint8_t *plane,
-                        int64_t row_stride, uint16_t *colsum, uint32_t *blocks, uint32_t *ssum, uint64_t *ssq)
+/* vsig_add_rows4 (the same uint16 column sums) with sampled_row of s, one of a..d, in the same loop: the luma
+ * step waits on memory, so the sampled row's sums and squares ride along, instead of a second pass over it. */
+VSIG_PROFILE_MULTIVERSION
+static void add_rows4_sampled(uint16_t *restrict colsum, const uint8_t *restrict a, const uint8_t *restrict b,
+                              const uint8_t *restrict c, const uint8_t *restrict d, const uint8_t *restrict s,
+                              uint16_t *restrict ssum16, uint32_t *restrict ssq32, uint32_t w, int first)
 {
-    uint32_t w = p->width;
-    int r, c;
-    memset(blocks, 0, VSIG_NCELLS * sizeof(uint32_t));
-    memset(ssum, 0, VSIG_NCELLS * sizeof(uint32_t));
-    memset(ssq, 0, VSIG_NCELLS * sizeof(uint64_t));
-    for (r = 0; r < VSIG_GRID; r++) {
-        uint32_t y = p->row_start[r], y_end = p->row_start[r + 1];
-        while (y < y_end) {
-            uint32_t chunk_start = y, ys;
-            uint32_t chunk_end = y_end - y > VSIG_PROFILE_CHUNK_ROWS ? y + VSIG_PROFILE_CHUNK_ROWS : y_end;
-            memset(colsum, 0, (size_t)w * sizeof(uint16_t));
-            for (; y + 4 <= chunk_end; y += 4) {
-                const uint8_t *a = plane + (int64_t)y * row_stride;
-                vsig_add_rows4(colsum, a, a + row_stride, a + 2 * row_stride, a + 3 * row_stride, w);
-            }
-            for (; y < chunk_end; y++)
-                vsig_add_rows1(colsum, plane + (int64_t)y * row_stride, w);
-            for (ys = vsig_next_sampled(chunk_start, pp->ystep); ys < chunk_end; ys += pp->ystep)
-                sampled_row(p, plane + (int64_t)ys * row_stride, ssum + r * VSIG_GRID, ssq + r * VSIG_GRID);
-            for (c = 0; c < VSIG_GRID; c++) {
-                uint32_t s = 0, x;
-                for (x = p->col_start[c]; x < p->col_start[c + 1]; x++)
-                    s += colsum[x];
-                blocks[r * VSIG_GRID + c] += s;
-            }
+    uint32_t x;
+    if (first) {
+        for (x = 0; x < w; x++) {
+            uint16_t v = s[x];
+            colsum[x] = (uint16_t)(colsum[x] + (uint16_t)((uint16_t)a[x] + b[x]) + (uint16_t)((uint16_t)c[x] + d[x]));
+            ssum16[x] = v;
+            ssq32[x] = (uint16_t)(v * v);
         }
+        return;
+    }
+    for (x = 0; x < w; x++) {
+        uint16_t v = s[x];
+        colsum[x] = (uint16_t)(colsum[x] + (uint16_t)((uint16_t)a[x] + b[x]) + (uint16_t)((uint16_t)c[x] + d[x]));
+        ssum16[x] = (uint16_t)(ssum16[x] + v);
+        ssq32[x] += (uint16_t)(v * v);
+    }
+}
+
+/* Folds one chunk's column accumulators into the 32 blocks of its block row: the block sums over all rows and,
+ * when the chunk had sampled rows (sampled != 0), their sums and sums of squares (integer sums: the order changes
+ * nothing); sampled == 1 says a block's sum of squares in this chunk fits in uint32. */
+VSIG_PROFILE_MULTIVERSION
+static void fold_moments(const vsig_params *p, const uint16_t *restrict colsum, const uint16_t *restrict ssum16,
+                         const uint32_t *restrict ssq32, int sampled, uint32_t *restrict blocks,
+                         uint32_t *restrict ssum, uint64_t *restrict ssq)
+{
+    int c;
+    for (c = 0; c < VSIG_GRID; c++) {
+        uint32_t s = 0, x;
+        for (x = p->col_start[c]; x < p->col_start[c + 1]; x++)
+            s += colsum[x];
+        blocks[c] += s;
+    }
+    if (!sampled)
+        return;
+    if (sampled == 1) {   /* each block's sum of squares < 2^32: uint32 lanes, twice as wide as uint64 */
+        for (c = 0; c < VSIG_GRID; c++) {
+            uint32_t s = 0, q = 0, x;
+            for (x = p->col_start[c]; x < p->col_start[c + 1]; x++) {
+                s += ssum16[x];
+                q += ssq32[x];
+            }
+            ssum[c] += s;
+            ssq[c] += q;
+        }
+        return;
+    }
+    for (c = 0; c < VSIG_GRID; c++) {
+        uint32_t s = 0, x;
+        uint64_t q = 0;
+        for (x = p->col_start[c]; x < p->col_start[c + 1]; x++) {
+            s += ssum16[x];
+            q += ssq32[x];
+        }
+        ssum[c] += s;
+        ssq[c] += q;
     }
 }
 
@@ -82,6 +121,104 @@ static void prefetch_row(const uint8_t *row, uint32_t w)
     (void)row;
     (void)w;
 #endif
+}
+
+/* The chroma planes' sampled rows are far apart, beyond the hardware prefetcher's reach, so reading them after
+ * the luma waits on memory row by row (as long as all the rest of the profile). Their prefetches are therefore
+ * spread over the luma pass, a few cache lines after each 4-row luma step (a burst would fill the miss queue and
+ * stall the luma stream), so that vsig_chroma_sums finds them in the caches. Only a hint: no result depends on
+ * it. */
+typedef struct {
+    const uint8_t *plane[2];
+    int64_t stride[2];
+    uint32_t step, lines, total, next, quota;   /* sampled row step, lines per row, lines of both planes */
+} chroma_prefetch;
+
+static void chroma_prefetch_init(chroma_prefetch *cp, const vsig_profile_params *pp, const vsig_params *p,
+                                 const uint8_t *u, int64_t u_stride, const uint8_t *v, int64_t v_stride)
+{
+    uint32_t nrows = (pp->cheight + pp->cstep - 1) / pp->cstep, steps = p->height / 4 + 1;
+    cp->plane[0] = u;
+    cp->plane[1] = v;
+    cp->stride[0] = u_stride;
+    cp->stride[1] = v_stride;
+    cp->step = pp->cstep;
+    cp->lines = (pp->cwidth + 63) / 64;
+    cp->total = 2 * nrows * cp->lines;
+    cp->next = 0;
+    cp->quota = (cp->total + steps - 1) / steps + 1;
+}
+
+static void chroma_prefetch_some(chroma_prefetch *cp)
+{
+#if defined(__GNUC__)
+    uint32_t end = cp->next + cp->quota < cp->total ? cp->next + cp->quota : cp->total;
+    for (; cp->next < end; cp->next++) {
+        uint32_t j = cp->next, half = cp->total / 2, pl = j >= half, k = (j - pl * half) / cp->lines;
+        uint32_t x = (j - pl * half - k * cp->lines) * 64;
+        __builtin_prefetch(cp->plane[pl] + (int64_t)(k * cp->step) * cp->stride[pl] + x);
+    }
+#else
+    (void)cp;
+#endif
+}
+
+static void block_moments(const vsig_params *p, const vsig_profile_params *pp, const uint8_t *plane,
+                          int64_t row_stride, uint16_t *colsum, uint32_t *blocks, uint32_t *ssum, uint64_t *ssq,
+                          chroma_prefetch *cp)
+{
+    uint32_t w = p->width;
+    uint16_t *ssum16 = colsum + w;
+    uint32_t *ssq32 = (uint32_t *)(void *)(colsum + 2 * (size_t)w);
+    uint32_t maxcols = 0;
+    int r, fuse = pp->ystep >= 4;
+    for (r = 0; r < VSIG_GRID; r++)
+        if (p->col_start[r + 1] - p->col_start[r] > maxcols)
+            maxcols = p->col_start[r + 1] - p->col_start[r];
+    memset(blocks, 0, VSIG_NCELLS * sizeof(uint32_t));
+    memset(ssum, 0, VSIG_NCELLS * sizeof(uint32_t));
+    memset(ssq, 0, VSIG_NCELLS * sizeof(uint64_t));
+    for (r = 0; r < VSIG_GRID; r++) {
+        uint32_t y = p->row_start[r], y_end = p->row_start[r + 1];
+        while (y < y_end) {
+            uint32_t chunk_start = y, ys;
+            uint32_t nsamp = 0;
+            int sampled;
+            uint32_t chunk_end = y_end - y > VSIG_PROFILE_CHUNK_ROWS ? y + VSIG_PROFILE_CHUNK_ROWS : y_end;
+            memset(colsum, 0, (size_t)w * sizeof(uint16_t));
+            ys = vsig_next_sampled(chunk_start, pp->ystep);
+            for (; y + 4 <= chunk_end; y += 4) {
+                const uint8_t *a = plane + (int64_t)y * row_stride;
+                if (fuse && ys < y + 4) {   /* ystep >= 4: this step holds one sampled row, ys */
+                    add_rows4_sampled(colsum, a, a + row_stride, a + 2 * row_stride, a + 3 * row_stride,
+                                      plane + (int64_t)ys * row_stride, ssum16, ssq32, w, !nsamp);
+                    nsamp++;
+                    ys += pp->ystep;
+                } else {
+                    vsig_add_rows4(colsum, a, a + row_stride, a + 2 * row_stride, a + 3 * row_stride, w);
+                }
+                if (cp)
+                    chroma_prefetch_some(cp);
+            }
+            for (; y < chunk_end; y++)
+                vsig_add_rows1(colsum, plane + (int64_t)y * row_stride, w);
+            if (!fuse)
+                ys = vsig_next_sampled(chunk_start, pp->ystep);
+            for (; ys < chunk_end; ys += pp->ystep) {   /* the rest: the tail rows, or every one when ystep < 4 */
+                sampled_row(plane + (int64_t)ys * row_stride, ssum16, ssq32, w, !nsamp);
+                nsamp++;
+            }
+            sampled = !nsamp ? 0 : ((uint64_t)maxcols * nsamp * 255 * 255 <= UINT32_MAX ? 1 : 2);
+            fold_moments(p, colsum, ssum16, ssq32, sampled, blocks + r * VSIG_GRID, ssum + r * VSIG_GRID,
+                         ssq + r * VSIG_GRID);
+        }
+    }
+}
+
+void vsig_block_moments(const vsig_params *p, const vsig_profile_params *pp, const uint8_t *plane,
+                        int64_t row_stride, uint16_t *colsum, uint32_t *blocks, uint32_t *ssum, uint64_t *ssq)
+{
+    block_moments(p, pp, plane, row_stride, colsum, blocks, ssum, ssq, NULL);
 }
 
 void vsig_chroma_sums(const vsig_profile_params *pp, const uint8_t *plane, int64_t row_stride, uint16_t *colsum,
@@ -120,7 +257,7 @@ int vsig_profile_batch(const vsig_params *p, const vsig_profile_params *pp, cons
         return VSIG_OK;
 #pragma omp parallel num_threads(nt) reduction(| : failed)
     {
-        size_t w16 = p->width > pp->cwidth ? p->width : pp->cwidth;
+        size_t w16 = 4 * (size_t)p->width > pp->cwidth ? 4 * (size_t)p->width : pp->cwidth;
         uint16_t *scratch16 = (uint16_t *)malloc(w16 * sizeof(uint16_t));
         uint32_t blocks[VSIG_NCELLS], ssum[VSIG_NCELLS], usum[VSIG_PCELLS], vsum[VSIG_PCELLS];
         uint64_t ssq[VSIG_NCELLS];
@@ -131,8 +268,11 @@ int vsig_profile_batch(const vsig_params *p, const vsig_profile_params *pp, cons
         for (i = 0; i < n; i++) {
             if (failed)
                 continue;
-            vsig_block_moments(p, pp, in->y + i * in->y_frame_stride, in->y_row_stride, scratch16, blocks, ssum,
-                               ssq);
+            chroma_prefetch cp;
+            chroma_prefetch_init(&cp, pp, p, in->u + i * in->u_frame_stride, in->u_row_stride,
+                                 in->v + i * in->v_frame_stride, in->v_row_stride);
+            block_moments(p, pp, in->y + i * in->y_frame_stride, in->y_row_stride, scratch16, blocks, ssum, ssq,
+                          &cp);
             vsig_frame_signature(blocks, p, framesig + i * VSIG_FRAMESIG_BYTES, words + i * VSIG_NWORDS,
                                  confidence + i);
             vsig_chroma_sums(pp, in->u + i * in->u_frame_stride, in->u_row_stride, scratch16, usum);
