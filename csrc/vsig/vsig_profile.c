@@ -221,6 +221,23 @@ void vsig_block_moments(const vsig_params *p, const vsig_profile_params *pp, con
     block_moments(p, pp, plane, row_stride, colsum, blocks, ssum, ssq, NULL);
 }
 
+/* colsum[x] = a[x] (+ b[x]), for x < w: the first rows of a chroma chunk. */
+VSIG_PROFILE_MULTIVERSION
+static void set_rows2(uint16_t *restrict colsum, const uint8_t *restrict a, const uint8_t *restrict b, uint32_t w)
+{
+    uint32_t x;
+    for (x = 0; x < w; x++)
+        colsum[x] = (uint16_t)((uint16_t)a[x] + b[x]);
+}
+
+VSIG_PROFILE_MULTIVERSION
+static void set_rows1(uint16_t *restrict colsum, const uint8_t *restrict a, uint32_t w)
+{
+    uint32_t x;
+    for (x = 0; x < w; x++)
+        colsum[x] = a[x];
+}
+
 void vsig_chroma_sums(const vsig_profile_params *pp, const uint8_t *plane, int64_t row_stride, uint16_t *colsum,
                       uint32_t *cells)
 {
@@ -231,7 +248,16 @@ void vsig_chroma_sums(const vsig_profile_params *pp, const uint8_t *plane, int64
         uint32_t y = vsig_next_sampled(pp->row_start[r], pp->cstep), y_end = pp->row_start[r + 1];
         while (y < y_end) {
             uint32_t rows = 0;
-            memset(colsum, 0, w * sizeof(uint16_t));
+            /* the chunk's first one or two rows set the column sums (no clearing pass), the rest add to them */
+            if (y + pp->cstep < y_end) {
+                set_rows2(colsum, plane + (int64_t)y * row_stride, plane + (int64_t)(y + pp->cstep) * row_stride, w);
+                y += 2 * pp->cstep;
+                rows = 2;
+            } else {
+                set_rows1(colsum, plane + (int64_t)y * row_stride, w);
+                y += pp->cstep;
+                rows = 1;
+            }
             for (; y < y_end && rows < VSIG_PROFILE_CHUNK_ROWS; y += pp->cstep, rows++) {
                 /* Sampled rows are far apart, beyond the hardware prefetcher's reach: ask for the next one. */
                 if (y + pp->cstep < pp->cheight)
