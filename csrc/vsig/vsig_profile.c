@@ -111,23 +111,11 @@ static void fold_moments(const vsig_params *p, const uint16_t *restrict colsum, 
     }
 }
 
-static void prefetch_row(const uint8_t *row, uint32_t w)
-{
-#if defined(__GNUC__)
-    uint32_t x;
-    for (x = 0; x < w; x += 64)
-        __builtin_prefetch(row + x);
-#else
-    (void)row;
-    (void)w;
-#endif
-}
-
 /* The chroma planes' sampled rows are far apart, beyond the hardware prefetcher's reach, so reading them after
  * the luma waits on memory row by row (as long as all the rest of the profile). Their prefetches are therefore
  * spread over the luma pass, a few cache lines after each 4-row luma step (a burst would fill the miss queue and
- * stall the luma stream), so that vsig_chroma_sums finds them in the caches. Only a hint: no result depends on
- * it. */
+ * stall the luma stream), in the order chroma_advance reads them (u and v row by row), about one luma block
+ * row ahead of it. Only a hint: no result depends on it. */
 typedef struct {
     const uint8_t *plane[2];
     int64_t stride[2];
@@ -149,13 +137,14 @@ static void chroma_prefetch_init(chroma_prefetch *cp, const vsig_profile_params 
     cp->quota = (cp->total + steps - 1) / steps + 1;
 }
 
+static void chroma_prefetch_some(chroma_prefetch *cp);
+
 static void chroma_prefetch_some(chroma_prefetch *cp)
 {
 #if defined(__GNUC__)
     uint32_t end = cp->next + cp->quota < cp->total ? cp->next + cp->quota : cp->total;
     for (; cp->next < end; cp->next++) {
-        uint32_t j = cp->next, half = cp->total / 2, pl = j >= half, k = (j - pl * half) / cp->lines;
-        uint32_t x = (j - pl * half - k * cp->lines) * 64;
+        uint32_t j = cp->next, k = j / (2 * cp->lines), pl = (j / cp->lines) & 1u, x = (j % cp->lines) * 64;
         __builtin_prefetch(cp->plane[pl] + (int64_t)(k * cp->step) * cp->stride[pl] + x);
     }
 #else
@@ -163,9 +152,80 @@ static void chroma_prefetch_some(chroma_prefetch *cp)
 #endif
 }
 
+/* colsum[x] = a[x], for x < w: a chroma chunk's first row (no clearing pass). */
+VSIG_PROFILE_MULTIVERSION
+static void set_rows1(uint16_t *restrict colsum, const uint8_t *restrict a, uint32_t w)
+{
+    uint32_t x;
+    for (x = 0; x < w; x++)
+        colsum[x] = a[x];
+}
+
+/* Cell sums of one chroma plane over its sampled rows, read in row order a few rows at a time (chroma_advance),
+ * so that the profile pass can read them between luma block rows, while their prefetched lines are in cache.
+ * The sums are those of a plain pass: per cell row, chunks of <= 256 rows summed per column in uint16, folded
+ * into the cell sums (integer sums, the same whatever the grouping). */
+typedef struct {
+    const uint8_t *plane;
+    int64_t stride;
+    uint16_t *colsum;   /* pp->cwidth uint16 */
+    uint32_t *cells;    /* VSIG_PCELLS */
+    uint32_t y, rows;   /* next sampled row; rows in the current chunk */
+    int rc;             /* cell row of the current chunk */
+} chroma_state;
+
+static void chroma_state_init(chroma_state *st, const uint8_t *plane, int64_t stride, uint16_t *colsum,
+                              uint32_t *cells)
+{
+    st->plane = plane;
+    st->stride = stride;
+    st->colsum = colsum;
+    st->cells = cells;
+    st->y = 0;
+    st->rows = 0;
+    st->rc = 0;
+    memset(cells, 0, VSIG_PCELLS * sizeof(uint32_t));
+}
+
+static void chroma_flush(chroma_state *st, const vsig_profile_params *pp)
+{
+    int c;
+    if (!st->rows)
+        return;
+    for (c = 0; c < VSIG_PGRID; c++) {
+        uint32_t s = 0, x;
+        for (x = pp->col_start[c]; x < pp->col_start[c + 1]; x++)
+            s += st->colsum[x];
+        st->cells[st->rc * VSIG_PGRID + c] += s;
+    }
+    st->rows = 0;
+}
+
+/* Adds the sampled rows y < limit; limit == pp->cheight finishes the plane. */
+static void chroma_advance(chroma_state *st, const vsig_profile_params *pp, uint32_t limit)
+{
+    while (st->y < limit) {
+        const uint8_t *row = st->plane + (int64_t)st->y * st->stride;
+        while (pp->row_start[st->rc + 1] <= st->y) {
+            chroma_flush(st, pp);
+            st->rc++;
+        }
+        if (st->rows == VSIG_PROFILE_CHUNK_ROWS)
+            chroma_flush(st, pp);
+        if (st->rows)
+            vsig_add_rows1(st->colsum, row, pp->cwidth);
+        else
+            set_rows1(st->colsum, row, pp->cwidth);
+        st->rows++;
+        st->y += pp->cstep;
+    }
+    if (limit >= pp->cheight)
+        chroma_flush(st, pp);
+}
+
 static void block_moments(const vsig_params *p, const vsig_profile_params *pp, const uint8_t *plane,
                           int64_t row_stride, uint16_t *colsum, uint32_t *blocks, uint32_t *ssum, uint64_t *ssq,
-                          chroma_prefetch *cp)
+                          chroma_prefetch *cp, chroma_state *cs)
 {
     uint32_t w = p->width;
     uint16_t *ssum16 = colsum + w;
@@ -212,66 +272,26 @@ static void block_moments(const vsig_params *p, const vsig_profile_params *pp, c
             fold_moments(p, colsum, ssum16, ssq32, sampled, blocks + r * VSIG_GRID, ssum + r * VSIG_GRID,
                          ssq + r * VSIG_GRID);
         }
+        if (cs) {   /* the chroma rows of this share of the frame, prefetched during the luma steps before */
+            uint32_t limit = (uint32_t)((uint64_t)pp->cheight * (uint32_t)(r + 1) / VSIG_GRID);
+            chroma_advance(&cs[0], pp, limit);
+            chroma_advance(&cs[1], pp, limit);
+        }
     }
 }
 
 void vsig_block_moments(const vsig_params *p, const vsig_profile_params *pp, const uint8_t *plane,
                         int64_t row_stride, uint16_t *colsum, uint32_t *blocks, uint32_t *ssum, uint64_t *ssq)
 {
-    block_moments(p, pp, plane, row_stride, colsum, blocks, ssum, ssq, NULL);
-}
-
-/* colsum[x] = a[x] (+ b[x]), for x < w: the first rows of a chroma chunk. */
-VSIG_PROFILE_MULTIVERSION
-static void set_rows2(uint16_t *restrict colsum, const uint8_t *restrict a, const uint8_t *restrict b, uint32_t w)
-{
-    uint32_t x;
-    for (x = 0; x < w; x++)
-        colsum[x] = (uint16_t)((uint16_t)a[x] + b[x]);
-}
-
-VSIG_PROFILE_MULTIVERSION
-static void set_rows1(uint16_t *restrict colsum, const uint8_t *restrict a, uint32_t w)
-{
-    uint32_t x;
-    for (x = 0; x < w; x++)
-        colsum[x] = a[x];
+    block_moments(p, pp, plane, row_stride, colsum, blocks, ssum, ssq, NULL, NULL);
 }
 
 void vsig_chroma_sums(const vsig_profile_params *pp, const uint8_t *plane, int64_t row_stride, uint16_t *colsum,
                       uint32_t *cells)
 {
-    uint32_t w = pp->cwidth;
-    int r, c;
-    memset(cells, 0, VSIG_PCELLS * sizeof(uint32_t));
-    for (r = 0; r < VSIG_PGRID; r++) {
-        uint32_t y = vsig_next_sampled(pp->row_start[r], pp->cstep), y_end = pp->row_start[r + 1];
-        while (y < y_end) {
-            uint32_t rows = 0;
-            /* the chunk's first one or two rows set the column sums (no clearing pass), the rest add to them */
-            if (y + pp->cstep < y_end) {
-                set_rows2(colsum, plane + (int64_t)y * row_stride, plane + (int64_t)(y + pp->cstep) * row_stride, w);
-                y += 2 * pp->cstep;
-                rows = 2;
-            } else {
-                set_rows1(colsum, plane + (int64_t)y * row_stride, w);
-                y += pp->cstep;
-                rows = 1;
-            }
-            for (; y < y_end && rows < VSIG_PROFILE_CHUNK_ROWS; y += pp->cstep, rows++) {
-                /* Sampled rows are far apart, beyond the hardware prefetcher's reach: ask for the next one. */
-                if (y + pp->cstep < pp->cheight)
-                    prefetch_row(plane + (int64_t)(y + pp->cstep) * row_stride, w);
-                vsig_add_rows1(colsum, plane + (int64_t)y * row_stride, w);
-            }
-            for (c = 0; c < VSIG_PGRID; c++) {
-                uint32_t s = 0, x;
-                for (x = pp->col_start[c]; x < pp->col_start[c + 1]; x++)
-                    s += colsum[x];
-                cells[r * VSIG_PGRID + c] += s;
-            }
-        }
-    }
+    chroma_state st;
+    chroma_state_init(&st, plane, row_stride, colsum, cells);
+    chroma_advance(&st, pp, pp->cheight);
 }
 
 int vsig_profile_batch(const vsig_params *p, const vsig_profile_params *pp, const vsig_planes *in, int64_t n,
@@ -283,7 +303,7 @@ int vsig_profile_batch(const vsig_params *p, const vsig_profile_params *pp, cons
         return VSIG_OK;
 #pragma omp parallel num_threads(nt) reduction(| : failed)
     {
-        size_t w16 = 4 * (size_t)p->width > pp->cwidth ? 4 * (size_t)p->width : pp->cwidth;
+        size_t w16 = 4 * (size_t)p->width + 2 * (size_t)pp->cwidth;   /* luma scratch, then u and v column sums */
         uint16_t *scratch16 = (uint16_t *)malloc(w16 * sizeof(uint16_t));
         uint32_t blocks[VSIG_NCELLS], ssum[VSIG_NCELLS], usum[VSIG_PCELLS], vsum[VSIG_PCELLS];
         uint64_t ssq[VSIG_NCELLS];
@@ -295,14 +315,17 @@ int vsig_profile_batch(const vsig_params *p, const vsig_profile_params *pp, cons
             if (failed)
                 continue;
             chroma_prefetch cp;
+            chroma_state cs[2];
             chroma_prefetch_init(&cp, pp, p, in->u + i * in->u_frame_stride, in->u_row_stride,
                                  in->v + i * in->v_frame_stride, in->v_row_stride);
+            chroma_state_init(&cs[0], in->u + i * in->u_frame_stride, in->u_row_stride,
+                              scratch16 + 4 * (size_t)p->width, usum);
+            chroma_state_init(&cs[1], in->v + i * in->v_frame_stride, in->v_row_stride,
+                              scratch16 + 4 * (size_t)p->width + pp->cwidth, vsum);
             block_moments(p, pp, in->y + i * in->y_frame_stride, in->y_row_stride, scratch16, blocks, ssum, ssq,
-                          &cp);
+                          &cp, cs);
             vsig_frame_signature(blocks, p, framesig + i * VSIG_FRAMESIG_BYTES, words + i * VSIG_NWORDS,
                                  confidence + i);
-            vsig_chroma_sums(pp, in->u + i * in->u_frame_stride, in->u_row_stride, scratch16, usum);
-            vsig_chroma_sums(pp, in->v + i * in->v_frame_stride, in->v_row_stride, scratch16, vsum);
             vsig_profile_frame(blocks, ssum, ssq, usum, vsum, p, pp, profile + i * VSIG_PROFILE_BYTES);
         }
         free(scratch16);
