@@ -155,7 +155,7 @@ typedef struct {
 
 /* Luma block sums (exactly vsig_block_sums') and, over the sampled rows (pp->ystep), block sums and sums of
  * squares of one frame, in one read of the plane.
- * Scratch: colsum p->width uint16.
+ * Scratch: colsum 4 * p->width uint16 (4-byte aligned).
  * Out: blocks[1024], ssum[1024], ssq[1024] (row-major). */
 void vsig_block_moments(const vsig_params *p, const vsig_profile_params *pp, const uint8_t *plane,
                         int64_t row_stride, uint16_t *colsum, uint32_t *blocks, uint32_t *ssum, uint64_t *ssq);
