@@ -23,6 +23,9 @@ from __future__ import annotations
 
 import json
 import math
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -287,6 +290,32 @@ def detect_tampering(reference: Any, candidate: Any, *, device: str = "auto", mp
     +-4 frames and, when that fits badly and ``mpeg7`` is true, taken from the MPEG-7 match (preset "exact").
     Raises :class:`DetectionError`/``SignatureFormatError``/``VideoDecodeError`` for unusable inputs.
     """
+    with _kernels_ready():
+        return _detect_tampering(reference, candidate, device=device, mpeg7=mpeg7, offset=offset)
+
+
+_FIRST_USE = threading.Lock()
+_kernels_warm = False
+
+
+@contextmanager
+def _kernels_ready() -> Iterator[None]:
+    """numba compiles (or loads from its cache) each evidence kernel on its first call; two threads doing that
+    at once can trip numba's own lazy imports ("partially initialized module", seen in a Ray worker running
+    pairs on threads). So calls are serialised until one has completed; after that they run concurrently
+    (the kernels release the GIL)."""
+    global _kernels_warm
+    if _kernels_warm:
+        yield
+        return
+    with _FIRST_USE:
+        yield
+        _kernels_warm = True
+
+
+def _detect_tampering(reference: Any, candidate: Any, *, device: str = "auto", mpeg7: bool = True,
+                      offset: int | None = None) -> TamperReport:
+    """The body of :func:`detect_tampering` (same arguments)."""
     ref = load_profile(reference, "reference", device=device)
     cand = load_profile(candidate, "candidate", device=device)
     n, m = len(ref), len(cand)
