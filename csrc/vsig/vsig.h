@@ -144,6 +144,8 @@ LP_WARN_UNUSED_RESULT LP_NONNULL(1, 2) int64_t vsig_write_xml(const vsig_signatu
 void vsig_add_rows4(uint16_t *colsum, const uint8_t *a, const uint8_t *b, const uint8_t *c, const uint8_t *d,
                     uint32_t w);
 void vsig_add_rows1(uint16_t *colsum, const uint8_t *a, uint32_t w);
+/* Folds the column sums of one block row into its VSIG_GRID block sums (block_row[c] += the columns of block c). */
+void vsig_fold_columns(const vsig_params *p, const uint16_t *colsum, uint32_t *block_row);
 
 /* One batch of planar YUV frames: pixel (0,0) of frame 0 of each plane, with byte strides (any sign). */
 typedef struct {

@@ -37,7 +37,7 @@ void vsig_add_rows1(uint16_t *restrict colsum, const uint8_t *restrict a, uint32
 }
 
 /* Folds the column sums of one block row into its 32 block sums, using the precomputed column boundaries. */
-static void fold_columns(const vsig_params *p, const uint16_t *colsum, uint32_t *block_row)
+void vsig_fold_columns(const vsig_params *p, const uint16_t *colsum, uint32_t *block_row)
 {
     int c;
     for (c = 0; c < VSIG_GRID; c++) {
@@ -65,7 +65,7 @@ void vsig_block_sums(const vsig_params *p, const uint8_t *plane, int64_t row_str
             }
             for (; y < chunk_end; y++)
                 vsig_add_rows1(colsum, plane + (int64_t)y * row_stride, w);
-            fold_columns(p, colsum, blocks + r * VSIG_GRID);
+            vsig_fold_columns(p, colsum, blocks + r * VSIG_GRID);
         }
     }
 }

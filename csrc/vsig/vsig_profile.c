@@ -79,12 +79,7 @@ static void fold_moments(const vsig_params *p, const uint16_t *restrict colsum, 
                          uint32_t *restrict ssum, uint64_t *restrict ssq)
 {
     int c;
-    for (c = 0; c < VSIG_GRID; c++) {
-        uint32_t s = 0, x;
-        for (x = p->col_start[c]; x < p->col_start[c + 1]; x++)
-            s += colsum[x];
-        blocks[c] += s;
-    }
+    vsig_fold_columns(p, colsum, blocks);   /* the signature's own block sums, folded as vsig_block_sums does */
     if (!sampled)
         return;
     if (sampled == 1) {   /* each block's sum of squares < 2^32: uint32 lanes, twice as wide as uint64 */
