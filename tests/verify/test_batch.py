@@ -585,3 +585,20 @@ def test_cuda_rows_equal_cpu_rows_with_the_emulated_kernels(clips, monkeypatch):
             c.cache_clear()
     assert fake_cupy.copies["h2d"] > 0                               # the frames went to the "device"
     assert without_seconds(gpu) == without_seconds(cpu) and [r["tampered"] for r in gpu] == [False, True]
+
+
+def test_an_interrupted_ray_task_gets_a_new_worker_not_an_interrupt():
+    """Stopping early cancels in-flight tasks with force (the worker process is replaced): an interrupt landing in
+    a cold worker's numba import left that worker failing every later task. Actor tasks fall back to a plain
+    cancel (their actors are killed at the end of the batch)."""
+    calls = []
+
+    class FakeRay:
+        def cancel(self, obj, force=False):
+            calls.append((obj, force))
+            if force and obj == "actor-task":
+                raise ValueError("Force cancel is not supported for actor tasks")
+
+    batch._cancel(FakeRay(), "task")
+    batch._cancel(FakeRay(), "actor-task")
+    assert calls == [("task", True), ("actor-task", True), ("actor-task", False)]

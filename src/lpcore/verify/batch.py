@@ -544,7 +544,18 @@ def _drive(ray, rex, pool, items: Iterable, window: int, tamper: bool) -> Iterat
     finally:
         for obj in inflight:     # the consumer stopped early (interrupt): free the workers
             with contextlib.suppress(Exception):
-                ray.cancel(obj)
+                _cancel(ray, obj)
+
+
+def _cancel(ray, obj) -> None:
+    """Cancels one in-flight task by replacing its worker process, not by interrupting it: a KeyboardInterrupt
+    delivered into a running task can land in the middle of an import (numba's takes seconds in a cold worker),
+    and a worker reused after that fails every later task ("module 'numba' has no attribute 'core'"). Actor tasks
+    cannot be force-cancelled; their actors are killed when the batch ends (``_ActorPool.close``)."""
+    try:
+        ray.cancel(obj, force=True)
+    except ValueError:
+        ray.cancel(obj)
 
 
 def _drive_loop(ray, rex, pool, it: Iterator, window: int, tamper: bool, inflight: dict):
