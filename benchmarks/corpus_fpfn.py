@@ -121,11 +121,17 @@ def render(d: Path, tag: str, src: Path, size, flags: str, enc: list[str], pre: 
     return sig
 
 
-def build(d: Path, n: int, jobs: int, start: int = 0) -> list[dict]:
+def render_sources(d: Path, n: int, jobs: int, start: int = 0) -> tuple[list, list[Path]]:
+    """The corpus's source segments (``sources``), rendered into ``d`` on ``jobs`` threads: both corpora start here."""
     d.mkdir(parents=True, exist_ok=True)
     srcs = sources(n, start)
     with cf.ThreadPoolExecutor(jobs) as ex:
         paths = list(ex.map(lambda s: make_source(d, *s), srcs))
+    return srcs, paths
+
+
+def build(d: Path, n: int, jobs: int, start: int = 0) -> list[dict]:
+    srcs, paths = render_sources(d, n, jobs, start)
     tasks = []
     for k, (name, _) in enumerate(srcs):
         src, other = paths[k], paths[(k + 1) % n]
@@ -337,10 +343,7 @@ def render_media(d: Path, tag: str, src: Path, other: Path, size, flags: str, en
 
 
 def build_profile_corpus(d: Path, n: int, jobs: int, start: int = 0) -> list[dict]:
-    d.mkdir(parents=True, exist_ok=True)
-    srcs = sources(n, start)
-    with cf.ThreadPoolExecutor(jobs) as ex:
-        paths = list(ex.map(lambda s: make_source(d, *s), srcs))
+    srcs, paths = render_sources(d, n, jobs, start)
     tasks = []
     for idx, (name, _) in enumerate(srcs):
         k = start + idx
