@@ -30,6 +30,7 @@ from collections import defaultdict
 from pathlib import Path
 
 FPS = 30
+HELD_OUT_FROM = 18   # segments from here on vary more with k (profile corpus: never used for calibration)
 DUR = 2
 # (width, height, frames): 2-s segments at two rendition sizes, and 1-s segments (short final segments,
 # 1-s segment configurations) at 426x240
@@ -43,7 +44,9 @@ def sources(n: int, start: int = 0) -> list[tuple[str, str]]:
     for k in range(start, start + n):
         kind = k % 6
         if kind == 0:
-            g = f"testsrc2={base}:d=40,trim=start={5 * k % 30}:duration=2,setpts=PTS-STARTPTS"
+            # from segment 18 on the start also moves with k // 6 (5k mod 30 repeats every 6 segments)
+            t0 = 5 * k % 30 if k < HELD_OUT_FROM else (5 * k + 7 * (k // 6)) % 38
+            g = f"testsrc2={base}:d=40,trim=start={t0}:duration=2,setpts=PTS-STARTPTS"
         elif kind == 1:
             g = f"mandelbrot={base}:start_scale={1.5 + 0.2 * k}:end_scale=0.1,trim=duration=2"
         elif kind == 2:
@@ -209,7 +212,7 @@ def table(res: dict, presets: list[str]) -> str:
 # tests/vsig), so each rendition is decoded once. Every tamper kind varies its size, position or timing with the
 # segment number k, so calibration (segments < CALIB_SEGMENTS) and held-out segments see different edits.
 
-CALIB_SEGMENTS = 6
+CALIB_SEGMENTS = 18   # segments 0-17 calibrate (0-5 first, 6-17 once held out, see benchmarks/README.md)
 PROFILE_SIZES = [(426, 240, 60)]
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
 
@@ -244,9 +247,24 @@ def _simple(chain: str) -> str:
     return f"[0:v]{chain}[v]"
 
 
+def _variant(k: int) -> int:
+    """The edit-parameter index of segment k. Before HELD_OUT_FROM it is k, so an edit's size follows the
+    generator (both cycle with k % 6); from there on it is shifted by k // 6, so that every generator also
+    meets other sizes, positions and colours."""
+    return k if k < HELD_OUT_FROM else k + k // 6
+
+
+def tamper_encoder(k: int) -> list[str]:
+    """The cheater's encoder: x264 CRF 23 on the calibration part; from HELD_OUT_FROM on CRF 18, 23 or 28 (a
+    noisier tampered rendition hides its edit better)."""
+    crf = 23 if k < HELD_OUT_FROM else [18, 23, 28][k % 3]
+    return ["-c:v", "libx264", "-crf", str(crf)]
+
+
 def _tamper_graph(name: str, k: int) -> str:
     """filter_complex for tamper kind `name` at segment k: inputs [0:v] (own) and [1:v] (foreign), output [v]
     at the source's 960x540."""
+    k = _variant(k)
     areas = [0.02, 0.04, 0.08, 0.15, 0.25, 0.4]
     a = areas[k % len(areas)]
     colors = ["red", "white", "black", "yellow", "0x3080ff", "green"]
@@ -358,12 +376,66 @@ def build_profile_corpus(d: Path, n: int, jobs: int, start: int = 0) -> list[dic
                                                              None, pre)))
             for tn in PROFILE_TAMPER:
                 tasks.append((f"tamper:{tn}", name, sz, k, (f"p_{name}_{sz}_t_{tn}", src, other, size, "bicubic",
-                                                             ["-c:v", "libx264", "-crf", "23"], _tamper_graph(tn, k),
-                                                             None)))
+                                                             tamper_encoder(k), _tamper_graph(tn, k), None)))
     with cf.ThreadPoolExecutor(jobs) as ex:
         files = list(ex.map(lambda t: render_media(d, *t[4]), tasks))
-    return [{"kind": kind, "segment": name, "size": sz, "k": k, "media": str(f)}
-            for (kind, name, sz, k, _), f in zip(tasks, files)]
+        effects = list(ex.map(lambda tf: edit_effect(str(tf[1]), tf[0][4][1], tf[0][4][2], tf[0][4][6])
+                              if tf[0][0].startswith("tamper:") else None, zip(tasks, files)))
+    return [{"kind": kind, "segment": name, "size": sz, "k": k, "media": str(f), "effect": e}
+            for (kind, name, sz, k, _), f, e in zip(tasks, files, effects)]
+
+
+SRC_W, SRC_H = 960, 540
+CHANGED_LEVELS = 8      # a pixel is edited if a plane differs by more than this; a frame is edited if its
+CHANGED_PIXELS = 0.001  # edited pixels are >= 0.1 % of the frame and their bounding box >= 2 % of it (text,
+CHANGED_AREA = 0.02     # or a pixelised flat region, changes few pixels inside a larger edited area) ...
+CHANGED_FRAMES = 5      # ... and a tamper is visible if >= 5 frames are edited (or frames were added/removed)
+
+
+def _raw_frames(args: list[str]) -> "np.ndarray":
+    """Frames (N, H*3/2, W) uint8 (yuv420p planes stacked) of an ffmpeg run writing raw video to stdout."""
+    import numpy as np
+
+    out = subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", *args, "-f", "rawvideo",
+                          "-pix_fmt", "yuv420p", "-"], check=True, capture_output=True).stdout
+    fsz = SRC_W * SRC_H * 3 // 2
+    return np.frombuffer(out, np.uint8)[: len(out) // fsz * fsz].reshape(-1, fsz)
+
+
+def edit_effect(media: str, src: Path, other: Path, graph: str) -> dict:
+    """How much a tamper's filter graph changes its source (at the source's 960x540, before any encode):
+    frames whose edited pixels (a plane differing by > CHANGED_LEVELS) are >= CHANGED_PIXELS of the frame
+    and span a bounding box of >= CHANGED_AREA of it, in any plane. ``visible`` = >= CHANGED_FRAMES such frames, or a
+    different frame count. An edit that changes nothing visible (a hue turn of grey content, a blur of a flat
+    gradient) cannot be detected by any comparison of the pictures; the tables count it apart. Cached beside
+    the rendition."""
+    import numpy as np
+
+    cache = Path(media).with_suffix(".effect.json")
+    if cache.exists():
+        return json.loads(cache.read_text())
+    a = _raw_frames(["-i", str(src)])
+    b = _raw_frames(["-i", str(src), "-i", str(other), "-filter_complex", graph, "-map", "[v]",
+                     "-frames:v", str(FPS * DUR + 10)])
+    n = min(len(a), len(b))
+    ys, cs = SRC_W * SRC_H, SRC_W * SRC_H // 4
+    planes = [(0, SRC_H, SRC_W), (ys, SRC_H // 2, SRC_W // 2), (ys + cs, SRC_H // 2, SRC_W // 2)]
+    edited = 0
+    for i in range(n):
+        d = np.abs(a[i].astype(np.int16) - b[i].astype(np.int16)) > CHANGED_LEVELS
+        hit = False
+        for off, h, w in planes:   # fractions of the plane: a chroma sample covers the 4 pixels it colours
+            m = d[off:off + h * w].reshape(h, w)
+            if m.mean() < CHANGED_PIXELS:
+                continue
+            rows, cols = np.flatnonzero(m.any(axis=1)), np.flatnonzero(m.any(axis=0))
+            box = (rows[-1] - rows[0] + 1) * (cols[-1] - cols[0] + 1) / (h * w)
+            hit = hit or box >= CHANGED_AREA
+        edited += hit
+    res = {"edited_frames": int(edited), "frames": [int(len(a)), int(len(b))],
+           "visible": bool(edited >= CHANGED_FRAMES or len(a) != len(b))}
+    cache.write_text(json.dumps(res))
+    return res
 
 
 def _profile_of(path: str):
@@ -393,7 +465,8 @@ def evaluate_profile(items: list[dict], presets: list[str]) -> list[dict]:
         rep = detect_tampering(ref, cand)
         row = {"kind": it["kind"], "segment": it["segment"], "size": it["size"],
                "part": "calibration" if it["k"] < CALIB_SEGMENTS else "held-out",
-               "profile": bool(rep.tampered), "score": rep.score, "scores": rep.scores, "offset": rep.offset}
+               "profile": bool(rep.tampered), "score": rep.score, "scores": rep.scores, "offset": rep.offset,
+               "visible": it["effect"] is None or it["effect"]["visible"]}
         for p in presets:
             row[p] = not bool(compare(ref.signature, cand.signature, preset=p))   # True = flagged
         rows.append(row)
@@ -401,23 +474,30 @@ def evaluate_profile(items: list[dict], presets: list[str]) -> list[dict]:
 
 
 def profile_table(rows: list[dict], part: str, presets: list[str]) -> str:
-    """Markdown table: per kind, the share flagged by each method (honest: false alarms; tampered: detections)."""
+    """Markdown table: per kind, the share flagged by each method (honest: false alarms; tampered: detections).
+    Tampers whose edit changes nothing visible (``edit_effect``) are counted apart, in the last column and line."""
     methods = presets + ["profile"]
     sel = [r for r in rows if r["part"] == part]
     kinds = sorted({r["kind"] for r in sel}, key=lambda k: (not k.startswith("honest"), k))
-    head = "| rendition kind | " + " | ".join(f"`{m}` flagged" for m in methods) + " |"
-    lines = [head, "|---|" + "---|" * len(methods)]
+    head = ("| rendition kind | " + " | ".join(f"`{m}` flagged" for m in methods)
+            + " | no visible change (not counted) |")
+    lines = [head, "|---|" + "---|" * (len(methods) + 1)]
     for kd in kinds:
-        rs = [r for r in sel if r["kind"] == kd]
-        lines.append(f"| {kd} | " + " | ".join(f"{sum(r[m] for r in rs)}/{len(rs)}" for m in methods) + " |")
-    for label, prefix in (("**false alarms** (honest flagged)", "honest"), ("**detected** (tampered flagged)",
-                                                                             "tamper")):
-        rs = [r for r in sel if r["kind"].startswith(prefix)]
+        rs = [r for r in sel if r["kind"] == kd and r["visible"]]
+        hidden = sum(1 for r in sel if r["kind"] == kd and not r["visible"])
+        lines.append(f"| {kd} | " + " | ".join(f"{sum(r[m] for r in rs)}/{len(rs)}" for m in methods)
+                     + f" | {hidden or ''} |")
+    for label, prefix, vis in (("**false alarms** (honest flagged)", "honest", True),
+                               ("**detected** (tampered flagged)", "tamper", True),
+                               ("tampers with no visible change, flagged", "tamper", False)):
+        rs = [r for r in sel if r["kind"].startswith(prefix) and r["visible"] == vis]
+        if not rs:
+            continue
         cells = []
         for m in methods:
             f = sum(r[m] for r in rs)
             cells.append(f"{f}/{len(rs)} = {100 * f / max(1, len(rs)):.1f}%")
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+        lines.append(f"| {label} | " + " | ".join(cells) + " | |")
     return "\n".join(lines)
 
 

@@ -56,6 +56,14 @@ LOCAL_Y = (1.78, 3.3)
 LOCAL_S = (1.22, 5.1)
 LOCAL_C = (1.1, 2.2)
 LOCAL_FRAMES_K = 5
+# Contrast to the rendition's own noise floor: an honest encoder's block noise is spread over the picture, an edit
+# is a region. A persistent local change also counts if it reaches LOCAL_REL_MIN of its absolute threshold and
+# stands LOCAL_REL x (luma, texture, colour) above the 75th percentile of its map (+ LOCAL_REL_EPS): a logo or
+# a blur in a clean (low-CRF) rendition, whose background noise is far below the worst honest encode's.
+LOCAL_REL_MIN = 0.35
+LOCAL_REL_Q = 0.75
+LOCAL_REL_EPS = 0.03
+LOCAL_REL = (6.3, 9.9, 7.8)
 GLOBAL_Y, GLOBAL_C = 7.7, 6.0   # thresholds of the median |d| over blocks (luma, chroma)
 # Global geometry: the candidate's luma block-mean map against mirrored/negated and zoomed reference maps, on up
 # to GEOM_FRAMES aligned frames. Evidence = mean |c - r| / (mean |c - T(r)| + GEOM_EPS) over a threshold: an
@@ -73,6 +81,10 @@ TEMPORAL_FRAMES = 3        # anomalous frames needed (single-frame glitches happ
 REORDER_RATIO = 2.0        # a frame is misplaced if another reference frame (>= 2 away) fits this much better ...
 REORDER_FLOOR = 2.0        # ... and its aligned distance exceeds this and TEMPORAL_RATIO x the median
 REORDER_FRAMES = 3
+# ... and, on the fine 32x32 luma maps (noise-like or scrolling content, whose coarse descriptors all look alike):
+# a frame fits a reference frame >= 2 away FINE_REORDER x better than its own (RMS + FINE_EPS levels each)
+FINE_REORDER = 2.3
+FINE_EPS = 0.25
 FREEZE_STILL = 0.35        # candidate frame-to-frame RMS change below this is "repeated" ...
 FREEZE_MOVING = 2.0        # ... while the reference moved more than this
 FREEZE_FRAMES = 3
@@ -81,8 +93,9 @@ _NOISE_C = np.array([NOISE_C, NOISE_CS, NOISE_CG], np.float32)
 _SPREAD = np.array([SPREAD_EPS, NOISE_S, SPREAD_GAIN, SPREAD_MIN], np.float32)
 _T_PERSIST = np.array([LOCAL_Y[0], LOCAL_S[0], LOCAL_C[0]], np.float32)
 _T_FRAMES = np.array([LOCAL_Y[1], LOCAL_S[1], LOCAL_C[1]], np.float32)
+_T_REL = np.array(LOCAL_REL, np.float32)
 MAX_SHIFT = 3              # offsets searched directly; larger ones come from the MPEG-7 match
-ALIGN_BIAS = 0.15          # an offset must fit this much better per frame of shift
+ALIGN_BIAS = 0.03          # an offset must fit this much better per frame of shift
 COVERAGE_SLACK = 2         # frames a candidate may lack or add at its ends
 
 
@@ -220,6 +233,14 @@ def _descriptor(p: VideoProfile) -> np.ndarray:
     return cached
 
 
+def _fine(p: VideoProfile) -> np.ndarray:
+    """The 32x32 luma block means of every frame as float32 rows (N, 1024), cached on the profile."""
+    cached = p._cache.get("fine")
+    if cached is None:
+        cached = p._cache["fine"] = np.ascontiguousarray(p.data[:, :1024], dtype=np.float32)
+    return cached
+
+
 def _distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """RMS distance between every row of a and every row of b (levels)."""
     aa = (a * a).sum(1)[:, None]
@@ -238,27 +259,23 @@ def _mpeg7_offset(ref: VideoProfile, cand: VideoProfile) -> int | None:
 
 
 def _align(dist: np.ndarray, ref: VideoProfile, cand: VideoProfile, mpeg7: bool) -> tuple[int, float, str]:
-    """(offset, median aligned distance, source) minimising the median distance of aligned frames."""
+    """(offset, median aligned distance (coarse descriptor), source). Offsets within +-MAX_SHIFT are ranked by
+    the median RMS difference of the aligned frames' 32x32 luma maps (times 1 + ALIGN_BIAS per frame of shift:
+    static content fits every offset); when even the best fits badly, the MPEG-7 match's offset is tried."""
     from . import _evidence
 
     n, m = dist.shape
-    best = (0, math.inf)
-    offsets = list(range(-MAX_SHIFT, MAX_SHIFT + 1))
-    src = "profile"
     min_len = max(2, min(n, m) // 2)
-
-    def cost(o: int) -> float:
-        return float(_evidence.diagonal_medians(dist, o, o, min_len)[0])
-
-    costs = _evidence.diagonal_medians(dist, -MAX_SHIFT, MAX_SHIFT, min_len)
-    for o, c in zip(offsets, costs.tolist()):
-        c = c * (1.0 + ALIGN_BIAS * abs(o))   # prefer small shifts: repetitive content fits many
-        if c < best[1]:
-            best = (o, c)
+    offsets = np.arange(-MAX_SHIFT, MAX_SHIFT + 1)
+    fine = _evidence.diagonal_costs(ref.data, cand.data, -MAX_SHIFT, MAX_SHIFT, min_len)
+    # too short for any shift to be judged (fewer than min_len common frames everywhere): no shift
+    o = int(offsets[np.argmin(fine * (1.0 + ALIGN_BIAS * np.abs(offsets)))]) if np.isfinite(fine).any() else 0
+    best = (o, float(_evidence.diagonal_medians(dist, o, o, min_len)[0]))
+    src = "profile"
     if mpeg7 and best[1] > TEMPORAL_FLOOR:
         o = _mpeg7_offset(ref, cand)
-        if o is not None and o not in offsets:
-            c = cost(o)
+        if o is not None and abs(o) > MAX_SHIFT:
+            c = float(_evidence.diagonal_medians(dist, o, o, min_len)[0])
             if c < best[1]:
                 best, src = (o, c), "mpeg7"
     return best[0], best[1], src
@@ -385,6 +402,17 @@ def _detect_tampering(reference: Any, candidate: Any, *, device: str = "auto", m
     if n_mis >= REORDER_FRAMES:
         t_score = max(t_score, n_mis / REORDER_FRAMES)
         reasons.append(f"{n_mis} frame(s) fit other reference frames much better (reordered or re-timed)")
+    # the same on the fine maps: the k-th largest ratio of the aligned distance to the best one >= 2 frames away
+    fr, fc = _fine(ref), _fine(cand)
+    d_fine = _distances(fr, fc[cj])
+    d_own = d_fine[ri, np.arange(len(ri))]
+    far = np.abs(np.arange(n)[:, None] - ri[None, :]) >= 2
+    fine_ratio = (d_own + FINE_EPS) / (np.where(far, d_fine, np.inf).min(axis=0) + FINE_EPS)
+    fine_mis = fine_ratio >= FINE_REORDER
+    if int(fine_mis.sum()) >= REORDER_FRAMES:
+        t_score = max(t_score, float(np.sort(fine_ratio)[-REORDER_FRAMES]) / FINE_REORDER)
+        reasons.append(f"{int(fine_mis.sum())} frame(s) match other reference frames in detail (reordered)")
+        misplaced = misplaced | fine_mis
     anomalous = anomalous | misplaced
     n_frozen = int(frozen.sum())
     if n_frozen >= FREEZE_FRAMES:
@@ -422,8 +450,14 @@ def _detect_tampering(reference: Any, candidate: Any, *, device: str = "auto", m
     kk = min(LOCAL_FRAMES_K, k)
     # the frame-averaged maps minus their median over the frame: an edit is a region, while what an honest
     # encoder changes (texture at high CRF, edges after another scaler) is spread over the whole picture
-    flat = np.partition(pm.reshape(3, -1), (511, 512), axis=1)   # np.median(.., axis=1), as numpy computes it
+    q_lo = int(LOCAL_REL_Q * 1023)
+    flat = np.partition(pm.reshape(3, -1), (511, 512, q_lo, q_lo + 1), axis=1)   # np.median / np.quantile
+    floor = flat[:, q_lo] + np.float32(LOCAL_REL_Q * 1023 - q_lo) * (flat[:, q_lo + 1] - flat[:, q_lo])
     pm = pm - ((flat[:, 511] + flat[:, 512]) / np.float32(2))[:, None, None]
+    # the contrast rule, as a map on the same scale (1.0 = its threshold)
+    rel = np.minimum(pm / np.float32(LOCAL_REL_MIN),
+                     pm / ((floor + np.float32(LOCAL_REL_EPS)) * _T_REL)[:, None, None])
+    pm = np.maximum(pm, rel)
     persist = pm.max(axis=0).astype(np.float64)
     pf_max = pf.max(axis=0).astype(np.float64)
     details = {name: (float(pm[i].max()), float(np.sort(pf[i])[-kk]))
