@@ -274,3 +274,38 @@ def test_geometry_evidence_on_noise_like_content(tmp_path):
         rep = detect_tampering(ref, prof(name, chain, "23"))
         assert rep.tampered and rep.scores["global"] >= THRESHOLD, (name, rep.scores, rep.details)
         assert any("mirrored" in r or "zoomed" in r for r in rep.reasons), rep.reasons
+
+
+def test_reordered_frames_of_scrolling_noise(tmp_path):
+    """A reversed run of a scrolling cellular automaton: every frame's coarse descriptor looks alike, so only the
+    fine 32x32 maps show that the frames fit other reference frames; honest coarse encodes of it stay clean, and
+    without the fine check (threshold out of reach) the run is missed, so the check is what catches it."""
+    from lpcore.verify import detect as det
+
+    src = tmp_path / "ca.mkv"
+    _ff("-f", "lavfi", "-i", "cellauto=s=960x540:r=30:rule=110:random_seed=5:scroll=1,trim=duration=2",
+        "-frames:v", "60", "-c:v", "ffv1", str(src))
+
+    def prof(name: str, graph: str, crf: str):
+        out = tmp_path / f"{name}.mp4"
+        _ff("-i", str(src), "-filter_complex", graph.replace("[v]", "[t]") + f";[t]scale={W}:{H}[v]", "-map", "[v]",
+            "-pix_fmt", "yuv420p", "-c:v", "libx264", "-crf", crf, str(out))
+        return compute_profile_file(out, "cpu")
+
+    ref = prof("trusted", "[0:v]null[v]", "18")
+    for crf in ("28", "40"):
+        honest = detect_tampering(ref, prof(f"honest{crf}", "[0:v]null[v]", crf))
+        assert not honest.tampered, (crf, honest.scores, honest.details)
+    rev = prof("reversed", _splice(20, 8, False, reverse=True), "23")
+    rep = detect_tampering(ref, rev)
+    assert rep.tampered and rep.scores["temporal"] >= THRESHOLD, (rep.scores, rep.reasons)
+    assert any("in detail" in r for r in rep.reasons), rep.reasons
+    # the flagged frames are the reversed run (candidate frames 20..27), not the rest
+    flagged = {i for a, b in rep.frames for i in range(a, b + 1)}
+    assert flagged and flagged <= set(range(18, 30)), rep.frames
+    old = det.FINE_REORDER
+    try:
+        det.FINE_REORDER = float("inf")
+        assert not detect_tampering(ref, rev).tampered
+    finally:
+        det.FINE_REORDER = old

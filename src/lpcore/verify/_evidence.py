@@ -341,3 +341,30 @@ def geometry(R, C, gi, gj, zooms):
             d_z[q] = acc
     n = max(k, 1) * 1024.0
     return d_id / n, d_sm / (max(k, 1) * 961.0), d_t.min() / n, d_z.min() / n
+
+
+@njit(cache=True, nogil=True)
+def coarse_descriptor(D):
+    """The alignment descriptor of every frame: 8x8 means of the 32x32 luma map and 4x4 means of each 16x16
+    chroma map (profile bytes 0..1023, 2048..2303, 2304..2559), float32 (N, 96). Integer sums / 16, so exactly
+    the float32 of numpy's means of the same 4x4 cells."""
+    n = D.shape[0]
+    out = np.empty((n, 96), np.float32)
+    acc = np.empty(64, np.int32)
+    for t in range(n):
+        row = D[t]
+        for q in range(64):
+            acc[q] = 0
+        for b in range(1024):
+            acc[(b >> 7) * 8 + ((b & 31) >> 2)] += row[b]
+        for q in range(64):
+            out[t, q] = np.float32(acc[q]) / np.float32(16.0)
+        for plane in range(2):
+            base = 2048 + 256 * plane
+            for q in range(16):
+                acc[q] = 0
+            for b in range(256):
+                acc[(b >> 6) * 4 + ((b & 15) >> 2)] += row[base + b]
+            for q in range(16):
+                out[t, 64 + 16 * plane + q] = np.float32(acc[q]) / np.float32(16.0)
+    return out

@@ -225,11 +225,9 @@ def _descriptor(p: VideoProfile) -> np.ndarray:
     """Coarse per-frame descriptor for alignment: 8x8 luma means and 4x4 chroma means (float32, (N, 96))."""
     cached = p._cache.get("desc")
     if cached is None:
-        n = len(p)
-        y = p.ymean.reshape(n, 8, 4, 8, 4).mean(axis=(2, 4), dtype=np.float32).reshape(n, 64)
-        u = p.umean.reshape(n, 4, 4, 4, 4).mean(axis=(2, 4), dtype=np.float32).reshape(n, 16)
-        v = p.vmean.reshape(n, 4, 4, 4, 4).mean(axis=(2, 4), dtype=np.float32).reshape(n, 16)
-        cached = p._cache["desc"] = np.ascontiguousarray(np.concatenate([y, u, v], axis=1))
+        from . import _evidence
+
+        cached = p._cache["desc"] = _evidence.coarse_descriptor(p.data)
     return cached
 
 
@@ -409,7 +407,9 @@ def _detect_tampering(reference: Any, candidate: Any, *, device: str = "auto", m
     far = np.abs(np.arange(n)[:, None] - ri[None, :]) >= 2
     fine_ratio = (d_own + FINE_EPS) / (np.where(far, d_fine, np.inf).min(axis=0) + FINE_EPS)
     fine_mis = fine_ratio >= FINE_REORDER
+    fine_scores = np.zeros(len(cj))
     if int(fine_mis.sum()) >= REORDER_FRAMES:
+        fine_scores = np.where(fine_mis, fine_ratio / FINE_REORDER, 0.0)
         t_score = max(t_score, float(np.sort(fine_ratio)[-REORDER_FRAMES]) / FINE_REORDER)
         reasons.append(f"{int(fine_mis.sum())} frame(s) match other reference frames in detail (reordered)")
         misplaced = misplaced | fine_mis
@@ -479,6 +479,7 @@ def _detect_tampering(reference: Any, candidate: Any, *, device: str = "auto", m
     fs[good] = pf_max
     fs = np.maximum(fs, np.where(anomalous, t_scores, 0.0))
     fs = np.maximum(fs, np.where(frozen, 1.0, 0.0))
+    fs = np.maximum(fs, fine_scores)
     frame_scores[cj] = fs
     frame_scores[cover_mask] = max(1.0, scores["coverage"]) if scores["coverage"] >= THRESHOLD else 0.0
     flagged = frame_scores >= THRESHOLD
