@@ -58,55 +58,113 @@ def _abs_median(hist, n):
     return 0.5 * (lo + hi)
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _grad_map(row, base, side, g):
-    """g[b] = largest absolute step from cell b of the side x side map at row[base:] to its 4 neighbours."""
-    for b in range(side * side):
-        g[b] = 0
-    for r in range(side):
-        o = base + r * side
-        for c in range(side - 1):
-            d = abs(np.int32(row[o + c + 1]) - np.int32(row[o + c]))
-            i = r * side + c
-            g[i] = max(g[i], d)
-            g[i + 1] = max(g[i + 1], d)
-    for i in range(side * (side - 1)):
-        d = abs(np.int32(row[base + i + side]) - np.int32(row[base + i]))
-        g[i] = max(g[i], d)
-        g[i + side] = max(g[i + side], d)
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _diffs(rr, cc, base, n, d):
+    """d[i] = cc[base + i] - rr[base + i] (int32); returns their (min, max), which bound the histogram cells the
+    medians touch (min/max reductions over integers vectorise; the 511-cell scans and re-zeroing did not)."""
+    lo = np.int32(255)
+    hi = np.int32(-255)
+    for i in range(n):
+        v = np.int32(cc[base + i]) - np.int32(rr[base + i])
+        d[i] = v
+        lo = min(lo, v)
+        hi = max(hi, v)
+    return lo, hi
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _box3(e, tmp, out, write):
-    """The 3x3 neighbourhood mean of the row-major 32x32 map e (edges replicated), into out when write; returns
-    its maximum. Row by row without index tests, so that LLVM vectorises it (same sums in the same order)."""
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _medians(d, n, lo, hi, hist):
+    """(median of d[:n], median of |d[:n]|), exactly as _hist_median/_abs_median of the signed histogram of d.
+    hist (511 cells, value v at v + 255) is all zero on entry and is left so; only cells lo..hi are touched."""
+    for i in range(n):
+        hist[d[i] + 255] += 1
+    lo_rank, hi_rank = (n - 1) // 2, n // 2
+    seen = 0
+    a = b = -1
+    for i in range(lo + 255, hi + 256):
+        seen += hist[i]
+        if a < 0 and seen > lo_rank:
+            a = i
+        if seen > hi_rank:
+            b = i
+            break
+    med = 0.5 * (a + b) - 255
+    amed = _abs_median(hist, n)
+    for i in range(lo + 255, hi + 256):
+        hist[i] = 0
+    return med, amed
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _grad_map(row, base, side, hp, vp, g):
+    """g[b] = largest absolute step from cell b of the side x side map at row[base:] to its 4 neighbours.
+
+    Branch-free, so that LLVM vectorises it: hp[i + 1] is the step from cell i to its right neighbour (0 at a
+    row's last cell, and hp[0] = 0), vp[i + side] the step from cell i to the cell below (0 beyond the edges);
+    a cell's steps are then hp[i], hp[i + 1], vp[i], vp[i + side]. The same maxima as a per-cell loop."""
+    n = side * side
+    hp[0] = 0
+    for i in range(n - 1):
+        d = abs(np.int32(row[base + i + 1]) - np.int32(row[base + i]))
+        hp[i + 1] = d if (i & (side - 1)) != side - 1 else 0
+    hp[n] = 0
+    for i in range(side):
+        vp[i] = 0
+        vp[n + i] = 0
+    for i in range(n - side):
+        vp[i + side] = abs(np.int32(row[base + i + side]) - np.int32(row[base + i]))
+    for i in range(n):
+        g[i] = max(max(hp[i], hp[i + 1]), max(vp[i], vp[i + side]))
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _row_sums(e, tmp):
+    """tmp = the horizontal 3-sums of the row-major 32x32 map e (edges replicated): one flat loop over the whole
+    map, then the 64 row-end cells redone. A loop per row (30 cells) LLVM leaves scalar, ~10x slower."""
+    for b in range(1, 1023):
+        tmp[b] = e[b - 1] + e[b] + e[b + 1]
     for r in range(32):
         o = r * 32
         tmp[o] = e[o] + e[o] + e[o + 1]
-        for c in range(1, 31):
-            tmp[o + c] = e[o + c - 1] + e[o + c] + e[o + c + 1]
         tmp[o + 31] = e[o + 30] + e[o + 31] + e[o + 31]
-    nine = np.float32(9.0)
-    m = np.float32(0.0)
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _box3_max(e, tmp, s):
+    """The maximum of _box3(e, ...) without writing the map: the 3x3 sums in the same order, one division at the
+    end (division by 9 is monotonic, so max(x / 9) == max(x) / 9 exactly). The sums are >= 0, whose float32 bit
+    patterns order like int32, so the maximum is an integer reduction over s viewed as int32 (LLVM vectorises
+    that; a float max reduction it does not, without fast-math)."""
+    _row_sums(e, tmp)
     for b in range(32):
-        v = (tmp[b] + tmp[b] + tmp[b + 32]) / nine
-        m = max(m, v)
-        if write:
-            out[b] = v
+        s[b] = tmp[b] + tmp[b] + tmp[b + 32]
     for b in range(32, 992):
-        v = (tmp[b - 32] + tmp[b] + tmp[b + 32]) / nine
-        m = max(m, v)
-        if write:
-            out[b] = v
+        s[b] = tmp[b - 32] + tmp[b] + tmp[b + 32]
     for b in range(992, 1024):
-        v = (tmp[b - 32] + tmp[b] + tmp[b]) / nine
-        m = max(m, v)
-        if write:
-            out[b] = v
-    return m
+        s[b] = tmp[b - 32] + tmp[b] + tmp[b]
+    si = s.view(np.int32)
+    m = np.int32(0)                  # the bits of +0.0: the maximum starts at 0, as _box3's
+    for b in range(1024):
+        m = max(m, si[b])
+    si[0] = m
+    return s[0] / np.float32(9.0)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
+def _box3(e, tmp, out):
+    """The 3x3 neighbourhood mean of the row-major 32x32 map e (edges replicated), into out. Row by row without
+    index tests (except the row ends), so that LLVM vectorises it."""
+    _row_sums(e, tmp)
+    nine = np.float32(9.0)
+    for b in range(32):
+        out[b] = (tmp[b] + tmp[b] + tmp[b + 32]) / nine
+    for b in range(32, 992):
+        out[b] = (tmp[b - 32] + tmp[b] + tmp[b + 32]) / nine
+    for b in range(992, 1024):
+        out[b] = (tmp[b - 32] + tmp[b] + tmp[b]) / nine
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def local_evidence(R, C, gi, gj, noise_y, noise_c, spread, spread_bins, t_persist, t_frames):
     """Evidence of the aligned frame pairs (gi[t], gj[t]).
 
@@ -116,8 +174,9 @@ def local_evidence(R, C, gi, gj, noise_y, noise_c, spread, spread_bins, t_persis
     Returns (g_y, g_c, persist (3, 32, 32) / t_persist, per-frame maxima (3, K) / t_frames); the persistent
     maps are the frame-averaged maps' 3x3 neighbourhood means, the per-frame maxima those of each frame."""
     k = gi.shape[0]
+    if k == 0:
+        raise ZeroDivisionError("division by zero")   # what the checked division below used to raise
     lr = np.empty((k, 1024), np.float32)
-    lrbin = np.empty((k, 1024), np.int32)     # texture bin, or -1 where neither side has texture
     hist = np.zeros(511, np.int32)
     nb = spread_bins.shape[0] + 1
     lr_hist = np.zeros((nb, _LR_BINS), np.int32)
@@ -131,15 +190,23 @@ def local_evidence(R, C, gi, gj, noise_y, noise_c, spread, spread_bins, t_persis
     log_lut = np.empty(256, np.float32)
     for v in range(256):
         log_lut[v] = np.float32(np.log(np.float64(v) + spread[0]))
+    dy = np.empty(1024, np.int32)
+    du = np.empty(256, np.int32)
+    dv = np.empty(256, np.int32)
+    txi = np.empty(1024, np.int32)
+    qi = np.empty(1024, np.int32)
     e = np.empty(1024, np.float32)
     ec = np.empty(1024, np.float32)
-    tex = np.empty(1024, np.float32)
+    ev16 = np.empty(256, np.float32)
     gy = np.empty(1024, np.int32)
     gu = np.empty(256, np.int32)
     gv = np.empty(256, np.int32)
+    hp = np.empty(1025, np.int32)
+    vp = np.empty(1024 + 32, np.int32)
     tmp = np.empty(1024, np.float32)
     box = np.empty(1024, np.float32)
     mean = np.zeros((3, 1024), np.float32)
+    mean_c = np.zeros(256, np.float32)   # the colour map's 16x16 cells (each fills 2x2 blocks of mean[2])
     frames = np.empty((3, k), np.float32)
     smin = np.float32(spread[3])
     y0, ys, yg = np.float32(noise_y[0]), np.float32(noise_y[1]), np.float32(noise_y[2])
@@ -149,55 +216,67 @@ def local_evidence(R, C, gi, gj, noise_y, noise_c, spread, spread_bins, t_persis
     for t in range(k):
         rr = R[gi[t]]
         cc = C[gj[t]]
-        hist[:] = 0
+        lo, hi = _diffs(rr, cc, 0, 1024, dy)
+        m, a = _medians(dy, 1024, lo, hi, hist)
+        med = np.float32(m)
+        g_y += a
+        lo, hi = _diffs(rr, cc, 2048, 256, du)
+        m, a = _medians(du, 256, lo, hi, hist)
+        med_u = np.float32(m)
+        g_c += a
+        lo, hi = _diffs(rr, cc, 2304, 256, dv)
+        m, a = _medians(dv, 256, lo, hi, hist)
+        med_v = np.float32(m)
+        g_c += a
+        _grad_map(rr, 0, 32, hp, vp, gy)
+        _grad_map(rr, 2048, 16, hp, vp, gu)
+        _grad_map(rr, 2304, 16, hp, vp, gv)
+        # split by kind of work: LLVM vectorises the arithmetic loops only if no table look-up is in them
         for b in range(1024):
-            hist[np.int32(cc[b]) - np.int32(rr[b]) + 255] += 1
-        med = np.float32(_hist_median(hist, 255, 1024))
-        g_y += _abs_median(hist, 1024)
-        meds = np.zeros(2, np.float32)
-        for plane in range(2):
-            base = 2048 + 256 * plane
-            hist[:] = 0
-            for b in range(256):
-                hist[np.int32(cc[base + b]) - np.int32(rr[base + b]) + 255] += 1
-            meds[plane] = _hist_median(hist, 255, 256)
-            g_c += _abs_median(hist, 256)
-        _grad_map(rr, 0, 32, gy)
-        _grad_map(rr, 2048, 16, gu)
-        _grad_map(rr, 2304, 16, gv)
+            ti = max(np.int32(rr[1024 + b]), np.int32(cc[1024 + b]))
+            txi[b] = ti
+            d = np.float32(dy[b]) - med
+            e[b] = abs(d) / (y0 + ys * np.float32(ti) + yg * np.float32(gy[b]))
+        lrt = lr[t]
         for b in range(1024):
-            rs_b = rr[1024 + b]
-            cs_b = cc[1024 + b]
-            tx = np.float32(max(rs_b, cs_b))
-            tex[b] = tx
-            d = np.float32(np.int32(cc[b]) - np.int32(rr[b])) - med
-            e[b] = abs(d) / (y0 + ys * tx + yg * np.float32(gy[b]))
-            lr[t, b] = log_lut[cs_b] - log_lut[rs_b]
+            lrt[b] = log_lut[cc[1024 + b]] - log_lut[rr[1024 + b]]
         for b in range(1024):
-            rs_b = rr[1024 + b]
-            bn = bin_of[rs_b]
-            lrbin[t, b] = bn if tex[b] >= smin else -1
-            q = min(max(int((lr[t, b] + _LR_RANGE) * _LR_STEPS), 0), _LR_BINS - 1)
-            lr_hist[bn, q] += 1
+            # (lr + 8) * 128 in float64 as before; its truncation fits int32 (|lr| < 4)
+            q = min(max(np.int32((lrt[b] + _LR_RANGE) * _LR_STEPS), 0), _LR_BINS - 1)
             q_lo = min(q_lo, q)
             q_hi = max(q_hi, q)
+            qi[b] = q
+        for b in range(1024):
+            lr_hist[bin_of[rr[1024 + b]], qi[b]] += 1
         for j in range(256):
-            r, c = j // 16, j % 16
-            b0 = (2 * r) * 32 + 2 * c
-            tex16 = max(max(tex[b0], tex[b0 + 1]), max(tex[b0 + 32], tex[b0 + 33]))
-            du = abs(np.float32(np.int32(cc[2048 + j]) - np.int32(rr[2048 + j])) - meds[0])
-            dv = abs(np.float32(np.int32(cc[2304 + j]) - np.int32(rr[2304 + j])) - meds[1])
+            b0 = (j >> 4) * 64 + (j & 15) * 2
+            tex16 = np.float32(max(max(txi[b0], txi[b0 + 1]), max(txi[b0 + 32], txi[b0 + 33])))
+            eu = abs(np.float32(du[j]) - med_u)
+            evv = abs(np.float32(dv[j]) - med_v)
             grad = np.float32(gu[j]) + np.float32(gv[j])
-            ev = (du + dv) / (c0 + cs * tex16 + cg * grad)
-            ec[b0] = ev
-            ec[b0 + 1] = ev
-            ec[b0 + 32] = ev
-            ec[b0 + 33] = ev
+            ev16[j] = (eu + evv) / (c0 + cs * tex16 + cg * grad)
+        for j in range(256):
+            mean_c[j] += ev16[j]
+        for r in range(16):
+            for c in range(16):
+                v = ev16[r * 16 + c]
+                b0 = r * 64 + c * 2
+                ec[b0] = v
+                ec[b0 + 1] = v
+                ec[b0 + 32] = v
+                ec[b0 + 33] = v
         for b in range(1024):
             mean[0, b] += e[b]
-            mean[2, b] += ec[b]
-        frames[0, t] = _box3(e, tmp, box, False) / t_frames[0]
-        frames[2, t] = _box3(ec, tmp, box, False) / t_frames[2]
+        frames[0, t] = _box3_max(e, tmp, box) / t_frames[0]
+        frames[2, t] = _box3_max(ec, tmp, box) / t_frames[2]
+    for r in range(16):
+        for c in range(16):
+            v = mean_c[r * 16 + c]
+            b0 = r * 64 + c * 2
+            mean[2, b0] = v
+            mean[2, b0 + 1] = v
+            mean[2, b0 + 32] = v
+            mean[2, b0 + 33] = v
     med_b = np.zeros(nb, np.float32)
     scale_b = np.ones(nb, np.float32)
     dev_hist = np.zeros(_LR_BINS, np.int32)
@@ -220,23 +299,30 @@ def local_evidence(R, C, gi, gj, noise_y, noise_c, spread, spread_bins, t_persis
         dev_hist[:dmax + 1] = 0
         scale_b[b] = np.float32(spread[1]) + np.float32(1.4826) * mad
     gain = np.float32(spread[2])
+    zero = np.float32(0.0)
+    med_s = np.empty(256, np.float32)      # the bin's median and scale by reference spread: one look-up each
+    scale_s = np.empty(256, np.float32)
+    for v in range(256):
+        med_s[v] = med_b[bin_of[v]]
+        scale_s[v] = scale_b[bin_of[v]]
     for t in range(k):
+        rr = R[gi[t]]
+        cc = C[gj[t]]
+        lrt = lr[t]
         for b in range(1024):
-            bn = lrbin[t, b]
-            if bn < 0:
-                e[b] = 0.0
-                continue
-            res = lr[t, b] - med_b[bn]
+            rs_b = rr[1024 + b]
+            res = lrt[b] - med_s[rs_b]
             z = -res if res < 0 else gain * res
-            e[b] = z / scale_b[bn]
+            textured = np.float32(max(np.int32(rs_b), np.int32(cc[1024 + b]))) >= smin
+            e[b] = z / scale_s[rs_b] if textured else zero
         for b in range(1024):
             mean[1, b] += e[b]
-        frames[1, t] = _box3(e, tmp, box, False) / t_frames[1]
+        frames[1, t] = _box3_max(e, tmp, box) / t_frames[1]
     persist = np.empty((3, 1024), np.float32)
     for kind in range(3):
         for b in range(1024):
             mean[kind, b] /= k
-        _box3(mean[kind], tmp, box, True)
+        _box3(mean[kind], tmp, box)
         for b in range(1024):
             persist[kind, b] = box[b] / t_persist[kind]
     return g_y / k, g_c / k, persist.reshape(3, 32, 32), frames
