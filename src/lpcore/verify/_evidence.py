@@ -73,11 +73,20 @@ def _diffs(rr, cc, base, n, d):
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
-def _medians(d, n, lo, hi, hist):
+def _medians(d, n, lo, hi, hist, hist4):
     """(median of d[:n], median of |d[:n]|), exactly as _hist_median/_abs_median of the signed histogram of d.
-    hist (511 cells, value v at v + 255) is all zero on entry and is left so; only cells lo..hi are touched."""
-    for i in range(n):
-        hist[d[i] + 255] += 1
+    hist (511 cells, value v at v + 255) and hist4 (4 interleaved copies: 4 * (v + 255) + i % 4) are all zero
+    on entry and are left so; only cells lo..hi are touched. n is a multiple of 4. Counting into 4 copies
+    breaks the chains of increments of one cell (most differences are 0 or +-1), each a store-to-load wait."""
+    for i in range(0, n, 4):
+        hist4[4 * (d[i] + 255)] += 1
+        hist4[4 * (d[i + 1] + 255) + 1] += 1
+        hist4[4 * (d[i + 2] + 255) + 2] += 1
+        hist4[4 * (d[i + 3] + 255) + 3] += 1
+    for i in range(lo + 255, hi + 256):
+        hist[i] = hist4[4 * i] + hist4[4 * i + 1] + hist4[4 * i + 2] + hist4[4 * i + 3]
+    for i in range(4 * (lo + 255), 4 * (hi + 256)):
+        hist4[i] = 0
     lo_rank, hi_rank = (n - 1) // 2, n // 2
     seen = 0
     a = b = -1
@@ -178,6 +187,7 @@ def local_evidence(R, C, gi, gj, noise_y, noise_c, spread, spread_bins, t_persis
         raise ZeroDivisionError("division by zero")   # what the checked division below used to raise
     lr = np.empty((k, 1024), np.float32)
     hist = np.zeros(511, np.int32)
+    hist4 = np.zeros(4 * 511, np.int32)
     nb = spread_bins.shape[0] + 1
     lr_hist = np.zeros((nb, _LR_BINS), np.int32)
     q_lo, q_hi = _LR_BINS, -1      # the range of log-ratio cells used, over all bins
@@ -217,15 +227,15 @@ def local_evidence(R, C, gi, gj, noise_y, noise_c, spread, spread_bins, t_persis
         rr = R[gi[t]]
         cc = C[gj[t]]
         lo, hi = _diffs(rr, cc, 0, 1024, dy)
-        m, a = _medians(dy, 1024, lo, hi, hist)
+        m, a = _medians(dy, 1024, lo, hi, hist, hist4)
         med = np.float32(m)
         g_y += a
         lo, hi = _diffs(rr, cc, 2048, 256, du)
-        m, a = _medians(du, 256, lo, hi, hist)
+        m, a = _medians(du, 256, lo, hi, hist, hist4)
         med_u = np.float32(m)
         g_c += a
         lo, hi = _diffs(rr, cc, 2304, 256, dv)
-        m, a = _medians(dv, 256, lo, hi, hist)
+        m, a = _medians(dv, 256, lo, hi, hist, hist4)
         med_v = np.float32(m)
         g_c += a
         _grad_map(rr, 0, 32, hp, vp, gy)
