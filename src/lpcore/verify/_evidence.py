@@ -151,12 +151,49 @@ def _box3_max(e, tmp, s):
         s[b] = tmp[b - 32] + tmp[b] + tmp[b + 32]
     for b in range(992, 1024):
         s[b] = tmp[b - 32] + tmp[b] + tmp[b]
+    return _bits_max9(s)
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _bits_max9(s):
+    """max(0, max(s)) / 9 for the 1024 sums s >= 0 (overwrites s[0])."""
     si = s.view(np.int32)
     m = np.int32(0)                  # the bits of +0.0: the maximum starts at 0, as _box3's
     for b in range(1024):
         m = max(m, si[b])
     si[0] = m
     return s[0] / np.float32(9.0)
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _box3_max16(E, ha, hb, s):
+    """_box3_max of the 32x32 map that repeats each cell of the 16x16 map E over 2x2 blocks, without building it.
+
+    Its horizontal 3-sums at columns 2m and 2m + 1 are ha[m] = (E[m - 1] + E[m]) + E[m] and
+    hb[m] = (E[m] + E[m]) + E[m + 1] (edges replicated: the same sums, in the same order, as _row_sums makes of
+    the repeated map), the same for both rows of a block; the vertical 3-sums of a row map T at rows 2n and
+    2n + 1 are likewise (T[n - 1] + T[n]) + T[n] and (T[n] + T[n]) + T[n + 1]. The four combinations, into s,
+    are exactly the repeated map's 3x3 sums."""
+    for j in range(1, 256):
+        ha[j] = E[j - 1] + E[j] + E[j]
+    for j in range(255):
+        hb[j] = E[j] + E[j] + E[j + 1]
+    for r in range(16):
+        o = r * 16
+        ha[o] = E[o] + E[o] + E[o]
+        hb[o + 15] = E[o + 15] + E[o + 15] + E[o + 15]
+    for h in range(2):
+        T = ha if h == 0 else hb
+        up = 512 * h          # s[up:up + 256]: rows 2n; s[up + 256:up + 512]: rows 2n + 1
+        for j in range(16):
+            s[up + j] = T[j] + T[j] + T[j]
+        for j in range(16, 256):
+            s[up + j] = T[j - 16] + T[j] + T[j]
+        for j in range(240):
+            s[up + 256 + j] = T[j] + T[j] + T[j + 16]
+        for j in range(240, 256):
+            s[up + 256 + j] = T[j] + T[j] + T[j]
+    return _bits_max9(s)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -206,7 +243,10 @@ def local_evidence(R, C, gi, gj, noise_y, noise_c, spread, spread_bins, t_persis
     txi = np.empty(1024, np.int32)
     qi = np.empty(1024, np.int32)
     e = np.empty(1024, np.float32)
-    ec = np.empty(1024, np.float32)
+    hm = np.empty(512, np.int32)
+    t16 = np.empty(256, np.int32)
+    ha = np.empty(256, np.float32)
+    hb = np.empty(256, np.float32)
     ev16 = np.empty(256, np.float32)
     gy = np.empty(1024, np.int32)
     gu = np.empty(256, np.int32)
@@ -258,27 +298,24 @@ def local_evidence(R, C, gi, gj, noise_y, noise_c, spread, spread_bins, t_persis
             qi[b] = q
         for b in range(1024):
             lr_hist[bin_of[rr[1024 + b]], qi[b]] += 1
+        # the larger spread of the 2x2 luma blocks under each colour cell: pairs of columns, then of rows
+        for i in range(512):
+            hm[i] = max(txi[2 * i], txi[2 * i + 1])
+        for r in range(16):
+            for c in range(16):
+                t16[r * 16 + c] = max(hm[r * 32 + c], hm[r * 32 + 16 + c])
         for j in range(256):
-            b0 = (j >> 4) * 64 + (j & 15) * 2
-            tex16 = np.float32(max(max(txi[b0], txi[b0 + 1]), max(txi[b0 + 32], txi[b0 + 33])))
+            tex16 = np.float32(t16[j])
             eu = abs(np.float32(du[j]) - med_u)
             evv = abs(np.float32(dv[j]) - med_v)
             grad = np.float32(gu[j]) + np.float32(gv[j])
             ev16[j] = (eu + evv) / (c0 + cs * tex16 + cg * grad)
         for j in range(256):
             mean_c[j] += ev16[j]
-        for r in range(16):
-            for c in range(16):
-                v = ev16[r * 16 + c]
-                b0 = r * 64 + c * 2
-                ec[b0] = v
-                ec[b0 + 1] = v
-                ec[b0 + 32] = v
-                ec[b0 + 33] = v
         for b in range(1024):
             mean[0, b] += e[b]
         frames[0, t] = _box3_max(e, tmp, box) / t_frames[0]
-        frames[2, t] = _box3_max(ec, tmp, box) / t_frames[2]
+        frames[2, t] = _box3_max16(ev16, ha, hb, box) / t_frames[2]
     for r in range(16):
         for c in range(16):
             v = mean_c[r * 16 + c]
