@@ -78,11 +78,11 @@ def _medians(d, n, lo, hi, hist, hist4):
     hist (511 cells, value v at v + 255) and hist4 (4 interleaved copies: 4 * (v + 255) + i % 4) are all zero
     on entry and are left so; only cells lo..hi are touched. n is a multiple of 4. Counting into 4 copies
     breaks the chains of increments of one cell (most differences are 0 or +-1), each a store-to-load wait."""
-    for i in range(0, n, 4):
-        hist4[4 * (d[i] + 255)] += 1
-        hist4[4 * (d[i + 1] + 255) + 1] += 1
-        hist4[4 * (d[i + 2] + 255) + 2] += 1
-        hist4[4 * (d[i + 3] + 255) + 3] += 1
+    for i in range(0, n, 4):           # (unsigned indices: no negative-index wrap-around code)
+        hist4[np.uint32(4 * (d[i] + 255))] += 1
+        hist4[np.uint32(4 * (d[i + 1] + 255) + 1)] += 1
+        hist4[np.uint32(4 * (d[i + 2] + 255) + 2)] += 1
+        hist4[np.uint32(4 * (d[i + 3] + 255) + 3)] += 1
     for i in range(lo + 255, hi + 256):
         hist[i] = hist4[4 * i] + hist4[4 * i + 1] + hist4[4 * i + 2] + hist4[4 * i + 3]
     for i in range(4 * (lo + 255), 4 * (hi + 256)):
@@ -229,11 +229,14 @@ def local_evidence(R, C, gi, gj, noise_y, noise_c, spread, spread_bins, t_persis
     lr_hist = np.zeros((nb, _LR_BINS), np.int32)
     q_lo, q_hi = _LR_BINS, -1      # the range of log-ratio cells used, over all bins
     bin_of = np.empty(256, np.int32)
-    for s in range(256):
+    bin_off = np.empty(256, np.uint32)   # offset of the bin's row in lr_hist: unsigned indices skip numba's
+    for s in range(256):                 # negative-index wrap-around (~1/3 of the scatter's time)
         b = 0
         while b < spread_bins.shape[0] and s >= spread_bins[b]:
             b += 1
         bin_of[s] = b
+        bin_off[s] = b * _LR_BINS
+    lr_flat = lr_hist.reshape(nb * _LR_BINS)
     log_lut = np.empty(256, np.float32)
     for v in range(256):
         log_lut[v] = np.float32(np.log(np.float64(v) + spread[0]))
@@ -297,7 +300,7 @@ def local_evidence(R, C, gi, gj, noise_y, noise_c, spread, spread_bins, t_persis
             q_hi = max(q_hi, q)
             qi[b] = q
         for b in range(1024):
-            lr_hist[bin_of[rr[1024 + b]], qi[b]] += 1
+            lr_flat[bin_off[rr[1024 + b]] + np.uint32(qi[b])] += 1
         # the larger spread of the 2x2 luma blocks under each colour cell: pairs of columns, then of rows
         for i in range(512):
             hm[i] = max(txi[2 * i], txi[2 * i + 1])
@@ -347,6 +350,8 @@ def local_evidence(R, C, gi, gj, noise_y, noise_c, spread, spread_bins, t_persis
         scale_b[b] = np.float32(spread[1]) + np.float32(1.4826) * mad
     gain = np.float32(spread[2])
     zero = np.float32(0.0)
+    res_b = np.empty(1024, np.float32)
+    scl = np.empty(1024, np.float32)
     med_s = np.empty(256, np.float32)      # the bin's median and scale by reference spread: one look-up each
     scale_s = np.empty(256, np.float32)
     for v in range(256):
@@ -356,12 +361,16 @@ def local_evidence(R, C, gi, gj, noise_y, noise_c, spread, spread_bins, t_persis
         rr = R[gi[t]]
         cc = C[gj[t]]
         lrt = lr[t]
+        # the look-ups alone (scalar), then the division vectorised (a scalar division per block dominated)
         for b in range(1024):
             rs_b = rr[1024 + b]
-            res = lrt[b] - med_s[rs_b]
+            res_b[b] = lrt[b] - med_s[rs_b]
+            scl[b] = scale_s[rs_b]
+        for b in range(1024):
+            res = res_b[b]
             z = -res if res < 0 else gain * res
-            textured = np.float32(max(np.int32(rs_b), np.int32(cc[1024 + b]))) >= smin
-            e[b] = z / scale_s[rs_b] if textured else zero
+            textured = np.float32(max(np.int32(rr[1024 + b]), np.int32(cc[1024 + b]))) >= smin
+            e[b] = z / scl[b] if textured else zero
         for b in range(1024):
             mean[1, b] += e[b]
         frames[1, t] = _box3_max(e, tmp, box) / t_frames[1]
