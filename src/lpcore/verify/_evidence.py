@@ -304,9 +304,11 @@ def local_evidence(R, C, gi, gj, noise_y, noise_c, spread, spread_bins, t_persis
         # the larger spread of the 2x2 luma blocks under each colour cell: pairs of columns, then of rows
         for i in range(512):
             hm[i] = max(txi[2 * i], txi[2 * i + 1])
-        for r in range(16):
+        for r in range(16):            # (row slices: LLVM vectorises these short loops, not r * 16 + c ones)
+            src = hm[r * 32:r * 32 + 32]
+            dst = t16[r * 16:r * 16 + 16]
             for c in range(16):
-                t16[r * 16 + c] = max(hm[r * 32 + c], hm[r * 32 + 16 + c])
+                dst[c] = max(src[c], src[16 + c])
         for j in range(256):
             tex16 = np.float32(t16[j])
             eu = abs(np.float32(du[j]) - med_u)
