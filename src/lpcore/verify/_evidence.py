@@ -429,16 +429,22 @@ def diagonal_costs(R, C, lo, hi, min_len):
     return out
 
 
-@njit(cache=True, nogil=True)
+_GEOM_LANES = 6        # zoom sums accumulated side by side (the detector searches 6 zooms)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def geometry(R, C, gi, gj, zooms):
     """Mean |candidate - T(reference)| of the 32x32 luma block-mean maps over the aligned pairs (gi[t], gj[t]),
     for T = identity, identity smoothed over 2x2 blocks (what bilinear resampling does to the map; compared with
     zooms, so that a coarse encode of noise-like content does not look zoomed), mirror left-right, mirror
     top-bottom, negation (the least of the three), and centred zooms by each factor in zooms (the least).
-    Returns (identity, smoothed identity, least mirror/negation, least zoom)."""
+    Returns (identity, smoothed identity, least mirror/negation, least zoom).
+
+    Speed: each sum is one float64 chain of additions in (frame, row, column) order, whose latency bounds the
+    time; the zoomed maps are built first and their sums advanced _GEOM_LANES at a time in registers (the
+    zoom table padded with its last zoom), so the chains overlap and every sum keeps its order."""
     k = gi.shape[0]
     nz = zooms.shape[0]
-    z0 = np.zeros(nz, np.int64)
     zi0 = np.empty((nz, 32), np.int64)
     zi1 = np.empty((nz, 32), np.int64)
     zw = np.empty((nz, 32), np.float32)
@@ -450,38 +456,88 @@ def geometry(R, C, gi, gj, zooms):
             zi0[q, i] = a
             zi1[q, i] = min(a + 1, 31)
             zw[q, i] = np.float32(p - f)
+    ng = (nz + _GEOM_LANES - 1) // _GEOM_LANES
     d_id = 0.0
     d_sm = 0.0
-    d_t = np.zeros(3)
-    d_z = np.zeros(nz)
-    r = np.empty((32, 32), np.float32)
-    cz = np.empty((32, 32))      # a zoom's column-interpolated map, then interpolated along the rows
+    d_t0 = d_t1 = d_t2 = 0.0
+    d_z = np.zeros(ng * _GEOM_LANES)
+    rf = np.empty(1024, np.float32)
+    cf = np.empty(1024, np.float32)
+    ta = np.zeros((5, 1024), np.float32)   # the float32 terms of the identity/smoothed/mirror/negation sums
+    rT = np.empty((32, 32), np.float32)    # the reference map transposed: its columns as contiguous rows
+    czT = np.empty((32, 32))     # a zoom's column-interpolated map (transposed), then as rows (cz)
+    cz = np.empty((32, 32))
+    zm = np.empty((ng * _GEOM_LANES, 1024))   # the zoomed maps
     for t in range(k):
         rr = R[gi[t]]
         cc = C[gj[t]]
         for b in range(1024):
-            r[b // 32, b % 32] = np.float32(rr[b])
+            rf[b] = np.float32(rr[b])
+            cf[b] = np.float32(cc[b])
+        # the terms row by row on contiguous slices (vectorised); the smoothed one is 0 where it is not defined
+        # (the last row and column), and adding 0.0 leaves its sum as it was
+        for i in range(32):
+            ri = rf[i * 32:i * 32 + 32]
+            rm = rf[(31 - i) * 32:(31 - i) * 32 + 32]
+            ci = cf[i * 32:i * 32 + 32]
+            t_id = ta[0, i * 32:i * 32 + 32]
+            t_t0 = ta[1, i * 32:i * 32 + 32]
+            t_t1 = ta[2, i * 32:i * 32 + 32]
+            t_t2 = ta[3, i * 32:i * 32 + 32]
+            for j in range(32):
+                c = ci[j]
+                v = ri[j]
+                t_id[j] = abs(c - v)
+                t_t0[j] = abs(c - ri[31 - j])
+                t_t1[j] = abs(c - rm[j])
+                t_t2[j] = abs(c - (np.float32(255.0) - v))
+            if i < 31:
+                rn = rf[i * 32 + 32:i * 32 + 64]
+                t_sm = ta[4, i * 32:i * 32 + 32]
+                for j in range(31):
+                    s = np.float32(0.25) * (ri[j] + rn[j] + ri[j + 1] + rn[j + 1])
+                    t_sm[j] = abs(ci[j] - s)
+        for b in range(1024):    # five float64 chains side by side, each in (row, column) order
+            d_id += ta[0, b]
+            d_t0 += ta[1, b]
+            d_t1 += ta[2, b]
+            d_t2 += ta[3, b]
+            d_sm += ta[4, b]
         for i in range(32):
             for j in range(32):
-                c = np.float32(cc[i * 32 + j])
-                v = r[i, j]
-                d_id += abs(c - v)
-                d_t[0] += abs(c - r[i, 31 - j])
-                d_t[1] += abs(c - r[31 - i, j])
-                d_t[2] += abs(c - (np.float32(255.0) - v))
-                if i < 31 and j < 31:
-                    s = np.float32(0.25) * (v + r[i + 1, j] + r[i, j + 1] + r[i + 1, j + 1])
-                    d_sm += abs(c - s)
-        for q in range(nz):
+                rT[j, i] = rf[i * 32 + j]
+        for slot in range(ng * _GEOM_LANES):
+            q = min(slot, nz - 1)
+            for j in range(32):          # column j of cz from columns b0, b1 of r: rows of rT
+                b0, b1, wb = zi0[q, j], zi1[q, j], zw[q, j]
+                s0 = rT[b0]
+                s1 = rT[b1]
+                dst = czT[j]
+                for i in range(32):
+                    dst[i] = s0[i] * (1 - wb) + s1[i] * wb
             for i in range(32):
                 for j in range(32):
-                    b0, b1, wb = zi0[q, j], zi1[q, j], zw[q, j]
-                    cz[i, j] = r[i, b0] * (1 - wb) + r[i, b1] * wb
-            acc = d_z[q]
-            for i in range(32):
+                    cz[i, j] = czT[j, i]
+            zq = zm[slot]
+            for i in range(32):          # row i of the zoomed map from rows a0, a1 of cz
                 a0, a1, wa = zi0[q, i], zi1[q, i], zw[q, i]
+                s0 = cz[a0]
+                s1 = cz[a1]
+                dst = zq[i * 32:i * 32 + 32]
                 for j in range(32):
-                    acc += abs(np.float32(cc[i * 32 + j]) - (cz[a0, j] * (1 - wa) + cz[a1, j] * wa))
-            d_z[q] = acc
+                    dst[j] = s0[j] * (1 - wa) + s1[j] * wa
+        for g in range(ng):
+            o = g * _GEOM_LANES
+            z0, z1, z2, z3, z4, z5 = zm[o], zm[o + 1], zm[o + 2], zm[o + 3], zm[o + 4], zm[o + 5]
+            s0, s1, s2, s3, s4, s5 = d_z[o], d_z[o + 1], d_z[o + 2], d_z[o + 3], d_z[o + 4], d_z[o + 5]
+            for b in range(1024):
+                c = np.float32(cc[b])
+                s0 += abs(c - z0[b])
+                s1 += abs(c - z1[b])
+                s2 += abs(c - z2[b])
+                s3 += abs(c - z3[b])
+                s4 += abs(c - z4[b])
+                s5 += abs(c - z5[b])
+            d_z[o], d_z[o + 1], d_z[o + 2], d_z[o + 3], d_z[o + 4], d_z[o + 5] = s0, s1, s2, s3, s4, s5
     n = max(k, 1) * 1024.0
-    return d_id / n, d_sm / (max(k, 1) * 961.0), d_t.min() / n, d_z.min() / n
+    return d_id / n, d_sm / (max(k, 1) * 961.0), min(d_t0, min(d_t1, d_t2)) / n, d_z[:nz].min() / n
