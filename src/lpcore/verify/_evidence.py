@@ -58,55 +58,159 @@ def _abs_median(hist, n):
     return 0.5 * (lo + hi)
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _grad_map(row, base, side, g):
-    """g[b] = largest absolute step from cell b of the side x side map at row[base:] to its 4 neighbours."""
-    for b in range(side * side):
-        g[b] = 0
-    for r in range(side):
-        o = base + r * side
-        for c in range(side - 1):
-            d = abs(np.int32(row[o + c + 1]) - np.int32(row[o + c]))
-            i = r * side + c
-            g[i] = max(g[i], d)
-            g[i + 1] = max(g[i + 1], d)
-    for i in range(side * (side - 1)):
-        d = abs(np.int32(row[base + i + side]) - np.int32(row[base + i]))
-        g[i] = max(g[i], d)
-        g[i + side] = max(g[i + side], d)
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _diffs(rr, cc, base, n, d):
+    """d[i] = cc[base + i] - rr[base + i] (int32); returns their (min, max), which bound the histogram cells the
+    medians touch (min/max reductions over integers vectorise; the 511-cell scans and re-zeroing did not)."""
+    lo = np.int32(255)
+    hi = np.int32(-255)
+    for i in range(n):
+        v = np.int32(cc[base + i]) - np.int32(rr[base + i])
+        d[i] = v
+        lo = min(lo, v)
+        hi = max(hi, v)
+    return lo, hi
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _box3(e, tmp, out, write):
-    """The 3x3 neighbourhood mean of the row-major 32x32 map e (edges replicated), into out when write; returns
-    its maximum. Row by row without index tests, so that LLVM vectorises it (same sums in the same order)."""
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _medians(d, n, lo, hi, hist, hist4):
+    """(median of d[:n], median of |d[:n]|), exactly as _hist_median/_abs_median of the signed histogram of d.
+    hist (511 cells, value v at v + 255) and hist4 (4 interleaved copies: 4 * (v + 255) + i % 4) are all zero
+    on entry and are left so; only cells lo..hi are touched. n is a multiple of 4. Counting into 4 copies
+    breaks the chains of increments of one cell (most differences are 0 or +-1), each a store-to-load wait."""
+    for i in range(0, n, 4):           # (unsigned indices: no negative-index wrap-around code)
+        hist4[np.uint32(4 * (d[i] + 255))] += 1
+        hist4[np.uint32(4 * (d[i + 1] + 255) + 1)] += 1
+        hist4[np.uint32(4 * (d[i + 2] + 255) + 2)] += 1
+        hist4[np.uint32(4 * (d[i + 3] + 255) + 3)] += 1
+    for i in range(lo + 255, hi + 256):
+        hist[i] = hist4[4 * i] + hist4[4 * i + 1] + hist4[4 * i + 2] + hist4[4 * i + 3]
+    for i in range(4 * (lo + 255), 4 * (hi + 256)):
+        hist4[i] = 0
+    lo_rank, hi_rank = (n - 1) // 2, n // 2
+    seen = 0
+    a = b = -1
+    for i in range(lo + 255, hi + 256):
+        seen += hist[i]
+        if a < 0 and seen > lo_rank:
+            a = i
+        if seen > hi_rank:
+            b = i
+            break
+    med = 0.5 * (a + b) - 255
+    amed = _abs_median(hist, n)
+    for i in range(lo + 255, hi + 256):
+        hist[i] = 0
+    return med, amed
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _grad_map(row, base, side, hp, vp, g):
+    """g[b] = largest absolute step from cell b of the side x side map at row[base:] to its 4 neighbours.
+
+    Branch-free, so that LLVM vectorises it: hp[i + 1] is the step from cell i to its right neighbour (0 at a
+    row's last cell, and hp[0] = 0), vp[i + side] the step from cell i to the cell below (0 beyond the edges);
+    a cell's steps are then hp[i], hp[i + 1], vp[i], vp[i + side]. The same maxima as a per-cell loop."""
+    n = side * side
+    hp[0] = 0
+    for i in range(n - 1):
+        d = abs(np.int32(row[base + i + 1]) - np.int32(row[base + i]))
+        hp[i + 1] = d if (i & (side - 1)) != side - 1 else 0
+    hp[n] = 0
+    for i in range(side):
+        vp[i] = 0
+        vp[n + i] = 0
+    for i in range(n - side):
+        vp[i + side] = abs(np.int32(row[base + i + side]) - np.int32(row[base + i]))
+    for i in range(n):
+        g[i] = max(max(hp[i], hp[i + 1]), max(vp[i], vp[i + side]))
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _row_sums(e, tmp):
+    """tmp = the horizontal 3-sums of the row-major 32x32 map e (edges replicated): one flat loop over the whole
+    map, then the 64 row-end cells redone. A loop per row (30 cells) LLVM leaves scalar, ~10x slower."""
+    for b in range(1, 1023):
+        tmp[b] = e[b - 1] + e[b] + e[b + 1]
     for r in range(32):
         o = r * 32
         tmp[o] = e[o] + e[o] + e[o + 1]
-        for c in range(1, 31):
-            tmp[o + c] = e[o + c - 1] + e[o + c] + e[o + c + 1]
         tmp[o + 31] = e[o + 30] + e[o + 31] + e[o + 31]
-    nine = np.float32(9.0)
-    m = np.float32(0.0)
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _box3_max(e, tmp, s):
+    """The maximum of _box3(e, ...) without writing the map: the 3x3 sums in the same order, one division at the
+    end (division by 9 is monotonic, so max(x / 9) == max(x) / 9 exactly). The sums are >= 0, whose float32 bit
+    patterns order like int32, so the maximum is an integer reduction over s viewed as int32 (LLVM vectorises
+    that; a float max reduction it does not, without fast-math)."""
+    _row_sums(e, tmp)
     for b in range(32):
-        v = (tmp[b] + tmp[b] + tmp[b + 32]) / nine
-        m = max(m, v)
-        if write:
-            out[b] = v
+        s[b] = tmp[b] + tmp[b] + tmp[b + 32]
     for b in range(32, 992):
-        v = (tmp[b - 32] + tmp[b] + tmp[b + 32]) / nine
-        m = max(m, v)
-        if write:
-            out[b] = v
+        s[b] = tmp[b - 32] + tmp[b] + tmp[b + 32]
     for b in range(992, 1024):
-        v = (tmp[b - 32] + tmp[b] + tmp[b]) / nine
-        m = max(m, v)
-        if write:
-            out[b] = v
-    return m
+        s[b] = tmp[b - 32] + tmp[b] + tmp[b]
+    return _bits_max9(s)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _bits_max9(s):
+    """max(0, max(s)) / 9 for the 1024 sums s >= 0 (overwrites s[0])."""
+    si = s.view(np.int32)
+    m = np.int32(0)                  # the bits of +0.0: the maximum starts at 0, as _box3's
+    for b in range(1024):
+        m = max(m, si[b])
+    si[0] = m
+    return s[0] / np.float32(9.0)
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _box3_max16(E, ha, hb, s):
+    """_box3_max of the 32x32 map that repeats each cell of the 16x16 map E over 2x2 blocks, without building it.
+
+    Its horizontal 3-sums at columns 2m and 2m + 1 are ha[m] = (E[m - 1] + E[m]) + E[m] and
+    hb[m] = (E[m] + E[m]) + E[m + 1] (edges replicated: the same sums, in the same order, as _row_sums makes of
+    the repeated map), the same for both rows of a block; the vertical 3-sums of a row map T at rows 2n and
+    2n + 1 are likewise (T[n - 1] + T[n]) + T[n] and (T[n] + T[n]) + T[n + 1]. The four combinations, into s,
+    are exactly the repeated map's 3x3 sums."""
+    for j in range(1, 256):
+        ha[j] = E[j - 1] + E[j] + E[j]
+    for j in range(255):
+        hb[j] = E[j] + E[j] + E[j + 1]
+    for r in range(16):
+        o = r * 16
+        ha[o] = E[o] + E[o] + E[o]
+        hb[o + 15] = E[o + 15] + E[o + 15] + E[o + 15]
+    for h in range(2):
+        T = ha if h == 0 else hb
+        up = 512 * h          # s[up:up + 256]: rows 2n; s[up + 256:up + 512]: rows 2n + 1
+        for j in range(16):
+            s[up + j] = T[j] + T[j] + T[j]
+        for j in range(16, 256):
+            s[up + j] = T[j - 16] + T[j] + T[j]
+        for j in range(240):
+            s[up + 256 + j] = T[j] + T[j] + T[j + 16]
+        for j in range(240, 256):
+            s[up + 256 + j] = T[j] + T[j] + T[j]
+    return _bits_max9(s)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _box3(e, tmp, out):
+    """The 3x3 neighbourhood mean of the row-major 32x32 map e (edges replicated), into out. Row by row without
+    index tests (except the row ends), so that LLVM vectorises it."""
+    _row_sums(e, tmp)
+    nine = np.float32(9.0)
+    for b in range(32):
+        out[b] = (tmp[b] + tmp[b] + tmp[b + 32]) / nine
+    for b in range(32, 992):
+        out[b] = (tmp[b - 32] + tmp[b] + tmp[b + 32]) / nine
+    for b in range(992, 1024):
+        out[b] = (tmp[b - 32] + tmp[b] + tmp[b]) / nine
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def local_evidence(R, C, gi, gj, noise_y, noise_c, spread, spread_bins, t_persist, t_frames):
     """Evidence of the aligned frame pairs (gi[t], gj[t]).
 
@@ -116,30 +220,46 @@ def local_evidence(R, C, gi, gj, noise_y, noise_c, spread, spread_bins, t_persis
     Returns (g_y, g_c, persist (3, 32, 32) / t_persist, per-frame maxima (3, K) / t_frames); the persistent
     maps are the frame-averaged maps' 3x3 neighbourhood means, the per-frame maxima those of each frame."""
     k = gi.shape[0]
+    if k == 0:
+        raise ZeroDivisionError("division by zero")   # what the checked division below used to raise
     lr = np.empty((k, 1024), np.float32)
-    lrbin = np.empty((k, 1024), np.int32)     # texture bin, or -1 where neither side has texture
     hist = np.zeros(511, np.int32)
+    hist4 = np.zeros(4 * 511, np.int32)
     nb = spread_bins.shape[0] + 1
     lr_hist = np.zeros((nb, _LR_BINS), np.int32)
     q_lo, q_hi = _LR_BINS, -1      # the range of log-ratio cells used, over all bins
     bin_of = np.empty(256, np.int32)
-    for s in range(256):
+    bin_off = np.empty(256, np.uint32)   # offset of the bin's row in lr_hist: unsigned indices skip numba's
+    for s in range(256):                 # negative-index wrap-around (~1/3 of the scatter's time)
         b = 0
         while b < spread_bins.shape[0] and s >= spread_bins[b]:
             b += 1
         bin_of[s] = b
+        bin_off[s] = b * _LR_BINS
+    lr_flat = lr_hist.reshape(nb * _LR_BINS)
     log_lut = np.empty(256, np.float32)
     for v in range(256):
         log_lut[v] = np.float32(np.log(np.float64(v) + spread[0]))
+    dy = np.empty(1024, np.int32)
+    du = np.empty(256, np.int32)
+    dv = np.empty(256, np.int32)
+    txi = np.empty(1024, np.int32)
+    qi = np.empty(1024, np.int32)
     e = np.empty(1024, np.float32)
-    ec = np.empty(1024, np.float32)
-    tex = np.empty(1024, np.float32)
+    hm = np.empty(512, np.int32)
+    t16 = np.empty(256, np.int32)
+    ha = np.empty(256, np.float32)
+    hb = np.empty(256, np.float32)
+    ev16 = np.empty(256, np.float32)
     gy = np.empty(1024, np.int32)
     gu = np.empty(256, np.int32)
     gv = np.empty(256, np.int32)
+    hp = np.empty(1025, np.int32)
+    vp = np.empty(1024 + 32, np.int32)
     tmp = np.empty(1024, np.float32)
     box = np.empty(1024, np.float32)
     mean = np.zeros((3, 1024), np.float32)
+    mean_c = np.zeros(256, np.float32)   # the colour map's 16x16 cells (each fills 2x2 blocks of mean[2])
     frames = np.empty((3, k), np.float32)
     smin = np.float32(spread[3])
     y0, ys, yg = np.float32(noise_y[0]), np.float32(noise_y[1]), np.float32(noise_y[2])
@@ -149,55 +269,66 @@ def local_evidence(R, C, gi, gj, noise_y, noise_c, spread, spread_bins, t_persis
     for t in range(k):
         rr = R[gi[t]]
         cc = C[gj[t]]
-        hist[:] = 0
+        lo, hi = _diffs(rr, cc, 0, 1024, dy)
+        m, a = _medians(dy, 1024, lo, hi, hist, hist4)
+        med = np.float32(m)
+        g_y += a
+        lo, hi = _diffs(rr, cc, 2048, 256, du)
+        m, a = _medians(du, 256, lo, hi, hist, hist4)
+        med_u = np.float32(m)
+        g_c += a
+        lo, hi = _diffs(rr, cc, 2304, 256, dv)
+        m, a = _medians(dv, 256, lo, hi, hist, hist4)
+        med_v = np.float32(m)
+        g_c += a
+        _grad_map(rr, 0, 32, hp, vp, gy)
+        _grad_map(rr, 2048, 16, hp, vp, gu)
+        _grad_map(rr, 2304, 16, hp, vp, gv)
+        # split by kind of work: LLVM vectorises the arithmetic loops only if no table look-up is in them
         for b in range(1024):
-            hist[np.int32(cc[b]) - np.int32(rr[b]) + 255] += 1
-        med = np.float32(_hist_median(hist, 255, 1024))
-        g_y += _abs_median(hist, 1024)
-        meds = np.zeros(2, np.float32)
-        for plane in range(2):
-            base = 2048 + 256 * plane
-            hist[:] = 0
-            for b in range(256):
-                hist[np.int32(cc[base + b]) - np.int32(rr[base + b]) + 255] += 1
-            meds[plane] = _hist_median(hist, 255, 256)
-            g_c += _abs_median(hist, 256)
-        _grad_map(rr, 0, 32, gy)
-        _grad_map(rr, 2048, 16, gu)
-        _grad_map(rr, 2304, 16, gv)
+            ti = max(np.int32(rr[1024 + b]), np.int32(cc[1024 + b]))
+            txi[b] = ti
+            d = np.float32(dy[b]) - med
+            e[b] = abs(d) / (y0 + ys * np.float32(ti) + yg * np.float32(gy[b]))
+        lrt = lr[t]
         for b in range(1024):
-            rs_b = rr[1024 + b]
-            cs_b = cc[1024 + b]
-            tx = np.float32(max(rs_b, cs_b))
-            tex[b] = tx
-            d = np.float32(np.int32(cc[b]) - np.int32(rr[b])) - med
-            e[b] = abs(d) / (y0 + ys * tx + yg * np.float32(gy[b]))
-            lr[t, b] = log_lut[cs_b] - log_lut[rs_b]
+            lrt[b] = log_lut[cc[1024 + b]] - log_lut[rr[1024 + b]]
         for b in range(1024):
-            rs_b = rr[1024 + b]
-            bn = bin_of[rs_b]
-            lrbin[t, b] = bn if tex[b] >= smin else -1
-            q = min(max(int((lr[t, b] + _LR_RANGE) * _LR_STEPS), 0), _LR_BINS - 1)
-            lr_hist[bn, q] += 1
+            # (lr + 8) * 128 in float64 as before; its truncation fits int32 (|lr| < 4)
+            q = min(max(np.int32((lrt[b] + _LR_RANGE) * _LR_STEPS), 0), _LR_BINS - 1)
             q_lo = min(q_lo, q)
             q_hi = max(q_hi, q)
+            qi[b] = q
+        for b in range(1024):
+            lr_flat[bin_off[rr[1024 + b]] + np.uint32(qi[b])] += 1
+        # the larger spread of the 2x2 luma blocks under each colour cell: pairs of columns, then of rows
+        for i in range(512):
+            hm[i] = max(txi[2 * i], txi[2 * i + 1])
+        for r in range(16):            # (row slices: LLVM vectorises these short loops, not r * 16 + c ones)
+            src = hm[r * 32:r * 32 + 32]
+            dst = t16[r * 16:r * 16 + 16]
+            for c in range(16):
+                dst[c] = max(src[c], src[16 + c])
         for j in range(256):
-            r, c = j // 16, j % 16
-            b0 = (2 * r) * 32 + 2 * c
-            tex16 = max(max(tex[b0], tex[b0 + 1]), max(tex[b0 + 32], tex[b0 + 33]))
-            du = abs(np.float32(np.int32(cc[2048 + j]) - np.int32(rr[2048 + j])) - meds[0])
-            dv = abs(np.float32(np.int32(cc[2304 + j]) - np.int32(rr[2304 + j])) - meds[1])
+            tex16 = np.float32(t16[j])
+            eu = abs(np.float32(du[j]) - med_u)
+            evv = abs(np.float32(dv[j]) - med_v)
             grad = np.float32(gu[j]) + np.float32(gv[j])
-            ev = (du + dv) / (c0 + cs * tex16 + cg * grad)
-            ec[b0] = ev
-            ec[b0 + 1] = ev
-            ec[b0 + 32] = ev
-            ec[b0 + 33] = ev
+            ev16[j] = (eu + evv) / (c0 + cs * tex16 + cg * grad)
+        for j in range(256):
+            mean_c[j] += ev16[j]
         for b in range(1024):
             mean[0, b] += e[b]
-            mean[2, b] += ec[b]
-        frames[0, t] = _box3(e, tmp, box, False) / t_frames[0]
-        frames[2, t] = _box3(ec, tmp, box, False) / t_frames[2]
+        frames[0, t] = _box3_max(e, tmp, box) / t_frames[0]
+        frames[2, t] = _box3_max16(ev16, ha, hb, box) / t_frames[2]
+    for r in range(16):
+        for c in range(16):
+            v = mean_c[r * 16 + c]
+            b0 = r * 64 + c * 2
+            mean[2, b0] = v
+            mean[2, b0 + 1] = v
+            mean[2, b0 + 32] = v
+            mean[2, b0 + 33] = v
     med_b = np.zeros(nb, np.float32)
     scale_b = np.ones(nb, np.float32)
     dev_hist = np.zeros(_LR_BINS, np.int32)
@@ -220,23 +351,36 @@ def local_evidence(R, C, gi, gj, noise_y, noise_c, spread, spread_bins, t_persis
         dev_hist[:dmax + 1] = 0
         scale_b[b] = np.float32(spread[1]) + np.float32(1.4826) * mad
     gain = np.float32(spread[2])
+    zero = np.float32(0.0)
+    res_b = np.empty(1024, np.float32)
+    scl = np.empty(1024, np.float32)
+    med_s = np.empty(256, np.float32)      # the bin's median and scale by reference spread: one look-up each
+    scale_s = np.empty(256, np.float32)
+    for v in range(256):
+        med_s[v] = med_b[bin_of[v]]
+        scale_s[v] = scale_b[bin_of[v]]
     for t in range(k):
+        rr = R[gi[t]]
+        cc = C[gj[t]]
+        lrt = lr[t]
+        # the look-ups alone (scalar), then the division vectorised (a scalar division per block dominated)
         for b in range(1024):
-            bn = lrbin[t, b]
-            if bn < 0:
-                e[b] = 0.0
-                continue
-            res = lr[t, b] - med_b[bn]
+            rs_b = rr[1024 + b]
+            res_b[b] = lrt[b] - med_s[rs_b]
+            scl[b] = scale_s[rs_b]
+        for b in range(1024):
+            res = res_b[b]
             z = -res if res < 0 else gain * res
-            e[b] = z / scale_b[bn]
+            textured = np.float32(max(np.int32(rr[1024 + b]), np.int32(cc[1024 + b]))) >= smin
+            e[b] = z / scl[b] if textured else zero
         for b in range(1024):
             mean[1, b] += e[b]
-        frames[1, t] = _box3(e, tmp, box, False) / t_frames[1]
+        frames[1, t] = _box3_max(e, tmp, box) / t_frames[1]
     persist = np.empty((3, 1024), np.float32)
     for kind in range(3):
         for b in range(1024):
             mean[kind, b] /= k
-        _box3(mean[kind], tmp, box, True)
+        _box3(mean[kind], tmp, box)
         for b in range(1024):
             persist[kind, b] = box[b] / t_persist[kind]
     return g_y / k, g_c / k, persist.reshape(3, 32, 32), frames
@@ -285,16 +429,22 @@ def diagonal_costs(R, C, lo, hi, min_len):
     return out
 
 
-@njit(cache=True, nogil=True)
+_GEOM_LANES = 6        # zoom sums accumulated side by side (the detector searches 6 zooms)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def geometry(R, C, gi, gj, zooms):
     """Mean |candidate - T(reference)| of the 32x32 luma block-mean maps over the aligned pairs (gi[t], gj[t]),
     for T = identity, identity smoothed over 2x2 blocks (what bilinear resampling does to the map; compared with
     zooms, so that a coarse encode of noise-like content does not look zoomed), mirror left-right, mirror
     top-bottom, negation (the least of the three), and centred zooms by each factor in zooms (the least).
-    Returns (identity, smoothed identity, least mirror/negation, least zoom)."""
+    Returns (identity, smoothed identity, least mirror/negation, least zoom).
+
+    Speed: each sum is one float64 chain of additions in (frame, row, column) order, whose latency bounds the
+    time; the zoomed maps are built first and their sums advanced _GEOM_LANES at a time in registers (the
+    zoom table padded with its last zoom), so the chains overlap and every sum keeps its order."""
     k = gi.shape[0]
     nz = zooms.shape[0]
-    z0 = np.zeros(nz, np.int64)
     zi0 = np.empty((nz, 32), np.int64)
     zi1 = np.empty((nz, 32), np.int64)
     zw = np.empty((nz, 32), np.float32)
@@ -306,41 +456,91 @@ def geometry(R, C, gi, gj, zooms):
             zi0[q, i] = a
             zi1[q, i] = min(a + 1, 31)
             zw[q, i] = np.float32(p - f)
+    ng = (nz + _GEOM_LANES - 1) // _GEOM_LANES
     d_id = 0.0
     d_sm = 0.0
-    d_t = np.zeros(3)
-    d_z = np.zeros(nz)
-    r = np.empty((32, 32), np.float32)
-    cz = np.empty((32, 32))      # a zoom's column-interpolated map, then interpolated along the rows
+    d_t0 = d_t1 = d_t2 = 0.0
+    d_z = np.zeros(ng * _GEOM_LANES)
+    rf = np.empty(1024, np.float32)
+    cf = np.empty(1024, np.float32)
+    ta = np.zeros((5, 1024), np.float32)   # the float32 terms of the identity/smoothed/mirror/negation sums
+    rT = np.empty((32, 32), np.float32)    # the reference map transposed: its columns as contiguous rows
+    czT = np.empty((32, 32))     # a zoom's column-interpolated map (transposed), then as rows (cz)
+    cz = np.empty((32, 32))
+    zm = np.empty((ng * _GEOM_LANES, 1024))   # the zoomed maps
     for t in range(k):
         rr = R[gi[t]]
         cc = C[gj[t]]
         for b in range(1024):
-            r[b // 32, b % 32] = np.float32(rr[b])
+            rf[b] = np.float32(rr[b])
+            cf[b] = np.float32(cc[b])
+        # the terms row by row on contiguous slices (vectorised); the smoothed one is 0 where it is not defined
+        # (the last row and column), and adding 0.0 leaves its sum as it was
+        for i in range(32):
+            ri = rf[i * 32:i * 32 + 32]
+            rm = rf[(31 - i) * 32:(31 - i) * 32 + 32]
+            ci = cf[i * 32:i * 32 + 32]
+            t_id = ta[0, i * 32:i * 32 + 32]
+            t_t0 = ta[1, i * 32:i * 32 + 32]
+            t_t1 = ta[2, i * 32:i * 32 + 32]
+            t_t2 = ta[3, i * 32:i * 32 + 32]
+            for j in range(32):
+                c = ci[j]
+                v = ri[j]
+                t_id[j] = abs(c - v)
+                t_t0[j] = abs(c - ri[31 - j])
+                t_t1[j] = abs(c - rm[j])
+                t_t2[j] = abs(c - (np.float32(255.0) - v))
+            if i < 31:
+                rn = rf[i * 32 + 32:i * 32 + 64]
+                t_sm = ta[4, i * 32:i * 32 + 32]
+                for j in range(31):
+                    s = np.float32(0.25) * (ri[j] + rn[j] + ri[j + 1] + rn[j + 1])
+                    t_sm[j] = abs(ci[j] - s)
+        for b in range(1024):    # five float64 chains side by side, each in (row, column) order
+            d_id += ta[0, b]
+            d_t0 += ta[1, b]
+            d_t1 += ta[2, b]
+            d_t2 += ta[3, b]
+            d_sm += ta[4, b]
         for i in range(32):
             for j in range(32):
-                c = np.float32(cc[i * 32 + j])
-                v = r[i, j]
-                d_id += abs(c - v)
-                d_t[0] += abs(c - r[i, 31 - j])
-                d_t[1] += abs(c - r[31 - i, j])
-                d_t[2] += abs(c - (np.float32(255.0) - v))
-                if i < 31 and j < 31:
-                    s = np.float32(0.25) * (v + r[i + 1, j] + r[i, j + 1] + r[i + 1, j + 1])
-                    d_sm += abs(c - s)
-        for q in range(nz):
+                rT[j, i] = rf[i * 32 + j]
+        for slot in range(ng * _GEOM_LANES):
+            q = min(slot, nz - 1)
+            for j in range(32):          # column j of cz from columns b0, b1 of r: rows of rT
+                b0, b1, wb = zi0[q, j], zi1[q, j], zw[q, j]
+                s0 = rT[b0]
+                s1 = rT[b1]
+                dst = czT[j]
+                for i in range(32):
+                    dst[i] = s0[i] * (1 - wb) + s1[i] * wb
             for i in range(32):
                 for j in range(32):
-                    b0, b1, wb = zi0[q, j], zi1[q, j], zw[q, j]
-                    cz[i, j] = r[i, b0] * (1 - wb) + r[i, b1] * wb
-            acc = d_z[q]
-            for i in range(32):
+                    cz[i, j] = czT[j, i]
+            zq = zm[slot]
+            for i in range(32):          # row i of the zoomed map from rows a0, a1 of cz
                 a0, a1, wa = zi0[q, i], zi1[q, i], zw[q, i]
+                s0 = cz[a0]
+                s1 = cz[a1]
+                dst = zq[i * 32:i * 32 + 32]
                 for j in range(32):
-                    acc += abs(np.float32(cc[i * 32 + j]) - (cz[a0, j] * (1 - wa) + cz[a1, j] * wa))
-            d_z[q] = acc
+                    dst[j] = s0[j] * (1 - wa) + s1[j] * wa
+        for g in range(ng):
+            o = g * _GEOM_LANES
+            z0, z1, z2, z3, z4, z5 = zm[o], zm[o + 1], zm[o + 2], zm[o + 3], zm[o + 4], zm[o + 5]
+            s0, s1, s2, s3, s4, s5 = d_z[o], d_z[o + 1], d_z[o + 2], d_z[o + 3], d_z[o + 4], d_z[o + 5]
+            for b in range(1024):
+                c = np.float32(cc[b])
+                s0 += abs(c - z0[b])
+                s1 += abs(c - z1[b])
+                s2 += abs(c - z2[b])
+                s3 += abs(c - z3[b])
+                s4 += abs(c - z4[b])
+                s5 += abs(c - z5[b])
+            d_z[o], d_z[o + 1], d_z[o + 2], d_z[o + 3], d_z[o + 4], d_z[o + 5] = s0, s1, s2, s3, s4, s5
     n = max(k, 1) * 1024.0
-    return d_id / n, d_sm / (max(k, 1) * 961.0), d_t.min() / n, d_z.min() / n
+    return d_id / n, d_sm / (max(k, 1) * 961.0), min(d_t0, min(d_t1, d_t2)) / n, d_z[:nz].min() / n
 
 
 @njit(cache=True, nogil=True)
