@@ -68,6 +68,7 @@ HONEST = {  # name -> (scaler, encoder args, pre-filter)
     "crf40": ("bicubic", ["-c:v", "libx264", "-crf", "40"], None),
     "bilinear_300k": ("bilinear", ["-c:v", "libx264", "-b:v", "300k"], None),
     "mpeg4": ("area", ["-c:v", "mpeg4", "-q:v", "8"], None),
+    "neighbor_crf30": ("neighbor", ["-c:v", "libx264", "-crf", "30"], None),   # aliasing adds texture locally
     "drop_first": ("bicubic", ["-c:v", "libx264", "-crf", "28"], "trim=start_frame=1,setpts=PTS-STARTPTS"),
     "dup_first": ("bicubic", ["-c:v", "libx264", "-crf", "28"], "tpad=start=1:start_mode=clone"),
 }
@@ -309,3 +310,29 @@ def test_reordered_frames_of_scrolling_noise(tmp_path):
         assert not detect_tampering(ref, rev).tampered
     finally:
         det.FINE_REORDER = old
+
+
+def test_contrast_rule_catches_a_faint_edit_in_a_clean_rendition(clips, tmp_path):
+    """A light blur of a 4 % region, encoded cleanly (CRF 20): below the absolute texture threshold (which has
+    to tolerate a CRF 45 encode), but far above this rendition's own noise floor, so the contrast rule flags it
+    and the region map points at it. Without the rule (thresholds out of reach) it would pass."""
+    from lpcore.verify import detect as det
+
+    files, prof = clips
+    out = tmp_path / "faint_blur.mp4"
+    bx, by, bw, bh = 0.1, 0.6, 0.2, 0.2
+    graph = (f"[0:v]split[m][r];[r]crop=iw*{bw}:ih*{bh}:iw*{bx}:ih*{by},boxblur=6[e];[m][e]overlay=W*{bx}:H*{by},"
+             f"scale={W}:{H}[v]")
+    _ff("-i", str(files["trusted"].with_name("src.mkv")), "-filter_complex", graph, "-map", "[v]",
+        "-pix_fmt", "yuv420p", "-c:v", "libx264", "-crf", "20", str(out))
+    cand = compute_profile_file(out, "cpu")
+    rep = detect_tampering(prof["trusted"], cand)
+    assert rep.tampered and rep.scores["local"] >= THRESHOLD, (rep.scores, rep.details)
+    r, c = np.unravel_index(np.argmax(rep.regions), rep.regions.shape)
+    assert by * 32 - 2 <= r <= (by + bh) * 32 + 1 and bx * 32 - 2 <= c <= (bx + bw) * 32 + 1, (r, c)
+    old = det._T_REL.copy()
+    try:
+        det._T_REL[:] = np.inf
+        assert not detect_tampering(prof["trusted"], cand).tampered
+    finally:
+        det._T_REL[:] = old

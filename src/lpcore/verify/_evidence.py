@@ -217,8 +217,10 @@ def local_evidence(R, C, gi, gj, noise_y, noise_c, spread, spread_bins, t_persis
     R, C: the reference's and candidate's (N, 2560) profile bytes (C-contiguous rows: ymean, yspread, umean,
     vmean, row-major maps). noise_y = (Y0, YS, YG), noise_c = (C0, CS, CG), spread = (EPS, NOISE_S, GAIN, MIN);
     spread_bins: reference-spread bin edges; t_persist/t_frames: thresholds of (luma, texture, colour).
-    Returns (g_y, g_c, persist (3, 32, 32) / t_persist, per-frame maxima (3, K) / t_frames); the persistent
-    maps are the frame-averaged maps' 3x3 neighbourhood means, the per-frame maxima those of each frame."""
+    Returns (g_y, g_c, persist (4, 32, 32) / t_persist, per-frame maxima (3, K) / t_frames); the persistent
+    maps are the frame-averaged maps' 3x3 neighbourhood means, the per-frame maxima those of each frame.
+    persist[3] is the texture map of texture lost only (gains count 0), on the texture threshold: the detector's
+    contrast rule reads it, since a scaler's aliasing can add texture locally where no edit removed any."""
     k = gi.shape[0]
     if k == 0:
         raise ZeroDivisionError("division by zero")   # what the checked division below used to raise
@@ -258,7 +260,7 @@ def local_evidence(R, C, gi, gj, noise_y, noise_c, spread, spread_bins, t_persis
     vp = np.empty(1024 + 32, np.int32)
     tmp = np.empty(1024, np.float32)
     box = np.empty(1024, np.float32)
-    mean = np.zeros((3, 1024), np.float32)
+    mean = np.zeros((4, 1024), np.float32)
     mean_c = np.zeros(256, np.float32)   # the colour map's 16x16 cells (each fills 2x2 blocks of mean[2])
     frames = np.empty((3, k), np.float32)
     smin = np.float32(spread[3])
@@ -373,17 +375,19 @@ def local_evidence(R, C, gi, gj, noise_y, noise_c, spread, spread_bins, t_persis
             z = -res if res < 0 else gain * res
             textured = np.float32(max(np.int32(rr[1024 + b]), np.int32(cc[1024 + b]))) >= smin
             e[b] = z / scl[b] if textured else zero
+            mean[3, b] += (-res if res < 0 else zero) / scl[b] if textured else zero
         for b in range(1024):
             mean[1, b] += e[b]
         frames[1, t] = _box3_max(e, tmp, box) / t_frames[1]
-    persist = np.empty((3, 1024), np.float32)
-    for kind in range(3):
+    persist = np.empty((4, 1024), np.float32)
+    for kind in range(4):
         for b in range(1024):
             mean[kind, b] /= k
         _box3(mean[kind], tmp, box)
+        t_kind = t_persist[kind] if kind < 3 else t_persist[1]
         for b in range(1024):
-            persist[kind, b] = box[b] / t_persist[kind]
-    return g_y / k, g_c / k, persist.reshape(3, 32, 32), frames
+            persist[kind, b] = box[b] / t_kind
+    return g_y / k, g_c / k, persist.reshape(4, 32, 32), frames
 
 
 @njit(cache=True, nogil=True)

@@ -59,11 +59,15 @@ LOCAL_FRAMES_K = 5
 # Contrast to the rendition's own noise floor: an honest encoder's block noise is spread over the picture, an edit
 # is a region. A persistent local change also counts if it reaches LOCAL_REL_MIN of its absolute threshold and
 # stands LOCAL_REL x (luma, texture, colour) above the 75th percentile of its map (+ LOCAL_REL_EPS): a logo or
-# a blur in a clean (low-CRF) rendition, whose background noise is far below the worst honest encode's.
+# a blur in a clean (low-CRF) rendition, whose background noise is far below the worst honest encode's. For
+# texture the map of texture lost alone must also stand LOCAL_REL_LOSS x above its own 75th percentile: another
+# scaler's aliasing adds texture locally (fine patterns), while the edits that leave little luma trace (blur,
+# pixelisation, delogo, a filled box) remove it.
 LOCAL_REL_MIN = 0.35
 LOCAL_REL_Q = 0.75
 LOCAL_REL_EPS = 0.03
 LOCAL_REL = (6.3, 9.9, 7.8)
+LOCAL_REL_LOSS = 6.0
 GLOBAL_Y, GLOBAL_C = 7.7, 6.0   # thresholds of the median |d| over blocks (luma, chroma)
 # Global geometry: the candidate's luma block-mean map against mirrored/negated and zoomed reference maps, on up
 # to GEOM_FRAMES aligned frames. Evidence = mean |c - r| / (mean |c - T(r)| + GEOM_EPS) over a threshold: an
@@ -451,13 +455,15 @@ def _detect_tampering(reference: Any, candidate: Any, *, device: str = "auto", m
     # the frame-averaged maps minus their median over the frame: an edit is a region, while what an honest
     # encoder changes (texture at high CRF, edges after another scaler) is spread over the whole picture
     q_lo = int(LOCAL_REL_Q * 1023)
-    flat = np.partition(pm.reshape(3, -1), (511, 512, q_lo, q_lo + 1), axis=1)   # np.median / np.quantile
+    flat = np.partition(pm.reshape(4, -1), (511, 512, q_lo, q_lo + 1), axis=1)   # np.median / np.quantile
     floor = flat[:, q_lo] + np.float32(LOCAL_REL_Q * 1023 - q_lo) * (flat[:, q_lo + 1] - flat[:, q_lo])
     pm = pm - ((flat[:, 511] + flat[:, 512]) / np.float32(2))[:, None, None]
-    # the contrast rule, as a map on the same scale (1.0 = its threshold)
-    rel = np.minimum(pm / np.float32(LOCAL_REL_MIN),
-                     pm / ((floor + np.float32(LOCAL_REL_EPS)) * _T_REL)[:, None, None])
-    pm = np.maximum(pm, rel)
+    # the contrast rule, as maps on the same scale (1.0 = its threshold); texture also needs the loss-only
+    # map's contrast (pm[3])
+    eps = np.float32(LOCAL_REL_EPS)
+    rel = np.minimum(pm[:3] / np.float32(LOCAL_REL_MIN), pm[:3] / ((floor[:3] + eps) * _T_REL)[:, None, None])
+    rel[1] = np.minimum(rel[1], pm[3] / ((floor[3] + eps) * np.float32(LOCAL_REL_LOSS)))
+    pm = np.maximum(pm[:3], rel)
     persist = pm.max(axis=0).astype(np.float64)
     pf_max = pf.max(axis=0).astype(np.float64)
     details = {name: (float(pm[i].max()), float(np.sort(pf[i])[-kk]))
