@@ -415,31 +415,6 @@ def diagonal_medians(dist, lo, hi, min_len):
     return out
 
 
-@njit(cache=True, nogil=True)
-def diagonal_costs(R, C, lo, hi, min_len):
-    """For each offset o in [lo, hi]: the median over the frames both sides have (inf when fewer than min_len) of
-    the RMS difference of frame i's and frame i + o's 32x32 luma block means (profile bytes 0..1023). The fine
-    alignment cost: the coarse descriptor cannot tell offsets of noise-like or scrolling content apart."""
-    n, m = R.shape[0], C.shape[0]
-    out = np.empty(hi - lo + 1)
-    buf = np.empty(min(n, m))
-    for o in range(lo, hi + 1):
-        i0, i1 = max(0, -o), min(n, m - o)
-        if i1 - i0 < min_len:
-            out[o - lo] = np.inf
-            continue
-        for i in range(i0, i1):
-            rr = R[i]
-            cc = C[i + o]
-            acc = 0
-            for b in range(1024):
-                d = np.int32(cc[b]) - np.int32(rr[b])
-                acc += d * d
-            buf[i - i0] = np.sqrt(acc / 1024.0)
-        out[o - lo] = np.median(buf[:i1 - i0])
-    return out
-
-
 _GEOM_LANES = 6        # zoom sums accumulated side by side (the detector searches 6 zooms)
 
 

@@ -260,7 +260,8 @@ def _mpeg7_offset(ref: VideoProfile, cand: VideoProfile) -> int | None:
     return int(m.start_b) - int(m.start_a)
 
 
-def _align(dist: np.ndarray, ref: VideoProfile, cand: VideoProfile, mpeg7: bool) -> tuple[int, float, str]:
+def _align(dist: np.ndarray, d_fine: np.ndarray, ref: VideoProfile, cand: VideoProfile,
+           mpeg7: bool) -> tuple[int, float, str]:
     """(offset, median aligned distance (coarse descriptor), source). Offsets within +-MAX_SHIFT are ranked by
     the median RMS difference of the aligned frames' 32x32 luma maps (times 1 + ALIGN_BIAS per frame of shift:
     static content fits every offset); when even the best fits badly, the MPEG-7 match's offset is tried."""
@@ -269,7 +270,7 @@ def _align(dist: np.ndarray, ref: VideoProfile, cand: VideoProfile, mpeg7: bool)
     n, m = dist.shape
     min_len = max(2, min(n, m) // 2)
     offsets = np.arange(-MAX_SHIFT, MAX_SHIFT + 1)
-    fine = _evidence.diagonal_costs(ref.data, cand.data, -MAX_SHIFT, MAX_SHIFT, min_len)
+    fine = _evidence.diagonal_medians(d_fine, -MAX_SHIFT, MAX_SHIFT, min_len)
     # too short for any shift to be judged (fewer than min_len common frames everywhere): no shift
     o = int(offsets[np.argmin(fine * (1.0 + ALIGN_BIAS * np.abs(offsets)))]) if np.isfinite(fine).any() else 0
     best = (o, float(_evidence.diagonal_medians(dist, o, o, min_len)[0]))
@@ -340,8 +341,9 @@ def _detect_tampering(reference: Any, candidate: Any, *, device: str = "auto", m
     n, m = len(ref), len(cand)
     dr, dc = _descriptor(ref), _descriptor(cand)
     dist = _distances(dr, dc)
+    d_fine = _distances(_fine(ref), _fine(cand))   # RMS differences of the 32x32 luma maps, every pair of frames
     if offset is None:
-        off, _, align_src = _align(dist, ref, cand, mpeg7)
+        off, _, align_src = _align(dist, d_fine, ref, cand, mpeg7)
     else:
         if isinstance(offset, bool) or not isinstance(offset, (int, np.integer)):
             raise TypeError("offset must be an int or None")
@@ -382,8 +384,9 @@ def _detect_tampering(reference: Any, candidate: Any, *, device: str = "auto", m
     foreign = anomalous & ~reordered
     # freezes: the candidate repeats a frame while the reference keeps moving
     if len(cj) > 1:
-        c_step = np.sqrt(((dc[cj[1:]] - dc[cj[:-1]]) ** 2).mean(axis=1))
-        r_step = np.sqrt(((dr[ri[1:]] - dr[ri[:-1]]) ** 2).mean(axis=1))
+        dcs, drs = dc[cj[0]:cj[-1] + 1], dr[ri[0]:ri[-1] + 1]   # (ri, cj: runs of consecutive frames)
+        c_step = np.sqrt(((dcs[1:] - dcs[:-1]) ** 2).mean(axis=1))
+        r_step = np.sqrt(((drs[1:] - drs[:-1]) ** 2).mean(axis=1))
         frozen = np.zeros(len(cj), bool)
         frozen[1:] = (c_step < FREEZE_STILL) & (r_step > FREEZE_MOVING)
     else:
@@ -405,11 +408,10 @@ def _detect_tampering(reference: Any, candidate: Any, *, device: str = "auto", m
         t_score = max(t_score, n_mis / REORDER_FRAMES)
         reasons.append(f"{n_mis} frame(s) fit other reference frames much better (reordered or re-timed)")
     # the same on the fine maps: the k-th largest ratio of the aligned distance to the best one >= 2 frames away
-    fr, fc = _fine(ref), _fine(cand)
-    d_fine = _distances(fr, fc[cj])
-    d_own = d_fine[ri, np.arange(len(ri))]
+    d_fc = d_fine[:, cj]
+    d_own = d_fc[ri, np.arange(len(ri))]
     far = np.abs(np.arange(n)[:, None] - ri[None, :]) >= 2
-    fine_ratio = (d_own + FINE_EPS) / (np.where(far, d_fine, np.inf).min(axis=0) + FINE_EPS)
+    fine_ratio = (d_own + FINE_EPS) / (np.where(far, d_fc, np.inf).min(axis=0) + FINE_EPS)
     fine_mis = fine_ratio >= FINE_REORDER
     fine_scores = np.zeros(len(cj))
     if int(fine_mis.sum()) >= REORDER_FRAMES:
@@ -436,7 +438,8 @@ def _detect_tampering(reference: Any, candidate: Any, *, device: str = "auto", m
         _T_PERSIST, _T_FRAMES)
     # global: median block differences (before any bias removal), averaged over frames
     scores["global"] = max(g_y / GLOBAL_Y, g_c / GLOBAL_C)
-    sel = np.unique(np.linspace(0, k - 1, min(k, GEOM_FRAMES)).astype(np.int64))
+    # GEOM_FRAMES frames spread evenly (floor(i (k-1) / (G-1)), as np.linspace(..).astype(int) picks them)
+    sel = np.arange(k) if k <= GEOM_FRAMES else np.arange(GEOM_FRAMES) * (k - 1) // (GEOM_FRAMES - 1)
     d_id, d_sm, d_flip, d_zoom = _evidence.geometry(ref.data, cand.data, gi[sel].astype(np.int64),
                                                    gj[sel].astype(np.int64), GEOM_ZOOMS)
     s_flip = d_id / (d_flip + GEOM_EPS) / GEOM_FLIP
