@@ -58,7 +58,7 @@ LOCAL_C = (1.1, 2.2)
 LOCAL_FRAMES_K = 5
 # Contrast to the rendition's own noise floor: an honest encoder's block noise is spread over the picture, an edit
 # is a region. A persistent local change also counts if it reaches LOCAL_REL_MIN of its absolute threshold and
-# stands LOCAL_REL x (luma, texture, colour) above the 75th percentile of its map (+ LOCAL_REL_EPS): a logo or
+# stands LOCAL_REL x (luma, texture; colour: none) above the 75th percentile of its map (+ LOCAL_REL_EPS): a logo or
 # a blur in a clean (low-CRF) rendition, whose background noise is far below the worst honest encode's. For
 # texture the map of texture lost alone must also stand LOCAL_REL_LOSS x above its own 75th percentile: another
 # scaler's aliasing adds texture locally (fine patterns), while the edits that leave little luma trace (blur,
@@ -66,7 +66,7 @@ LOCAL_FRAMES_K = 5
 LOCAL_REL_MIN = 0.35
 LOCAL_REL_Q = 0.75
 LOCAL_REL_EPS = 0.03
-LOCAL_REL = (6.3, 9.9, 7.8)
+LOCAL_REL = (6.3, 9.9, np.inf)   # (no colour rule: honest encoders' colour blobs reach 9x their floor)
 LOCAL_REL_LOSS = 6.0
 GLOBAL_Y, GLOBAL_C = 7.7, 6.0   # thresholds of the median |d| over blocks (luma, chroma)
 # Global geometry: the candidate's luma block-mean map against mirrored/negated and zoomed reference maps, on up
@@ -100,6 +100,8 @@ _T_FRAMES = np.array([LOCAL_Y[1], LOCAL_S[1], LOCAL_C[1]], np.float32)
 _T_REL = np.array(LOCAL_REL, np.float32)
 MAX_SHIFT = 3              # offsets searched directly; larger ones come from the MPEG-7 match
 ALIGN_BIAS = 0.03          # an offset must fit this much better per frame of shift
+ALIGN_TIE = 0.05           # offsets fitting within this of the best are tied: the one with least evidence wins
+ALIGN_TIED_MAX = 2         # (at most this many besides the best are judged)
 COVERAGE_SLACK = 2         # frames a candidate may lack or add at its ends
 
 
@@ -261,18 +263,23 @@ def _mpeg7_offset(ref: VideoProfile, cand: VideoProfile) -> int | None:
 
 
 def _align(dist: np.ndarray, d_fine: np.ndarray, ref: VideoProfile, cand: VideoProfile,
-           mpeg7: bool) -> tuple[int, float, str]:
-    """(offset, median aligned distance (coarse descriptor), source). Offsets within +-MAX_SHIFT are ranked by
-    the median RMS difference of the aligned frames' 32x32 luma maps (times 1 + ALIGN_BIAS per frame of shift:
-    static content fits every offset); when even the best fits badly, the MPEG-7 match's offset is tried."""
+           mpeg7: bool) -> tuple[int, float, str, list[int]]:
+    """(offset, median aligned distance (coarse descriptor), source, tied offsets). Offsets within +-MAX_SHIFT
+    are ranked by the median RMS difference of the aligned frames' 32x32 luma maps (times 1 + ALIGN_BIAS per
+    frame of shift: static content fits every offset); the tied ones (at most ALIGN_TIED_MAX) fit within
+    ALIGN_TIE of the best. When even the best fits badly, the MPEG-7 match's offset is tried."""
     from . import _evidence
 
     n, m = dist.shape
     min_len = max(2, min(n, m) // 2)
     offsets = np.arange(-MAX_SHIFT, MAX_SHIFT + 1)
     fine = _evidence.diagonal_medians(d_fine, -MAX_SHIFT, MAX_SHIFT, min_len)
-    # too short for any shift to be judged (fewer than min_len common frames everywhere): no shift
-    o = int(offsets[np.argmin(fine * (1.0 + ALIGN_BIAS * np.abs(offsets)))]) if np.isfinite(fine).any() else 0
+    if not np.isfinite(fine).any():   # too short for any shift to be judged: no shift
+        return 0, float(_evidence.diagonal_medians(dist, 0, 0, 1)[0]), "profile", []
+    biased = fine * (1.0 + ALIGN_BIAS * np.abs(offsets))
+    o = int(offsets[np.argmin(biased)])
+    tied = [int(x) for x in offsets[np.argsort(biased, kind="stable")]
+            if x != o and biased[x + MAX_SHIFT] <= biased.min() * (1.0 + ALIGN_TIE)][:ALIGN_TIED_MAX]
     best = (o, float(_evidence.diagonal_medians(dist, o, o, min_len)[0]))
     src = "profile"
     if mpeg7 and best[1] > TEMPORAL_FLOOR:
@@ -280,8 +287,8 @@ def _align(dist: np.ndarray, d_fine: np.ndarray, ref: VideoProfile, cand: VideoP
         if o is not None and abs(o) > MAX_SHIFT:
             c = float(_evidence.diagonal_medians(dist, o, o, min_len)[0])
             if c < best[1]:
-                best, src = (o, c), "mpeg7"
-    return best[0], best[1], src
+                best, src, tied = (o, c), "mpeg7", []
+    return best[0], best[1], src, tied
 
 
 def _ranges(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -343,11 +350,28 @@ def _detect_tampering(reference: Any, candidate: Any, *, device: str = "auto", m
     dist = _distances(dr, dc)
     d_fine = _distances(_fine(ref), _fine(cand))   # RMS differences of the 32x32 luma maps, every pair of frames
     if offset is None:
-        off, _, align_src = _align(dist, d_fine, ref, cand, mpeg7)
+        off, _, align_src, tied = _align(dist, d_fine, ref, cand, mpeg7)
     else:
         if isinstance(offset, bool) or not isinstance(offset, (int, np.integer)):
             raise TypeError("offset must be an int or None")
-        off, align_src = int(offset), "given"
+        off, align_src, tied = int(offset), "given", []
+    rep = _judge(ref, cand, dr, dc, dist, d_fine, off, align_src)
+    # offsets the pictures cannot tell apart from the best one (noise-like or scrolling content): the candidate
+    # gets the benefit of the doubt, the alignment that leaves the least evidence. An edit is evidence at
+    # every such offset, a wrong one adds evidence where there is none.
+    for o in tied:
+        if rep.score < THRESHOLD:
+            break
+        other = _judge(ref, cand, dr, dc, dist, d_fine, o, align_src)
+        if other.score < rep.score:
+            rep = other
+    return rep
+
+
+def _judge(ref: VideoProfile, cand: VideoProfile, dr: np.ndarray, dc: np.ndarray, dist: np.ndarray,
+           d_fine: np.ndarray, off: int, align_src: str) -> TamperReport:
+    """The evidence at alignment ``off`` (candidate index - reference index), as a report."""
+    n, m = len(ref), len(cand)
     i0, i1 = max(0, -off), min(n, m - off)
     reasons: list[str] = []
     scores = {"local": 0.0, "global": 0.0, "temporal": 0.0, "coverage": 0.0}
