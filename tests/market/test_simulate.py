@@ -70,12 +70,12 @@ def test_detection_rates_come_from_the_measured_table():
     assert detection_rate("mpeg7-livepeer", "zoom70") == Fraction(18, 24)
     assert detection_rate("mpeg7-exact", "region_blur") == 0
     assert 0 < mean_detection_rate("mpeg7-exact") < 1
-    # the profile detector: benchmarks/README.md, tamper detection, held-out segments 6-11 (kinds mapped there)
-    assert false_reject_rate("profile") == 0 and false_reject_estimate("profile") == Fraction(1, 86)
-    assert detection_rate("profile", "region_blur") == Fraction(3, 6)      # blur 3/6
-    assert detection_rate("profile", "small_logo") == 1                    # logo_2pct 6/6
-    assert detection_rate("profile", "zoom70") == Fraction(4, 6)           # zoom 4/6
-    assert mean_detection_rate("profile") == Fraction(46, 54)
+    # the profile detector: benchmarks/README.md, tamper detection, held-out segments 18-41 (kinds mapped there)
+    assert false_reject_rate("profile") == Fraction(5, 336) and false_reject_estimate("profile") == Fraction(6, 338)
+    assert detection_rate("profile", "region_blur") == Fraction(18, 20)    # blur 18/20
+    assert detection_rate("profile", "small_logo") == 1                    # logo_2pct 23/23
+    assert detection_rate("profile", "zoom70") == Fraction(22, 24)         # zoom 22/24
+    assert mean_detection_rate("profile") == Fraction(529, 540)
     assert false_reject_estimate("mpeg7-exact") == Fraction(11, 218)
     assert all(set(DETECTORS[d]["detect"]) == set(TAMPER_KINDS) for d in DETECTORS)
     with pytest.raises(ValueError, match="unknown detector"):
@@ -113,15 +113,19 @@ def test_policy_assumes_the_best_measured_detector(monkeypatch):
 @pytest.mark.parametrize("fraction", FRACTIONS)
 def test_the_profile_detectors_rates_are_what_stops_the_tampering(fraction):
     """The same policy, the same held-out worlds, only the detector's measured rates differ: the profile detector
-    (which sees region blurs, small logos and splices) leaves fewer tampered segments accepted, and costs less
-    per good segment (fewer renditions paid for and then replaced), than the MPEG-7 "exact" preset."""
+    (which sees region blurs, small logos and splices) leaves fewer tampered segments accepted in every world, at
+    about the same cost per good segment: its measured false rejects (5/336) cost a few re-paid renditions that
+    MPEG-7's missed tampering does not, so over the worlds it may cost at most 1 % more."""
     from lpcore.market.policy import PolicySettings
 
     profile = mpeg7 = 0
+    cost_a = cost_b = 0
     for seed in SEEDS[:4]:
         a = sim.simulate("lpcore", seed=seed, segments=1000, cheater_fraction=fraction)
         b = sim.simulate("lpcore", seed=seed, segments=1000, cheater_fraction=fraction,
                          settings=PolicySettings(detector="mpeg7-exact"))
-        assert a.cost_per_good_segment < b.cost_per_good_segment, seed
+        assert a.tampered_accepted < b.tampered_accepted, seed
         profile, mpeg7 = profile + a.tampered_accepted, mpeg7 + b.tampered_accepted
+        cost_a, cost_b = cost_a + a.cost_per_good_segment, cost_b + b.cost_per_good_segment
     assert profile < mpeg7, (profile, mpeg7)
+    assert cost_a <= cost_b * 1.01, (float(cost_a), float(cost_b))

@@ -9,10 +9,10 @@ number is a measurement, never a guess:
   9 tamper kinds). A tamper kind's detection rate is 1 - (tampered renditions matched / 24); ``false_reject``
   is the honest renditions not matched (FN) over all honest pairs.
 - ``profile``: the tamper-profile detector (:func:`lpcore.verify.detect_tampering`) on the *held-out* part of
-  the tamper corpus: ``benchmarks/corpus_fpfn.py --profile --start 6``, table "Tamper detection: `exact`,
-  `livepeer` and the profile detector side by side", "held-out segments" in benchmarks/README.md (segments
-  6-11, 6 renditions per kind, 14 honest variants = 84 honest pairs; the detector's constants were set on
-  segments 0-5 only). That corpus names its kinds differently; each simulation kind takes the measured kind
+  the tamper corpus: ``benchmarks/corpus_fpfn.py --profile --start 18 --segments 24``, table "Tamper detection:
+  `exact`, `livepeer` and the profile detector side by side", "held-out segments" in benchmarks/README.md
+  (segments 18-41, 20-24 renditions per kind in the target's scope, 14 honest variants = 336 honest pairs; the
+  detector's constants were set on segments 0-17). That corpus names its kinds differently; each simulation kind takes the measured kind
   that is the same edit: ``logo`` (a box over 20 % of the frame) -> ``box`` (filled boxes of 2-40 %),
   ``small_logo`` (3 %) -> ``logo_2pct``, ``region_blur`` (a quarter frame) -> ``blur``, ``half_spliced`` ->
   ``splice`` (a half spliced from another clip), ``two_thirds_spliced`` -> ``splice`` too (not measured apart:
@@ -21,7 +21,7 @@ number is a measurement, never a guess:
 
 ``honest_pairs`` and ``tamper_pairs`` are the sample sizes. The simulation draws with the measured rates as they
 are; the ``lpcore`` policy weighs evidence with :func:`false_reject_estimate`, the posterior mean
-``(k + 1) / (n + 2)``, since 0 false rejects in 84 pairs does not make a false reject impossible (and a zero
+``(k + 1) / (n + 2)``, since a handful of false rejects in a few hundred pairs does not pin the rate down (and a zero
 rate would turn one honest failure into an infinite likelihood ratio).
 """
 
@@ -51,21 +51,22 @@ DETECTORS: dict[str, dict] = {
             "hflip": 0, "logo": 18, "negate": 0, "other_segment": 0, "region_blur": 24, "small_logo": 24,
             "half_spliced": 24, "two_thirds_spliced": 6, "zoom70": 8}.items()},
     },
-    # benchmarks/README.md, "Tamper detection: ...", held-out segments (6-11): `profile` flagged counts (of 6)
-    # per measured kind, under the simulation kind it stands for (module docstring); honest flagged 0/84
+    # benchmarks/README.md, "Tamper detection: ...", held-out segments 18-41: `profile` flagged counts per measured
+    # kind (of its renditions in the target's scope), under the simulation kind it stands for (module
+    # docstring); honest flagged 5/336
     "profile": {
-        "false_reject": Fraction(0, 84), "honest_pairs": 84, "tamper_pairs": 6,
-        "detect": {k: Fraction(m, 6) for k, m in {
-            "hflip": 4,               # hflip 4/6
-            "logo": 6,                # box 6/6
-            "negate": 5,              # negate 5/6
-            "other_segment": 6,       # other_segment 6/6
-            "region_blur": 3,         # blur 3/6
-            "small_logo": 6,          # logo_2pct 6/6
-            "half_spliced": 6,        # splice 6/6
-            "two_thirds_spliced": 6,  # splice 6/6 (not measured apart)
-            "zoom70": 4,              # zoom 4/6
-        }.items()},
+        "false_reject": Fraction(5, 336), "honest_pairs": 336, "tamper_pairs": 446,
+        "detect": {
+            "hflip": Fraction(24, 24),               # hflip 24/24
+            "logo": Fraction(23, 23),                # box 23/23
+            "negate": Fraction(24, 24),              # negate 24/24
+            "other_segment": Fraction(24, 24),       # other_segment 24/24
+            "region_blur": Fraction(18, 20),         # blur 18/20
+            "small_logo": Fraction(23, 23),          # logo_2pct 23/23
+            "half_spliced": Fraction(24, 24),        # splice 24/24
+            "two_thirds_spliced": Fraction(24, 24),  # splice 24/24 (not measured apart)
+            "zoom70": Fraction(22, 24),              # zoom 22/24
+        },
     },
 }
 

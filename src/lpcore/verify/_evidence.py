@@ -554,3 +554,32 @@ def coarse_descriptor(D):
             for q in range(16):
                 out[t, 64 + 16 * plane + q] = np.float32(acc[q]) / np.float32(16.0)
     return out
+
+
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=True)
+def rms_distances(A, B):
+    """RMS difference of every row of A (N, K) and every row of B (M, K), float32 (N, M): the detector's frame
+    distances (coarse descriptors, and the 32x32 luma maps as profile bytes). One thread, vectorised (fastmath
+    lets LLVM reorder the float32 sums of squares), and no BLAS thread pool: a batch runs many pairs side by
+    side, and a 60x60 problem is too small to share."""
+    n, m, kk = A.shape[0], B.shape[0], A.shape[1]
+    a = np.empty((n, kk), np.float32)
+    b = np.empty((m, kk), np.float32)
+    for i in range(n):
+        for k in range(kk):
+            a[i, k] = A[i, k]
+    for j in range(m):
+        for k in range(kk):
+            b[j, k] = B[j, k]
+    out = np.empty((n, m), np.float32)
+    scale = np.float32(1.0 / kk)
+    for i in range(n):
+        ai = a[i]
+        for j in range(m):
+            bj = b[j]
+            acc = np.float32(0.0)
+            for k in range(kk):
+                d = ai[k] - bj[k]
+                acc += d * d
+            out[i, j] = np.sqrt(acc * scale)
+    return out

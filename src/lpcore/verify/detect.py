@@ -241,22 +241,6 @@ def _descriptor(p: VideoProfile) -> np.ndarray:
     return cached
 
 
-def _fine(p: VideoProfile) -> np.ndarray:
-    """The 32x32 luma block means of every frame as float32 rows (N, 1024), cached on the profile."""
-    cached = p._cache.get("fine")
-    if cached is None:
-        cached = p._cache["fine"] = np.ascontiguousarray(p.data[:, :1024], dtype=np.float32)
-    return cached
-
-
-def _distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """RMS distance between every row of a and every row of b (levels)."""
-    aa = (a * a).sum(1)[:, None]
-    bb = (b * b).sum(1)[None, :]
-    d2 = np.maximum(aa + bb - 2.0 * (a @ b.T), 0.0) / a.shape[1]
-    return np.sqrt(d2)
-
-
 def _mpeg7_offset(ref: VideoProfile, cand: VideoProfile) -> int | None:
     from ..vsig.match import compare
 
@@ -347,12 +331,14 @@ def _kernels_ready() -> Iterator[None]:
 def _detect_tampering(reference: Any, candidate: Any, *, device: str = "auto", mpeg7: bool = True,
                       offset: int | None = None) -> TamperReport:
     """The body of :func:`detect_tampering` (same arguments)."""
+    from . import _evidence  # numba: imported on first use, so `import lpcore.verify` stays light
+
     ref = load_profile(reference, "reference", device=device)
     cand = load_profile(candidate, "candidate", device=device)
     n, m = len(ref), len(cand)
     dr, dc = _descriptor(ref), _descriptor(cand)
-    dist = _distances(dr, dc)
-    d_fine = _distances(_fine(ref), _fine(cand))   # RMS differences of the 32x32 luma maps, every pair of frames
+    dist = _evidence.rms_distances(dr, dc)
+    d_fine = _evidence.rms_distances(ref.data[:, :1024], cand.data[:, :1024])   # the 32x32 luma maps
     if offset is None:
         off, _, align_src, tied = _align(dist, d_fine, ref, cand, mpeg7)
     else:
@@ -375,6 +361,8 @@ def _detect_tampering(reference: Any, candidate: Any, *, device: str = "auto", m
 def _judge(ref: VideoProfile, cand: VideoProfile, dr: np.ndarray, dc: np.ndarray, dist: np.ndarray,
            d_fine: np.ndarray, off: int, align_src: str) -> TamperReport:
     """The evidence at alignment ``off`` (candidate index - reference index), as a report."""
+    from . import _evidence
+
     n, m = len(ref), len(cand)
     i0, i1 = max(0, -off), min(n, m - off)
     reasons: list[str] = []
@@ -399,8 +387,6 @@ def _judge(ref: VideoProfile, cand: VideoProfile, dr: np.ndarray, dc: np.ndarray
     cover_mask[cj] = False
 
     # -- temporal: aligned distance per frame vs the segment's level; best match elsewhere; freezes
-    from . import _evidence  # numba: imported on first use, so `import lpcore.verify` stays light
-
     d_al = dist[ri, cj]
     level = float(_evidence.diagonal_medians(dist, off, off, 1)[0])   # np.median(d_al), without its overhead
     limit = max(TEMPORAL_RATIO * level, TEMPORAL_FLOOR)
