@@ -93,17 +93,7 @@ def _medians(d, n, lo, hi, hist, hist4):
         hist[i] = hist4[4 * i] + hist4[4 * i + 1] + hist4[4 * i + 2] + hist4[4 * i + 3]
     for i in range(4 * (lo + 255), 4 * (hi + 256)):
         hist4[i] = 0
-    lo_rank, hi_rank = (n - 1) // 2, n // 2
-    seen = 0
-    a = b = -1
-    for i in range(lo + 255, hi + 256):
-        seen += hist[i]
-        if a < 0 and seen > lo_rank:
-            a = i
-        if seen > hi_rank:
-            b = i
-            break
-    med = 0.5 * (a + b) - 255
+    med = _hist_median(hist[lo + 255:hi + 256], -lo, n)   # cell j of the slice holds the value lo + j
     amed = _abs_median(hist, n)
     for i in range(lo + 255, hi + 256):
         hist[i] = 0
