@@ -72,6 +72,7 @@ LOCAL_REL_LOSS = 6.0
 # this. Honest CRF 40 encodes sit at 0.24-0.29 and met the rule on lagging frames of a zoom (held-out part,
 # segments 18-35); every edit it caught there was at 0.09 or below.
 LOCAL_REL_CLEAN = 0.15
+EDGE_STEP = 24.0
 GLOBAL_Y, GLOBAL_C = 7.7, 6.0   # thresholds of the median |d| over blocks (luma, chroma)
 # Global geometry: the candidate's luma block-mean map against mirrored/negated and zoomed reference maps, on up
 # to GEOM_FRAMES aligned frames. Evidence = mean |c - r| / (mean |c - T(r)| + GEOM_EPS) over a threshold: an
@@ -279,6 +280,28 @@ def _align(dist: np.ndarray, d_fine: np.ndarray, ref: VideoProfile, cand: VideoP
     return best[0], best[1], src, tied
 
 
+def _edge_blocks(ref: VideoProfile, frames: np.ndarray) -> np.ndarray:
+    """(32, 32) bool: blocks within two blocks (Chebyshev) of a step of more than EDGE_STEP levels between
+    4-neighbours of the reference's mean luma map over the aligned frames. The texture contrast rule ignores
+    them: a scaler or encoder moves a sharp edge by a pixel, which can empty or fill a block's texture, and the
+    evidence maps are 3x3 means, so the ring around the edge blocks carries it too."""
+    m = ref.ymean[frames].mean(axis=0, dtype=np.float32)
+    g = np.zeros((32, 32), np.float32)
+    dx = np.abs(np.diff(m, axis=1))
+    dy = np.abs(np.diff(m, axis=0))
+    g[:, 1:] = np.maximum(g[:, 1:], dx)
+    g[:, :-1] = np.maximum(g[:, :-1], dx)
+    g[1:] = np.maximum(g[1:], dy)
+    g[:-1] = np.maximum(g[:-1], dy)
+    e = g > EDGE_STEP
+    out = e.copy()
+    for dr in (-1, 0, 1):       # one more ring: the 3x3 box of the evidence maps
+        for dc in (-1, 0, 1):
+            out[max(0, dr):32 + min(0, dr), max(0, dc):32 + min(0, dc)] |= \
+                e[max(0, -dr):32 + min(0, -dr), max(0, -dc):32 + min(0, -dc)]
+    return out
+
+
 def _ranges(mask: np.ndarray) -> list[tuple[int, int]]:
     out, start = [], None
     for i, v in enumerate(mask):
@@ -481,6 +504,7 @@ def _judge(ref: VideoProfile, cand: VideoProfile, dr: np.ndarray, dc: np.ndarray
         eps = np.float32(LOCAL_REL_EPS)
         rel = np.minimum(pm[:3] / np.float32(LOCAL_REL_MIN), pm[:3] / ((floor[:3] + eps) * _T_REL)[:, None, None])
         rel[1] = np.minimum(rel[1], pm[3] / ((floor[3] + eps) * np.float32(LOCAL_REL_LOSS)))
+        rel[1][_edge_blocks(ref, gi)] = 0.0
         pm = np.maximum(pm[:3], rel)
     else:
         pm = pm[:3]
