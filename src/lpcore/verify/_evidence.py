@@ -573,3 +573,36 @@ def rms_distances(A, B):
                 acc += d * d
             out[i, j] = np.sqrt(acc * scale)
     return out
+
+
+@njit(cache=True, nogil=True)
+def edge_blocks(R, frames, step):
+    """(32, 32) bool: blocks within two blocks (Chebyshev) of a step of more than ``step`` levels between
+    4-neighbours of the mean 32x32 luma map of reference frames ``frames`` (each mean: the exact integer sum
+    as float32, divided by the count in float32, as numpy's float32 mean gives it). See detect._edge_blocks."""
+    acc = np.zeros(1024, np.int64)
+    for t in range(frames.shape[0]):
+        row = R[frames[t]]
+        for b in range(1024):
+            acc[b] += row[b]
+    cnt = np.float32(frames.shape[0])
+    m = np.empty((32, 32), np.float32)
+    for b in range(1024):
+        m[b // 32, b % 32] = np.float32(acc[b]) / cnt
+    e = np.zeros((32, 32), np.bool_)
+    for i in range(32):
+        for j in range(32):
+            if j < 31 and abs(m[i, j + 1] - m[i, j]) > step:
+                e[i, j] = True
+                e[i, j + 1] = True
+            if i < 31 and abs(m[i + 1, j] - m[i, j]) > step:
+                e[i, j] = True
+                e[i + 1, j] = True
+    out = np.zeros((32, 32), np.bool_)
+    for i in range(32):
+        for j in range(32):
+            if e[i, j]:
+                for a in range(max(0, i - 1), min(32, i + 2)):
+                    for c in range(max(0, j - 1), min(32, j + 2)):
+                        out[a, c] = True
+    return out

@@ -288,21 +288,9 @@ def _edge_blocks(ref: VideoProfile, frames: np.ndarray) -> np.ndarray:
     4-neighbours of the reference's mean luma map over the aligned frames. The texture contrast rule ignores
     them: a scaler or encoder moves a sharp edge by a pixel, which can empty or fill a block's texture, and the
     evidence maps are 3x3 means, so the ring around the edge blocks carries it too."""
-    m = ref.ymean[frames].mean(axis=0, dtype=np.float32)
-    g = np.zeros((32, 32), np.float32)
-    dx = np.abs(np.diff(m, axis=1))
-    dy = np.abs(np.diff(m, axis=0))
-    g[:, 1:] = np.maximum(g[:, 1:], dx)
-    g[:, :-1] = np.maximum(g[:, :-1], dx)
-    g[1:] = np.maximum(g[1:], dy)
-    g[:-1] = np.maximum(g[:-1], dy)
-    e = g > EDGE_STEP
-    out = e.copy()
-    for dr in (-1, 0, 1):       # one more ring: the 3x3 box of the evidence maps
-        for dc in (-1, 0, 1):
-            out[max(0, dr):32 + min(0, dr), max(0, dc):32 + min(0, dc)] |= \
-                e[max(0, -dr):32 + min(0, -dr), max(0, -dc):32 + min(0, -dc)]
-    return out
+    from . import _evidence
+
+    return _evidence.edge_blocks(ref.data, frames.astype(np.int64), np.float32(EDGE_STEP))
 
 
 def _ranges(mask: np.ndarray) -> list[tuple[int, int]]:
