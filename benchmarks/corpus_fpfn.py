@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures as cf
+import functools
 import json
 import math
 import shutil
@@ -30,7 +31,8 @@ from collections import defaultdict
 from pathlib import Path
 
 FPS = 30
-HELD_OUT_FROM = 18   # segments from here on vary more with k (profile corpus: never used for calibration)
+HELD_OUT_FROM = 18   # profile corpus: segments 0-17 calibrate (0-5 first, 6-17 once held out, benchmarks/README.md);
+                     # from here on they are held out and vary more with k
 DUR = 2
 # (width, height, frames): 2-s segments at two rendition sizes, and 1-s segments (short final segments,
 # 1-s segment configurations) at 426x240
@@ -88,8 +90,11 @@ TAMPER = {  # name -> filter applied to the source before the trusted scaling (u
 }
 
 
+FFMPEG = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin"]
+
+
 def ff(args: list[str]) -> None:
-    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y", *args], check=True)
+    subprocess.run([*FFMPEG, "-y", *args], check=True)
 
 
 def make_source(d: Path, name: str, graph: str) -> Path:
@@ -210,9 +215,8 @@ def table(res: dict, presets: list[str]) -> str:
 #
 # Renditions are kept as files and profiled with lpcore (the profile's signature is byte-identical to FFmpeg's,
 # tests/vsig), so each rendition is decoded once. Every tamper kind varies its size, position or timing with the
-# segment number k, so calibration (segments < CALIB_SEGMENTS) and held-out segments see different edits.
+# segment number k, so calibration (segments < HELD_OUT_FROM) and held-out segments see different edits.
 
-CALIB_SEGMENTS = 18   # segments 0-17 calibrate (0-5 first, 6-17 once held out, see benchmarks/README.md)
 PROFILE_SIZES = [(426, 240, 60)]
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
 
@@ -392,12 +396,19 @@ CHANGED_AREA = 0.019    # >= 2 % of the frame, less a pixel's rounding) if their
 CHANGED_FRAMES = 5      # a tamper counts if >= 5 frames are (or frames were added or removed)
 
 
+@functools.lru_cache(maxsize=2)
+def _source_frames(src: str) -> "np.ndarray":
+    """A source segment's raw frames, decoded once for all its tamper kinds (the jobs walk a segment's renditions
+    in order, so two segments at a time are enough)."""
+    return _raw_frames(["-i", src])
+
+
 def _raw_frames(args: list[str]) -> "np.ndarray":
     """Frames (N, H*3/2, W) uint8 (yuv420p planes stacked) of an ffmpeg run writing raw video to stdout."""
     import numpy as np
 
-    out = subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", *args, "-f", "rawvideo",
-                          "-pix_fmt", "yuv420p", "-"], check=True, capture_output=True).stdout
+    out = subprocess.run([*FFMPEG, *args, "-f", "rawvideo", "-pix_fmt", "yuv420p", "-"], check=True,
+                         capture_output=True).stdout
     fsz = SRC_W * SRC_H * 3 // 2
     return np.frombuffer(out, np.uint8)[: len(out) // fsz * fsz].reshape(-1, fsz)
 
@@ -416,7 +427,7 @@ def edit_effect(media: str, src: Path, other: Path, graph: str) -> dict:
     cache = Path(media).with_suffix(".effect.json")
     if cache.exists():
         return json.loads(cache.read_text())
-    a = _raw_frames(["-i", str(src)])
+    a = _source_frames(str(src))
     b = _raw_frames(["-i", str(src), "-i", str(other), "-filter_complex", graph, "-map", "[v]",
                      "-frames:v", str(FPS * DUR + 10)])
     n = min(len(a), len(b))
@@ -469,7 +480,7 @@ def evaluate_profile(items: list[dict], presets: list[str]) -> list[dict]:
         cand = _profile_of(it["media"])
         rep = detect_tampering(ref, cand)
         row = {"kind": it["kind"], "segment": it["segment"], "size": it["size"],
-               "part": "calibration" if it["k"] < CALIB_SEGMENTS else "held-out",
+               "part": "calibration" if it["k"] < HELD_OUT_FROM else "held-out",
                "profile": bool(rep.tampered), "score": rep.score, "scores": rep.scores, "offset": rep.offset,
                "visible": it["effect"] is None or it["effect"]["visible"],
                "in_scope": it["effect"] is None or it["effect"]["in_scope"]}

@@ -320,7 +320,7 @@ def test_contrast_rule_catches_a_faint_edit_in_a_clean_rendition(clips, tmp_path
 
     files, prof = clips
     out = tmp_path / "faint_blur.mp4"
-    bx, by, bw, bh = 0.7, 0.1, 0.2, 0.2   # (textured, away from testsrc2's sharp edges: see _edge_blocks)
+    bx, by, bw, bh = 0.7, 0.1, 0.2, 0.2   # (textured, away from testsrc2's sharp edges: see _evidence.edge_blocks)
     graph = (f"[0:v]split[m][r];[r]crop=iw*{bw}:ih*{bh}:iw*{bx}:ih*{by},boxblur=6[e];[m][e]overlay=W*{bx}:H*{by},"
              f"scale={W}:{H}[v]")
     _ff("-i", str(files["trusted"].with_name("src.mkv")), "-filter_complex", graph, "-map", "[v]",

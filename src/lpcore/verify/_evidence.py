@@ -579,7 +579,9 @@ def rms_distances(A, B):
 def edge_blocks(R, frames, step):
     """(32, 32) bool: blocks within two blocks (Chebyshev) of a step of more than ``step`` levels between
     4-neighbours of the mean 32x32 luma map of reference frames ``frames`` (each mean: the exact integer sum
-    as float32, divided by the count in float32, as numpy's float32 mean gives it). See detect._edge_blocks."""
+    as float32, divided by the count in float32, as numpy's float32 mean gives it). The detector's texture
+    contrast rule ignores them: a scaler or encoder moves a sharp edge by a pixel, which can empty or fill a
+    block's texture, and the evidence maps are 3x3 means, so the ring around the edge blocks carries it too."""
     acc = np.zeros(1024, np.int64)
     for t in range(frames.shape[0]):
         row = R[frames[t]]

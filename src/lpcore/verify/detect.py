@@ -72,7 +72,7 @@ LOCAL_REL_LOSS = 6.0
 # this. Honest CRF 40 encodes sit at 0.24-0.29 and met the rule on lagging frames of a zoom (held-out part,
 # segments 18-35); every edit it caught there was at 0.09 or below.
 LOCAL_REL_CLEAN = 0.15
-# ... and never near a sharp edge (_edge_blocks): a step of more than EDGE_STEP levels between neighbouring
+# ... and never near a sharp edge (_evidence.edge_blocks): a step of more than EDGE_STEP levels between neighbouring
 # block means of the reference. Added after SMPTE bars at 640x360 (outside the corpus) were flagged after
 # nearest-neighbour scaling and at CRF 35; on the corpus it cost 4 of 780 detections and no false alarm.
 EDGE_STEP = 24.0
@@ -283,16 +283,6 @@ def _align(dist: np.ndarray, d_fine: np.ndarray, ref: VideoProfile, cand: VideoP
     return best[0], best[1], src, tied
 
 
-def _edge_blocks(ref: VideoProfile, frames: np.ndarray) -> np.ndarray:
-    """(32, 32) bool: blocks within two blocks (Chebyshev) of a step of more than EDGE_STEP levels between
-    4-neighbours of the reference's mean luma map over the aligned frames. The texture contrast rule ignores
-    them: a scaler or encoder moves a sharp edge by a pixel, which can empty or fill a block's texture, and the
-    evidence maps are 3x3 means, so the ring around the edge blocks carries it too."""
-    from . import _evidence
-
-    return _evidence.edge_blocks(ref.data, frames.astype(np.int64), np.float32(EDGE_STEP))
-
-
 def _ranges(mask: np.ndarray) -> list[tuple[int, int]]:
     out, start = [], None
     for i, v in enumerate(mask):
@@ -495,7 +485,7 @@ def _judge(ref: VideoProfile, cand: VideoProfile, dr: np.ndarray, dc: np.ndarray
         eps = np.float32(LOCAL_REL_EPS)
         rel = np.minimum(pm[:3] / np.float32(LOCAL_REL_MIN), pm[:3] / ((floor[:3] + eps) * _T_REL)[:, None, None])
         rel[1] = np.minimum(rel[1], pm[3] / ((floor[3] + eps) * np.float32(LOCAL_REL_LOSS)))
-        rel[1][_edge_blocks(ref, gi)] = 0.0
+        rel[1][_evidence.edge_blocks(ref.data, gi.astype(np.int64), np.float32(EDGE_STEP))] = 0.0
         pm = np.maximum(pm[:3], rel)
     else:
         pm = pm[:3]
