@@ -241,10 +241,12 @@ def _box(k: int, area: float, salt: int = 0) -> tuple[float, float, float, float
 
 
 def _region(k: int, area: float, inner: str, salt: int = 0) -> str:
-    """A filter on a region of the frame: crop it, run `inner`, overlay it back."""
-    x, y, w, h = _box(k, area, salt)
-    return (f"[0:v]split[m][r];[r]crop=iw*{w:.3f}:ih*{h:.3f}:iw*{x:.3f}:ih*{y:.3f},{inner}[e];"
-            f"[m][e]overlay=W*{x:.3f}:H*{y:.3f}[v]")
+    """A filter on a region of the frame: crop it, run `inner`, overlay it back at the same place. The box is
+    given in even source pixels: crop and overlay round fractional positions differently on yuv420p, which
+    moved the region by a pixel or two (a luma change of its own; a hue turn of grey content was then still
+    "visible")."""
+    x, y, w, h = (2 * int(f * s / 2) for f, s in zip(_box(k, area, salt), (SRC_W, SRC_H, SRC_W, SRC_H)))
+    return f"[0:v]split[m][r];[r]crop={w}:{h}:{x}:{y},{inner}[e];[m][e]overlay={x}:{y}[v]"
 
 
 def _simple(chain: str) -> str:

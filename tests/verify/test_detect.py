@@ -357,3 +357,89 @@ def test_static_sharp_edges_after_another_scaler_are_clean(tmp_path):
         assert not rep.tampered, (name, rep.scores, rep.details)
     blur = prof("blur", "split[m][r];[r]crop=iw/4:ih/4:iw/2:ih/2,boxblur=6[b];[m][b]overlay=W/2:H/2,", "23")
     assert detect_tampering(ref, blur).tampered
+
+
+@pytest.fixture(scope="module")
+def noise_and_life(tmp_path_factory):
+    """Scrolling cellular-automaton noise and Game of Life (faint yellow cells on dark grey), 2 s at 960x540, and
+    a profiler of their renditions at W x H."""
+    d = tmp_path_factory.mktemp("residual")
+    srcs = {"ca": "cellauto=s=960x540:r=30:rule=30:random_seed=3:scroll=1,trim=duration=2",
+            "life": "life=s=960x540:r=30:seed=11:mold=10:ratio=0.3:death_color=#202020:life_color=#e0e0a0,"
+                    "trim=duration=2"}
+    for name, g in srcs.items():
+        _ff("-f", "lavfi", "-i", g, "-frames:v", "60", "-c:v", "ffv1", str(d / f"{name}.mkv"))
+
+    def prof(src: str, name: str, graph: str, crf: str, flags: str = "bicubic") -> VideoProfile:
+        out = d / f"{src}_{name}.mp4"
+        _ff("-i", str(d / f"{src}.mkv"), "-filter_complex", graph.replace("[v]", "[t]") +
+            f";[t]scale={W}:{H}:flags={flags}[v]", "-map", "[v]", "-pix_fmt", "yuv420p", "-c:v", "libx264",
+            "-crf", crf, str(out))
+        return compute_profile_file(out, "cpu")
+
+    return prof, {s: prof(s, "trusted", "[0:v]null[v]", "18") for s in srcs}
+
+
+def _without_residual_rules(ref, cand):
+    """The report with the motion, tint and colour-cast rules switched off (thresholds out of reach)."""
+    from lpcore.verify import detect as det
+
+    old = det.MOTION_T, det.TINT_T, det.GLOBAL_CB
+    try:
+        det.MOTION_T = det.TINT_T = det.GLOBAL_CB = float("inf")
+        return detect_tampering(ref, cand)
+    finally:
+        det.MOTION_T, det.TINT_T, det.GLOBAL_CB = old
+
+
+def test_residual_rules_stay_quiet_on_honest_noise_and_life(noise_and_life):
+    """Coarse and nearest-neighbour encodes of noise-like content: the motion, tint and colour-cast evidence
+    stays below its threshold (the other rules' verdicts on these are covered elsewhere)."""
+    prof, ref = noise_and_life
+    for src in ("ca", "life"):
+        for crf, flags in (("40", "bicubic"), ("45", "bicubic"), ("30", "neighbor")):
+            rep = detect_tampering(ref[src], prof(src, f"h{crf}{flags}", "[0:v]null[v]", crf, flags))
+            assert rep.details["motion_persist"] < THRESHOLD and rep.details["tint_persist"] < THRESHOLD, \
+                (src, crf, flags, rep.details)
+            assert not any("shifted" in r for r in rep.reasons), (src, crf, flags, rep.reasons)
+
+
+def test_delogo_of_moving_noise_is_caught_by_motion(noise_and_life):
+    """delogo over scrolling noise: the interpolated patch has about the same mean and little less texture than
+    noise a coarse encoder smooths, but it moves on its own, so the region's block means stop following the
+    reference's. Only the motion rule catches it, and the region map points at the patch."""
+    prof, ref = noise_and_life
+    x, y, w, h = 100, 60, 240, 150
+    cand = prof("ca", "delogo", f"[0:v]delogo=x={x}:y={y}:w={w}:h={h}[v]", "28")
+    rep = detect_tampering(ref["ca"], cand)
+    assert rep.tampered and rep.details["motion_persist"] >= THRESHOLD, (rep.scores, rep.details)
+    assert any("does not follow" in r for r in rep.reasons), rep.reasons
+    r, c = np.unravel_index(np.argmax(rep.regions), rep.regions.shape)
+    assert y / 540 * 32 - 1 <= r <= (y + h) / 540 * 32 + 1 and x / 960 * 32 - 1 <= c <= (x + w) / 960 * 32 + 1
+    assert not _without_residual_rules(ref["ca"], cand).tampered
+
+
+@pytest.mark.parametrize("turn", ["hue=h=90:s=1.2", "hue=h=270"])
+def test_hue_turn_of_faint_colour_is_caught_by_tint(noise_and_life, turn):
+    """A hue turn of a region of Game of Life, whose cells are faintly coloured: the chroma block means move by
+    less than the absolute colour rule allows next to such luma contrast, but by their own size, which the
+    relative (tint) rule measures."""
+    prof, ref = noise_and_life
+    cand = prof("life", turn.replace("=", "").replace(":", ""),
+                f"[0:v]split[m][r];[r]crop=320:180:560:300,{turn}[e];[m][e]overlay=560:300[v]", "23")
+    rep = detect_tampering(ref["life"], cand)
+    assert rep.tampered and rep.details["tint_persist"] >= THRESHOLD, (rep.scores, rep.details)
+    r, c = np.unravel_index(np.argmax(rep.regions), rep.regions.shape)
+    assert 300 / 540 * 32 - 2 <= r <= 32 and 560 / 960 * 32 - 2 <= c <= 880 / 960 * 32 + 2, (r, c)
+    assert not _without_residual_rules(ref["life"], cand).tampered
+
+
+def test_desaturation_of_sparse_colour_is_caught_as_a_cast(noise_and_life):
+    """Game of Life desaturated: most blocks are grey background, so the median chroma difference stays low,
+    but the mean chroma shift of the whole picture is far beyond an honest encoder's."""
+    prof, ref = noise_and_life
+    cand = prof("life", "desat", "[0:v]hue=s=0[v]", "23")
+    rep = detect_tampering(ref["life"], cand)
+    assert rep.tampered and rep.scores["global"] >= THRESHOLD, rep.scores
+    assert any("shifted" in r for r in rep.reasons), rep.reasons
+    assert not _without_residual_rules(ref["life"], cand).tampered

@@ -608,3 +608,72 @@ def edge_blocks(R, frames, step):
                     for c in range(max(0, j - 1), min(32, j + 2)):
                         out[a, c] = True
     return out
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def residual_stats(R, C, gi, gj, k_var, k_col):
+    """Three statistics of the aligned frames (R[gi], C[gj]) that the block-difference maps miss.
+
+    - ``motion`` (1024,) float32, row-major 32x32: per luma block, var_t(c - r) / (var_t(r) + k_var)
+      (population variances of the block means over time), as its 3x3 neighbourhood mean. An honest encoder's
+      block means follow the reference's (its errors are small against the content's own change; k_var keeps
+      static blocks from dividing by nothing), content painted over with something that moves on its own
+      (delogo's interpolation of a moving border) leaves the variance of the difference at or above the
+      reference's.
+    - ``colour`` (256,) float32, row-major 16x16: per chroma block, sum_t |c - r|^2 / sum_t (|r|^2 + k_col) of
+      the (U, V) vectors about neutral grey, as its 3x3 neighbourhood mean: the colour error relative to the
+      block's own colour. A hue turn or a saturation change of a region moves the vectors by their own size;
+      an honest encoder's chroma errors are small against saturated colour and bounded by k_col on grey.
+    - the mean U and V differences over all aligned frames and chroma blocks: a colour cast or desaturation of
+      the whole picture moves them, an honest encoder's chroma errors have both signs.
+    Integer sums throughout, so the outputs do not depend on the summation order."""
+    k = gi.shape[0]
+    sr = np.zeros(1024, np.int64)
+    srr = np.zeros(1024, np.int64)
+    sd = np.zeros(1024, np.int64)
+    sdd = np.zeros(1024, np.int64)
+    cnum = np.zeros(256, np.int64)
+    cden = np.zeros(256, np.int64)
+    su = np.int64(0)
+    sv = np.int64(0)
+    for t in range(k):
+        rr = R[gi[t]]
+        cc = C[gj[t]]
+        for b in range(1024):
+            r = np.int64(rr[b])
+            d = np.int64(cc[b]) - r
+            sr[b] += r
+            srr[b] += r * r
+            sd[b] += d
+            sdd[b] += d * d
+        for b in range(256):
+            ru = np.int64(rr[2048 + b]) - 128
+            rv = np.int64(rr[2304 + b]) - 128
+            du = np.int64(cc[2048 + b]) - 128 - ru
+            dv = np.int64(cc[2304 + b]) - 128 - rv
+            su += du
+            sv += dv
+            cnum[b] += du * du + dv * dv
+            cden[b] += ru * ru + rv * rv
+    kk = np.float64(max(k, 1))
+    motion = np.empty(1024, np.float32)
+    for b in range(1024):
+        # var = (k * sum(x^2) - sum(x)^2) / k^2, exact in integers, then one float64 division
+        vr = np.float64(k * srr[b] - sr[b] * sr[b]) / (kk * kk)
+        vd = np.float64(k * sdd[b] - sd[b] * sd[b]) / (kk * kk)
+        motion[b] = np.float32(vd / (vr + k_var))
+    tmp = np.empty(1024, np.float32)
+    out = np.empty(1024, np.float32)
+    _box3(motion, tmp, out)
+    col = np.empty((16, 16), np.float64)
+    for b in range(256):
+        col[b // 16, b % 16] = np.float64(cnum[b]) / (np.float64(cden[b]) + kk * k_col)
+    colour = np.empty(256, np.float32)
+    for i in range(16):
+        for j in range(16):
+            acc = 0.0
+            for a in range(i - 1, i + 2):
+                for c in range(j - 1, j + 2):   # edges replicated, as _box3
+                    acc += col[min(15, max(0, a)), min(15, max(0, c))]
+            colour[i * 16 + j] = np.float32(acc / 9.0)
+    return out, colour, np.float64(su) / (kk * 256.0), np.float64(sv) / (kk * 256.0)

@@ -77,6 +77,17 @@ LOCAL_REL_CLEAN = 0.15
 # nearest-neighbour scaling and at CRF 35; on the corpus it cost 4 of 780 detections and no false alarm.
 EDGE_STEP = 24.0
 GLOBAL_Y, GLOBAL_C = 7.7, 6.0   # thresholds of the median |d| over blocks (luma, chroma)
+GLOBAL_CB = 2.0            # threshold of the mean signed U or V difference (a cast; honest encodes: <= 1.7)
+# Motion the candidate does not follow (_evidence.residual_stats): per block var_t(c - r) / (var_t(r) + MOTION_VAR),
+# 3x3 mean, less its median over the frame; evidence when it exceeds MOTION_T and MOTION_REL x (the median +
+# MOTION_EPS) (a nearest-neighbour scale of noise-like content raises it everywhere, an edit in a region), on at
+# least MOTION_FRAMES aligned frames (variances of fewer frames are noise). Honest renditions stayed below 4.7
+# apart from nearest-neighbour scaling (<= 1.7x its median); delogo of moving noise reached 13-50.
+MOTION_VAR, MOTION_T, MOTION_REL, MOTION_EPS, MOTION_FRAMES = 4.0, 6.0, 3.0, 0.25, 10
+# Colour error relative to the block's colour: per chroma block sum |c - r|^2 / sum (|r|^2 + TINT_K) of the (U, V)
+# vectors about grey, 3x3 mean, less its median, over TINT_T. Honest renditions stayed below 0.41; a region's hue
+# turned or saturated gave 1.1 and more (life's faint yellow cells, which the absolute colour rule misses).
+TINT_K, TINT_T = 16.0, 0.75
 # Global geometry: the candidate's luma block-mean map against mirrored/negated and zoomed reference maps, on up
 # to GEOM_FRAMES aligned frames. Evidence = mean |c - r| / (mean |c - T(r)| + GEOM_EPS) over a threshold: an
 # edit of the whole picture that a transform of the reference explains far better than the reference itself.
@@ -456,6 +467,12 @@ def _judge(ref: VideoProfile, cand: VideoProfile, dr: np.ndarray, dc: np.ndarray
         _T_PERSIST, _T_FRAMES)
     # global: median block differences (before any bias removal), averaged over frames
     scores["global"] = max(g_y / GLOBAL_Y, g_c / GLOBAL_C)
+    mo, tint, bu, bv = _evidence.residual_stats(ref.data, cand.data, gi.astype(np.int64), gj.astype(np.int64),
+                                                MOTION_VAR, TINT_K)
+    g_cb = max(abs(bu), abs(bv))
+    scores["global"] = max(scores["global"], g_cb / GLOBAL_CB)
+    if g_cb >= GLOBAL_CB:
+        reasons.append(f"the whole picture's colour is shifted (mean chroma shift {g_cb:.1f})")
     # GEOM_FRAMES frames spread evenly (floor(i (k-1) / (G-1)), as np.linspace(..).astype(int) picks them)
     sel = np.arange(k) if k <= GEOM_FRAMES else np.arange(GEOM_FRAMES) * (k - 1) // (GEOM_FRAMES - 1)
     d_id, d_sm, d_flip, d_zoom = _evidence.geometry(ref.data, cand.data, gi[sel].astype(np.int64),
@@ -489,10 +506,20 @@ def _judge(ref: VideoProfile, cand: VideoProfile, dr: np.ndarray, dc: np.ndarray
         pm = np.maximum(pm[:3], rel)
     else:
         pm = pm[:3]
+    # motion not followed and relative colour error: persistent maps on the same scale (the tint map is 16x16)
+    ev_motion = np.zeros((32, 32), np.float32)
+    if k >= MOTION_FRAMES:
+        mo = mo.reshape(32, 32)
+        med = np.float32(np.median(mo))
+        ev_motion = np.minimum((mo - med) / np.float32(MOTION_T),
+                               (mo - med) / ((med + np.float32(MOTION_EPS)) * np.float32(MOTION_REL)))
+    tint = tint.reshape(16, 16)
+    ev_tint = np.repeat(np.repeat((tint - np.median(tint)) / np.float32(TINT_T), 2, axis=0), 2, axis=1)
+    pm = np.concatenate([pm, ev_motion[None], ev_tint[None].astype(np.float32)])
     persist = pm.max(axis=0).astype(np.float64)
     pf_max = pf.max(axis=0).astype(np.float64)
-    details = {name: (float(pm[i].max()), float(np.sort(pf[i])[-kk]))
-               for i, name in enumerate(("luma", "texture", "colour"))}
+    details = {name: (float(pm[i].max()), float(np.sort(pf[i])[-kk]) if i < 3 else 0.0)
+               for i, name in enumerate(("luma", "texture", "colour", "motion", "tint"))}
     s_persist = float(persist.max())
     s_frames = float(np.sort(pf_max)[-kk])
     scores["local"] = max(s_persist, s_frames)
@@ -501,7 +528,9 @@ def _judge(ref: VideoProfile, cand: VideoProfile, dr: np.ndarray, dc: np.ndarray
         kind = max(details, key=lambda x: max(details[x]))
         if s_persist >= THRESHOLD:
             area = float((persist >= THRESHOLD).mean() * 100)
-            reasons.append(f"local {kind} change over {area:.1f}% of the frame, persistent")
+            what = {"motion": "a region that does not follow the reference's motion",
+                    "tint": "a region's colour turned or saturated"}.get(kind, f"local {kind} change")
+            reasons.append(f"{what} over {area:.1f}% of the frame, persistent")
         else:
             reasons.append(f"local {kind} change in {int((pf_max >= THRESHOLD).sum())} frame(s)")
 
