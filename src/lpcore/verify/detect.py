@@ -54,7 +54,8 @@ SPREAD_BINS = np.array([4, 8, 12, 16, 24, 32, 48, 64, 96], np.int32)  # referenc
 #                                       per-frame maps' LOCAL_FRAMES_K-th largest maximum)
 LOCAL_Y = (1.78, 3.3)
 LOCAL_S = (1.22, 5.1)
-LOCAL_C = (1.1, 2.2)
+LOCAL_C = (1.9, 2.2)   # persistent colour: raised from 1.1 once the tint rule (below) caught every region colour
+                       # edit it had caught; honest CRF 40 colour blobs on the colour-bar clips reached 1.5x 1.1
 LOCAL_FRAMES_K = 5
 # Contrast to the rendition's own noise floor: an honest encoder's block noise is spread over the picture, an edit
 # is a region. A persistent local change also counts if it reaches LOCAL_REL_MIN of its absolute threshold and
@@ -76,7 +77,9 @@ LOCAL_REL_CLEAN = 0.15
 # block means of the reference. Added after SMPTE bars at 640x360 (outside the corpus) were flagged after
 # nearest-neighbour scaling and at CRF 35; on the corpus it cost 4 of 780 detections and no false alarm.
 EDGE_STEP = 24.0
-GLOBAL_Y, GLOBAL_C = 7.7, 6.0   # thresholds of the median |d| over blocks (luma, chroma)
+GLOBAL_Y, GLOBAL_C = 9.9, 6.0   # thresholds of the median |d| over blocks (luma, chroma); luma raised from 7.7:
+                                # a nearest-neighbour scale of pixel noise (cellular automata) reached 8.5, and
+                                # no corpus edit needed it (the geometry and local rules catch them)
 GLOBAL_CB = 2.0            # threshold of the mean signed U or V difference (a cast; honest encodes: <= 1.7)
 # Motion the candidate does not follow (_evidence.residual_stats): per block var_t(c - r) / (var_t(r) + MOTION_VAR),
 # 3x3 mean, less its median over the frame; evidence when it exceeds MOTION_T and MOTION_REL x (the median +
