@@ -33,6 +33,8 @@ from pathlib import Path
 FPS = 30
 HELD_OUT_FROM = 18   # profile corpus: segments 0-17 calibrate (0-5 first, 6-17 once held out, benchmarks/README.md);
                      # from here on they are held out and vary more with k
+FRESH_FROM = 54      # segments 18-53 were evaluated during development (two thresholds were raised after them);
+                     # 54 and on were rendered afterwards and evaluated once, with the final version
 DUR = 2
 # (width, height, frames): 2-s segments at two rendition sizes, and 1-s segments (short final segments,
 # 1-s segment configurations) at 426x240
@@ -482,7 +484,8 @@ def evaluate_profile(items: list[dict], presets: list[str]) -> list[dict]:
         cand = _profile_of(it["media"])
         rep = detect_tampering(ref, cand)
         row = {"kind": it["kind"], "segment": it["segment"], "size": it["size"],
-               "part": "calibration" if it["k"] < HELD_OUT_FROM else "held-out",
+               "part": ("calibration" if it["k"] < HELD_OUT_FROM else
+                        "held-out" if it["k"] < FRESH_FROM else "fresh"),
                "profile": bool(rep.tampered), "score": rep.score, "scores": rep.scores, "offset": rep.offset,
                "visible": it["effect"] is None or it["effect"]["visible"],
                "in_scope": it["effect"] is None or it["effect"]["in_scope"]}
@@ -529,7 +532,7 @@ def profile_main(args) -> int:
     items = build_profile_corpus(Path(args.dir), args.segments, args.jobs, args.start)
     presets = args.presets.split(",")
     rows = evaluate_profile(items, presets)
-    for part in ("calibration", "held-out"):
+    for part in ("calibration", "held-out", "fresh"):
         if any(r["part"] == part for r in rows):
             print(f"\n### {part} segments\n")
             print(profile_table(rows, part, presets))
