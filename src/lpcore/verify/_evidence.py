@@ -611,22 +611,25 @@ def edge_blocks(R, frames, step):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def residual_stats(R, C, gi, gj, k_var, k_col):
-    """Three statistics of the aligned frames (R[gi], C[gj]) that the block-difference maps miss.
+def residual_evidence(R, C, gi, gj, k_var, k_col, m_t, m_rel, m_eps, m_frames, t_t):
+    """Three statistics of the aligned frames (R[gi], C[gj]) that the block-difference maps miss, as evidence
+    (lpcore.verify.detect documents the constants): returns the (32, 32) float32 map of the larger of the motion
+    and tint evidence (the tint map's 16x16 blocks spread over 2x2), each one's maximum, and the mean U and V
+    differences.
 
-    - ``motion`` (1024,) float32, row-major 32x32: per luma block, var_t(c - r) / (var_t(r) + k_var)
+    - *motion*: per luma block, var_t(c - r) / (var_t(r) + k_var)
       (population variances of the block means over time), as its 3x3 neighbourhood mean. An honest encoder's
       block means follow the reference's (its errors are small against the content's own change; k_var keeps
       static blocks from dividing by nothing), content painted over with something that moves on its own
       (delogo's interpolation of a moving border) leaves the variance of the difference at or above the
       reference's.
-    - ``colour`` (256,) float32, row-major 16x16: per chroma block, sum_t |c - r|^2 / sum_t (|r|^2 + k_col) of
+    - *tint*: per chroma block, sum_t |c - r|^2 / sum_t (|r|^2 + k_col) of
       the (U, V) vectors about neutral grey, as its 3x3 neighbourhood mean: the colour error relative to the
       block's own colour. A hue turn or a saturation change of a region moves the vectors by their own size;
       an honest encoder's chroma errors are small against saturated colour and bounded by k_col on grey.
     - the mean U and V differences over all aligned frames and chroma blocks: a colour cast or desaturation of
       the whole picture moves them, an honest encoder's chroma errors have both signs.
-    Integer sums throughout, so the outputs do not depend on the summation order."""
+    The sums are integers, so they do not depend on their order."""
     k = gi.shape[0]
     sr = np.zeros(1024, np.int64)
     srr = np.zeros(1024, np.int64)
@@ -668,12 +671,33 @@ def residual_stats(R, C, gi, gj, k_var, k_col):
     col = np.empty((16, 16), np.float64)
     for b in range(256):
         col[b // 16, b % 16] = np.float64(cnum[b]) / (np.float64(cden[b]) + kk * k_col)
-    colour = np.empty(256, np.float32)
+    tint = np.empty(256, np.float32)
     for i in range(16):
         for j in range(16):
             acc = 0.0
             for a in range(i - 1, i + 2):
                 for c in range(j - 1, j + 2):   # edges replicated, as _box3
                     acc += col[min(15, max(0, a)), min(15, max(0, c))]
-            colour[i * 16 + j] = np.float32(acc / 9.0)
-    return out, colour, np.float64(su) / (kk * 256.0), np.float64(sv) / (kk * 256.0)
+            tint[i * 16 + j] = np.float32(acc / 9.0)
+    # the evidence maps (1.0 = threshold) less each map's median over the frame (what an honest encoder does is
+    # spread over the picture); motion also relative to that median, and only on enough frames
+    ev = np.zeros((32, 32), np.float32)
+    m_max = np.float32(0.0)
+    if k >= m_frames:
+        med = np.float32(np.median(out))
+        rel = (med + np.float32(m_eps)) * np.float32(m_rel)
+        for b in range(1024):
+            x = out[b] - med
+            e = min(x / np.float32(m_t), x / rel)
+            ev[b // 32, b % 32] = e
+            m_max = max(m_max, e)
+    t_med = np.float32(np.median(tint))
+    t_max = np.float32(0.0)
+    for b in range(256):
+        e = (tint[b] - t_med) / np.float32(t_t)
+        t_max = max(t_max, e)
+        r, c = 2 * (b // 16), 2 * (b % 16)
+        for a in range(r, r + 2):
+            for q in range(c, c + 2):
+                ev[a, q] = max(ev[a, q], e)
+    return ev, m_max, t_max, np.float64(su) / (kk * 256.0), np.float64(sv) / (kk * 256.0)

@@ -470,8 +470,9 @@ def _judge(ref: VideoProfile, cand: VideoProfile, dr: np.ndarray, dc: np.ndarray
         _T_PERSIST, _T_FRAMES)
     # global: median block differences (before any bias removal), averaged over frames
     scores["global"] = max(g_y / GLOBAL_Y, g_c / GLOBAL_C)
-    mo, tint, bu, bv = _evidence.residual_stats(ref.data, cand.data, gi.astype(np.int64), gj.astype(np.int64),
-                                                MOTION_VAR, TINT_K)
+    ev_res, ev_motion, ev_tint, bu, bv = _evidence.residual_evidence(
+        ref.data, cand.data, gi.astype(np.int64), gj.astype(np.int64), MOTION_VAR, TINT_K, MOTION_T, MOTION_REL,
+        MOTION_EPS, MOTION_FRAMES, TINT_T)
     g_cb = max(abs(bu), abs(bv))
     scores["global"] = max(scores["global"], g_cb / GLOBAL_CB)
     if g_cb >= GLOBAL_CB:
@@ -509,20 +510,12 @@ def _judge(ref: VideoProfile, cand: VideoProfile, dr: np.ndarray, dc: np.ndarray
         pm = np.maximum(pm[:3], rel)
     else:
         pm = pm[:3]
-    # motion not followed and relative colour error: persistent maps on the same scale (the tint map is 16x16)
-    ev_motion = np.zeros((32, 32), np.float32)
-    if k >= MOTION_FRAMES:
-        mo = mo.reshape(32, 32)
-        med = np.float32(np.median(mo))
-        ev_motion = np.minimum((mo - med) / np.float32(MOTION_T),
-                               (mo - med) / ((med + np.float32(MOTION_EPS)) * np.float32(MOTION_REL)))
-    tint = tint.reshape(16, 16)
-    ev_tint = np.repeat(np.repeat((tint - np.median(tint)) / np.float32(TINT_T), 2, axis=0), 2, axis=1)
-    pm = np.concatenate([pm, ev_motion[None], ev_tint[None].astype(np.float32)])
-    persist = pm.max(axis=0).astype(np.float64)
+    # motion not followed and relative colour error: persistent evidence on the same scale (ev_res: the larger)
+    persist = np.maximum(pm.max(axis=0), ev_res).astype(np.float64)
     pf_max = pf.max(axis=0).astype(np.float64)
-    details = {name: (float(pm[i].max()), float(np.sort(pf[i])[-kk]) if i < 3 else 0.0)
-               for i, name in enumerate(("luma", "texture", "colour", "motion", "tint"))}
+    details = {name: (float(pm[i].max()), float(np.sort(pf[i])[-kk]))
+               for i, name in enumerate(("luma", "texture", "colour"))}
+    details.update(motion=(float(ev_motion), 0.0), tint=(float(ev_tint), 0.0))
     s_persist = float(persist.max())
     s_frames = float(np.sort(pf_max)[-kk])
     scores["local"] = max(s_persist, s_frames)
