@@ -547,11 +547,26 @@ def coarse_descriptor(D):
 
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath=True)
+def _rms(a, b, scale):
+    """RMS difference of the float32 rows a and b (scale = 1 / their length): the one inner loop of every frame
+    distance here, so that each distance is the same float32 sum in the same (vectorised) order wherever it is
+    computed. On profile bytes the sum of squares is an integer, exact in float32 (in any order) below 2^24,
+    i.e. for RMS differences below 128 levels; above that only the same loop gives the same rounding.
+    fastmath (LLVM may reorder the float32 sum: vectorised) is on this function alone, not inlined by numba:
+    the flags stay on its instructions, so its callers need none (they compare with inf and NaN, which
+    fastmath assumes away)."""
+    acc = np.float32(0.0)
+    for k in range(a.shape[0]):
+        d = a[k] - b[k]
+        acc += d * d
+    return np.sqrt(acc * scale)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def rms_distances(A, B):
-    """RMS difference of every row of A (N, K) and every row of B (M, K), float32 (N, M): the detector's frame
-    distances (coarse descriptors, and the 32x32 luma maps as profile bytes). One thread, vectorised (fastmath
-    lets LLVM reorder the float32 sums of squares), and no BLAS thread pool: a batch runs many pairs side by
-    side, and a 60x60 problem is too small to share."""
+    """RMS difference of every row of A (N, K) and every row of B (M, K), float32 (N, M): the detector's coarse
+    frame distances. One thread, vectorised (_rms), and no
+    BLAS thread pool: a batch runs many pairs side by side, and a 60x60 problem is too small to share."""
     n, m, kk = A.shape[0], B.shape[0], A.shape[1]
     a = np.empty((n, kk), np.float32)
     b = np.empty((m, kk), np.float32)
@@ -564,15 +579,91 @@ def rms_distances(A, B):
     out = np.empty((n, m), np.float32)
     scale = np.float32(1.0 / kk)
     for i in range(n):
-        ai = a[i]
         for j in range(m):
-            bj = b[j]
-            acc = np.float32(0.0)
-            for k in range(kk):
-                d = ai[k] - bj[k]
-                acc += d * d
-            out[i, j] = np.sqrt(acc * scale)
+            out[i, j] = _rms(a[i], b[j], scale)
     return out
+
+
+@njit(cache=True, nogil=True)
+def luma_maps(D):
+    """The 32x32 luma block means of every frame as float32 rows (N, 1024): the fine distances' operands."""
+    n = D.shape[0]
+    out = np.empty((n, 1024), np.float32)
+    for t in range(n):
+        for k in range(1024):
+            out[t, k] = D[t, k]
+    return out
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def fine_diagonals(A, B, lo, hi, min_len):
+    """RMS differences of the 32x32 luma maps A (N, 1024) and B (M, 1024) (float32, luma_maps) of the frame
+    pairs (i, i + o) for the offsets o in [lo, hi], and each offset's median over them (inf when fewer than
+    min_len), as diagonal_medians of the full distance matrix gives it: the alignment search reads only these
+    diagonals, (hi - lo + 1) / M of the matrix."""
+    n, m = A.shape[0], B.shape[0]
+    med = np.empty(hi - lo + 1)
+    buf = np.empty(max(min(n, m), 1))
+    scale = np.float32(1.0 / 1024)
+    for o in range(lo, hi + 1):
+        i0, i1 = max(0, -o), min(n, m - o)
+        if i1 - i0 < min_len:
+            med[o - lo] = np.inf
+            continue
+        for i in range(i0, i1):
+            buf[i - i0] = _rms(A[i], B[i + o], scale)
+        med[o - lo] = np.median(buf[:i1 - i0])
+    return med
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def fine_reorder(A, B, dr, dc, ri, cj, eps, ratio):
+    """The fine reorder check's distances for the aligned pairs (ri[t], cj[t]) of the 32x32 luma maps A, B
+    (float32, luma_maps): (own, far), float32 (len(ri),) each. own[t]: the pair's RMS difference; far[t]: the
+    least one of candidate map cj[t] to a reference map >= 2 frames from ri[t], where it can matter, i.e.
+    where (own + eps) / (far + eps) >= ratio is possible; elsewhere inf or some larger distance (either way
+    the ratio stays below). The full distance matrix's entries, at a fraction of its cost:
+
+    most pairs are ruled out without reading the maps. The 4x4 cell means of the luma maps (the descriptors'
+    first 64 entries, dr/dc: integer sums / 16, exact in float32) bound the RMS difference from below (the mean square over a
+    cell is at least the square of the cell's mean difference), so only pairs whose bound is below the
+    distance the ratio needs (with a margin against float32 rounding) are measured."""
+    n, m = A.shape[0], B.shape[0]
+    L = ri.shape[0]
+    own = np.empty(L, np.float32)
+    far = np.full(L, np.inf, np.float32)
+    scale = np.float32(1.0 / 1024)
+    # the cell means x 16 are the integer cell sums: the bound's squares summed exactly in int32 (<= 64 x 4080^2),
+    # a reduction LLVM vectorises (a float one it may not reorder)
+    sr = np.empty((n, 64), np.int32)
+    sc = np.empty((m, 64), np.int32)
+    for i in range(n):
+        for q in range(64):
+            sr[i, q] = np.int32(dr[i, q] * np.float32(16.0))
+    for j in range(m):
+        for q in range(64):
+            sc[j, q] = np.int32(dc[j, q] * np.float32(16.0))
+    for t in range(L):
+        r, j = ri[t], cj[t]
+        own[t] = _rms(A[r], B[j], scale)
+        # the ratio is reached only if far + eps <= (own + eps) / ratio: that distance, with slack for rounding;
+        # RMS >= bound = sqrt(sum of squared cell-sum differences / (16^2 x 64))
+        need = max((np.float64(own[t]) + eps) / (ratio * (1.0 - 1e-4)) - eps, 0.0) + 1e-3
+        need_sq = need * need * (256.0 * 64.0)
+        best = np.float32(np.inf)
+        scj = sc[j]
+        for i in range(n):
+            if abs(i - r) < 2:
+                continue
+            sri = sr[i]
+            lb = np.int32(0)
+            for q in range(64):
+                d = sri[q] - scj[q]
+                lb += d * d
+            if lb <= need_sq:
+                best = min(best, _rms(A[i], B[j], scale))
+        far[t] = best
+    return own, far
 
 
 @njit(cache=True, nogil=True)

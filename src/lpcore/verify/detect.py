@@ -245,6 +245,16 @@ def _descriptor(p: VideoProfile) -> np.ndarray:
     return cached
 
 
+def _luma_maps(p: VideoProfile) -> np.ndarray:
+    """The 32x32 luma maps as float32 rows (N, 1024), for the fine frame distances (cached like the descriptor)."""
+    cached = p._cache.get("luma")
+    if cached is None:
+        from . import _evidence
+
+        cached = p._cache["luma"] = _evidence.luma_maps(p.data)
+    return cached
+
+
 def _mpeg7_offset(ref: VideoProfile, cand: VideoProfile) -> int | None:
     from ..vsig.match import compare
 
@@ -254,7 +264,7 @@ def _mpeg7_offset(ref: VideoProfile, cand: VideoProfile) -> int | None:
     return int(m.start_b) - int(m.start_a)
 
 
-def _align(dist: np.ndarray, d_fine: np.ndarray, ref: VideoProfile, cand: VideoProfile,
+def _align(dist: np.ndarray, ref: VideoProfile, cand: VideoProfile,
            mpeg7: bool) -> tuple[int, float, str, list[int]]:
     """(offset, median aligned distance (coarse descriptor), source, tied offsets). Offsets within +-MAX_SHIFT
     are ranked by the median RMS difference of the aligned frames' 32x32 luma maps (times 1 + ALIGN_BIAS per
@@ -265,7 +275,7 @@ def _align(dist: np.ndarray, d_fine: np.ndarray, ref: VideoProfile, cand: VideoP
     n, m = dist.shape
     min_len = max(2, min(n, m) // 2)
     offsets = np.arange(-MAX_SHIFT, MAX_SHIFT + 1)
-    fine = _evidence.diagonal_medians(d_fine, -MAX_SHIFT, MAX_SHIFT, min_len)
+    fine = _evidence.fine_diagonals(_luma_maps(ref), _luma_maps(cand), -MAX_SHIFT, MAX_SHIFT, min_len)
     if not np.isfinite(fine).any():   # too short for any shift to be judged: no shift
         return 0, float(_evidence.diagonal_medians(dist, 0, 0, 1)[0]), "profile", []
     biased = fine * (1.0 + ALIGN_BIAS * np.abs(offsets))
@@ -342,28 +352,27 @@ def _detect_tampering(reference: Any, candidate: Any, *, device: str = "auto", m
     n, m = len(ref), len(cand)
     dr, dc = _descriptor(ref), _descriptor(cand)
     dist = _evidence.rms_distances(dr, dc)
-    d_fine = _evidence.rms_distances(ref.data[:, :1024], cand.data[:, :1024])   # the 32x32 luma maps
     if offset is None:
-        off, _, align_src, tied = _align(dist, d_fine, ref, cand, mpeg7)
+        off, _, align_src, tied = _align(dist, ref, cand, mpeg7)
     else:
         if isinstance(offset, bool) or not isinstance(offset, (int, np.integer)):
             raise TypeError("offset must be an int or None")
         off, align_src, tied = int(offset), "given", []
-    rep = _judge(ref, cand, dr, dc, dist, d_fine, off, align_src)
+    rep = _judge(ref, cand, dr, dc, dist, off, align_src)
     # offsets the pictures cannot tell apart from the best one (noise-like or scrolling content): the candidate
     # gets the benefit of the doubt, the alignment that leaves the least evidence. An edit is evidence at
     # every such offset, a wrong one adds evidence where there is none.
     for o in tied:
         if rep.score < THRESHOLD:
             break
-        other = _judge(ref, cand, dr, dc, dist, d_fine, o, align_src)
+        other = _judge(ref, cand, dr, dc, dist, o, align_src)
         if other.score < rep.score:
             rep = other
     return rep
 
 
 def _judge(ref: VideoProfile, cand: VideoProfile, dr: np.ndarray, dc: np.ndarray, dist: np.ndarray,
-           d_fine: np.ndarray, off: int, align_src: str) -> TamperReport:
+           off: int, align_src: str) -> TamperReport:
     """The evidence at alignment ``off`` (candidate index - reference index), as a report."""
     from . import _evidence
 
@@ -426,10 +435,10 @@ def _judge(ref: VideoProfile, cand: VideoProfile, dr: np.ndarray, dc: np.ndarray
         t_score = max(t_score, n_mis / REORDER_FRAMES)
         reasons.append(f"{n_mis} frame(s) fit other reference frames much better (reordered or re-timed)")
     # the same on the fine maps: the k-th largest ratio of the aligned distance to the best one >= 2 frames away
-    d_fc = d_fine[:, cj]
-    d_own = d_fc[ri, np.arange(len(ri))]
-    far = np.abs(np.arange(n)[:, None] - ri[None, :]) >= 2
-    fine_ratio = (d_own + FINE_EPS) / (np.where(far, d_fc, np.inf).min(axis=0) + FINE_EPS)
+    # (only the far distances that can reach the ratio are measured: the others leave it below FINE_REORDER)
+    d_own, d_far = _evidence.fine_reorder(_luma_maps(ref), _luma_maps(cand), dr, dc, ri, cj, FINE_EPS,
+                                          FINE_REORDER)
+    fine_ratio = (d_own + FINE_EPS) / (d_far + FINE_EPS)
     fine_mis = fine_ratio >= FINE_REORDER
     fine_scores = np.zeros(len(cj))
     if int(fine_mis.sum()) >= REORDER_FRAMES:
