@@ -666,6 +666,143 @@ def fine_reorder(A, B, dr, dc, ri, cj, eps, ratio):
     return own, far
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _pairwise_mean(a):
+    """np.mean of the float32 row a (8 < len <= 128), bit for bit: numpy's pairwise sum of that length (8
+    float32 accumulators, combined as a tree, then the remainder in order), divided in float32."""
+    n = a.shape[0]
+    r0, r1, r2, r3, r4, r5, r6, r7 = a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]
+    i = 8
+    while i < n - n % 8:
+        r0 += a[i]
+        r1 += a[i + 1]
+        r2 += a[i + 2]
+        r3 += a[i + 3]
+        r4 += a[i + 4]
+        r5 += a[i + 5]
+        r6 += a[i + 6]
+        r7 += a[i + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        res += a[i]
+        i += 1
+    return res / np.float32(n)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _third_largest(x):
+    """np.sort(x)[-3] (len(x) >= 3, no NaN)."""
+    a = b = c = -np.inf          # a >= b >= c: the three largest so far
+    for v in x:
+        if v > c:
+            if v > b:
+                c = b
+                if v > a:
+                    b = a
+                    a = v
+                else:
+                    b = v
+            else:
+                c = v
+    return c
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def temporal_evidence(dist, dr, dc, A, B, off, ratio, floor, reorder_ratio, reorder_floor, fine_ratio, fine_eps,
+                      still, moving, n_temporal, n_reorder, n_freeze):
+    """The detector's temporal evidence at alignment ``off`` (candidate index - reference index), in one pass
+    over the aligned frames; lpcore.verify.detect documents the rules and constants (ratio/floor: TEMPORAL_*,
+    reorder_*: REORDER_*, fine_*: FINE_REORDER/FINE_EPS, still/moving: FREEZE_*; n_temporal/n_reorder/n_freeze:
+    the frames each rule needs, *_FRAMES). dist: coarse distances (N, M); dr/dc: descriptors; A/B: luma_maps. The aligned frames
+    ri = i0..i1-1, cj = ri + off must number >= 1.
+
+    Returns (t_scores float32 (L,): aligned distance / limit; anomalous (temporal anomalies, misplaced frames
+    included); frozen; fine_scores float32 (zeros unless the fine rule fired); counts int64 [anomalous before
+    the reorder rules, of them reordered, foreign, misplaced, fine-misplaced, frozen]; the temporal score).
+    Bit for bit what the numpy code it replaced computed: float32 comparisons and quotients where numpy, with
+    a Python float on the other side, took float32 (NEP 50), np.median/np.mean/np.sort/argmin semantics."""
+    n, m = dist.shape
+    i0, i1 = max(0, -off), min(n, m - off)
+    L = i1 - i0
+    d_al = np.empty(L, np.float32)
+    buf = np.empty(L)
+    for t in range(L):
+        d_al[t] = dist[i0 + t, i0 + t + off]
+        buf[t] = d_al[t]
+    level = np.median(buf)
+    limit = np.float32(max(ratio * level, floor))
+    mis_limit = np.float32(max(ratio * level, reorder_floor))
+    r32, rr32 = np.float32(ratio), np.float32(reorder_ratio)
+    t_scores = np.empty(L, np.float32)
+    anomalous = np.zeros(L, np.bool_)
+    misplaced = np.zeros(L, np.bool_)
+    counts = np.zeros(6, np.int64)
+    for t in range(L):
+        r, j = i0 + t, i0 + t + off
+        d = d_al[t]
+        t_scores[t] = d / limit
+        best = 0                       # argmin over the column: its first least entry
+        for i in range(1, n):
+            if dist[i, j] < dist[best, j]:
+                best = i
+        d_best = dist[best, j]
+        if d > limit:
+            anomalous[t] = True
+            counts[0] += 1
+            if best != r and d_best * r32 < d:
+                counts[1] += 1
+            else:
+                counts[2] += 1
+        if d_best * rr32 < d and abs(best - r) >= 2 and d > mis_limit:
+            misplaced[t] = True
+            counts[3] += 1
+    t_score = 0.0
+    if counts[0] >= n_temporal:
+        t_score = np.float64(_third_largest(t_scores))     # (n_temporal = 3: the third largest)
+    if counts[3] >= n_reorder:
+        t_score = max(t_score, counts[3] / n_reorder)
+    # the same on the fine maps
+    ri = np.arange(i0, i1)
+    own, far = fine_reorder(A, B, dr, dc, ri, ri + off, fine_eps, fine_ratio)
+    fr = np.empty(L, np.float32)
+    fe, f32 = np.float32(fine_eps), np.float32(fine_ratio)
+    for t in range(L):
+        fr[t] = (own[t] + fe) / (far[t] + fe)
+        if fr[t] >= f32:
+            counts[4] += 1
+    fine_scores = np.zeros(L, np.float32)
+    if counts[4] >= n_reorder:
+        for t in range(L):
+            if fr[t] >= f32:
+                fine_scores[t] = fr[t] / f32
+                misplaced[t] = True
+        t_score = max(t_score, np.float64(_third_largest(fr)) / fine_ratio)
+    for t in range(L):
+        anomalous[t] = anomalous[t] or misplaced[t]
+    # freezes: the candidate repeats a frame while the reference keeps moving
+    frozen = np.zeros(L, np.bool_)
+    s32, m32 = np.float32(still), np.float32(moving)
+    k = dr.shape[1]
+    sq = np.empty(k, np.float32)
+    for t in range(1, L):
+        r, j = i0 + t, i0 + t + off
+        for q in range(k):
+            v = dc[j, q] - dc[j - 1, q]
+            sq[q] = v * v
+        c_step = np.sqrt(_pairwise_mean(sq))
+        for q in range(k):
+            v = dr[r, q] - dr[r - 1, q]
+            sq[q] = v * v
+        r_step = np.sqrt(_pairwise_mean(sq))
+        if c_step < s32 and r_step > m32:
+            frozen[t] = True
+            counts[5] += 1
+    if counts[5] >= n_freeze:
+        t_score = max(t_score, counts[5] / n_freeze)
+    return t_scores, anomalous, frozen, fine_scores, counts, t_score
+
+
 @njit(cache=True, nogil=True)
 def edge_blocks(R, frames, step):
     """(32, 32) bool: blocks within two blocks (Chebyshev) of a step of more than ``step`` levels between

@@ -399,57 +399,26 @@ def _judge(ref: VideoProfile, cand: VideoProfile, dr: np.ndarray, dc: np.ndarray
     cover_mask = np.ones(m, bool)
     cover_mask[cj] = False
 
-    # -- temporal: aligned distance per frame vs the segment's level; best match elsewhere; freezes
-    d_al = dist[ri, cj]
-    level = float(_evidence.diagonal_medians(dist, off, off, 1)[0])   # np.median(d_al), without its overhead
-    limit = max(TEMPORAL_RATIO * level, TEMPORAL_FLOOR)
-    anomalous = d_al > limit
-    t_scores = d_al / limit
-    best_ref = dist[:, cj].argmin(axis=0)
-    moved = best_ref != ri
-    reordered = anomalous & moved & (dist[best_ref, cj] * TEMPORAL_RATIO < d_al)
-    foreign = anomalous & ~reordered
-    # freezes: the candidate repeats a frame while the reference keeps moving
-    if len(cj) > 1:
-        dcs, drs = dc[cj[0]:cj[-1] + 1], dr[ri[0]:ri[-1] + 1]   # (ri, cj: runs of consecutive frames)
-        c_step = np.sqrt(((dcs[1:] - dcs[:-1]) ** 2).mean(axis=1))
-        r_step = np.sqrt(((drs[1:] - drs[:-1]) ** 2).mean(axis=1))
-        frozen = np.zeros(len(cj), bool)
-        frozen[1:] = (c_step < FREEZE_STILL) & (r_step > FREEZE_MOVING)
-    else:
-        frozen = np.zeros(len(cj), bool)
-    n_anom = int(anomalous.sum())
-    t_score = 0.0
+    # -- temporal (one kernel): aligned distance per frame vs the segment's level (its median): frames that match
+    # no reference frame or one out of order; misplaced frames, a clearly better match elsewhere in the
+    # reference (reordering, local re-timing), also on the fine maps (the k-th largest ratio of the aligned
+    # distance to the best one >= 2 frames away); freezes, the candidate repeating a frame while the reference
+    # keeps moving
+    t_scores, anomalous, frozen, fine_scores, counts, t_score = _evidence.temporal_evidence(
+        dist, dr, dc, _luma_maps(ref), _luma_maps(cand), off, TEMPORAL_RATIO, TEMPORAL_FLOOR, REORDER_RATIO,
+        REORDER_FLOOR, FINE_REORDER, FINE_EPS, FREEZE_STILL, FREEZE_MOVING, TEMPORAL_FRAMES,
+        REORDER_FRAMES, FREEZE_FRAMES)
+    n_anom, n_reordered, n_foreign, n_mis, n_fine, n_frozen = (int(x) for x in counts)
     if n_anom >= TEMPORAL_FRAMES:
-        t_score = float(np.sort(t_scores)[-TEMPORAL_FRAMES])
-        if reordered.sum():
-            reasons.append(f"{int(reordered.sum())} frame(s) match reference frames out of order")
-        if foreign.sum():
-            reasons.append(f"{int(foreign.sum())} frame(s) match no reference frame (inserted or replaced)")
-    # misplaced frames: a clearly better match elsewhere in the reference (reordering, local re-timing)
-    d_best = dist[best_ref, cj]
-    misplaced = ((d_best * REORDER_RATIO < d_al) & (np.abs(best_ref - ri) >= 2)
-                 & (d_al > max(TEMPORAL_RATIO * level, REORDER_FLOOR)))
-    n_mis = int(misplaced.sum())
+        if n_reordered:
+            reasons.append(f"{n_reordered} frame(s) match reference frames out of order")
+        if n_foreign:
+            reasons.append(f"{n_foreign} frame(s) match no reference frame (inserted or replaced)")
     if n_mis >= REORDER_FRAMES:
-        t_score = max(t_score, n_mis / REORDER_FRAMES)
         reasons.append(f"{n_mis} frame(s) fit other reference frames much better (reordered or re-timed)")
-    # the same on the fine maps: the k-th largest ratio of the aligned distance to the best one >= 2 frames away
-    # (only the far distances that can reach the ratio are measured: the others leave it below FINE_REORDER)
-    d_own, d_far = _evidence.fine_reorder(_luma_maps(ref), _luma_maps(cand), dr, dc, ri, cj, FINE_EPS,
-                                          FINE_REORDER)
-    fine_ratio = (d_own + FINE_EPS) / (d_far + FINE_EPS)
-    fine_mis = fine_ratio >= FINE_REORDER
-    fine_scores = np.zeros(len(cj))
-    if int(fine_mis.sum()) >= REORDER_FRAMES:
-        fine_scores = np.where(fine_mis, fine_ratio / FINE_REORDER, 0.0)
-        t_score = max(t_score, float(np.sort(fine_ratio)[-REORDER_FRAMES]) / FINE_REORDER)
-        reasons.append(f"{int(fine_mis.sum())} frame(s) match other reference frames in detail (reordered)")
-        misplaced = misplaced | fine_mis
-    anomalous = anomalous | misplaced
-    n_frozen = int(frozen.sum())
+    if n_fine >= REORDER_FRAMES:
+        reasons.append(f"{n_fine} frame(s) match other reference frames in detail (reordered)")
     if n_frozen >= FREEZE_FRAMES:
-        t_score = max(t_score, n_frozen / FREEZE_FRAMES)
         reasons.append(f"{n_frozen} frame(s) repeated while the reference moves (frozen)")
     scores["temporal"] = t_score
 
