@@ -803,6 +803,86 @@ def temporal_evidence(dist, dr, dc, A, B, off, ratio, floor, reorder_ratio, reor
     return t_scores, anomalous, frozen, fine_scores, counts, t_score
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _kth_largest(x, kk):
+    """np.sort(x)[-kk] (1 <= kk <= len(x), no NaN): the kk largest kept in order, for a small kk."""
+    top = np.full(kk, -np.inf)
+    for v in x:
+        if v > top[kk - 1]:
+            i = kk - 1
+            while i > 0 and top[i - 1] < v:
+                top[i] = top[i - 1]
+                i -= 1
+            top[i] = v
+    return top[kk - 1]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def local_summary(pm, pf, R, gi, kk, rel_q, rel_clean, rel_min, rel_eps, t_rel, rel_loss, edge_step):
+    """The local evidence's maps and scores from local_evidence's (persist, frames) = (pm, pf), as
+    lpcore.verify.detect documents them (rel_*: LOCAL_REL_*, edge_step: EDGE_STEP; kk: how many frames the
+    per-frame score needs, the kk-th largest): each persistent map less its median over the frame, and where
+    the luma map's rel_q quantile (its floor, before the median is taken off) is at most rel_clean, the
+    contrast rule's maps (texture also from the loss-only map pm[3], none near the reference's sharp edges:
+    edge_blocks of frames gi of R). Returns (regions (32, 32) float64: the largest kind per block, per-frame
+    maxima float64 (K,), details (3, 2) float64: per kind its map's maximum and its kk-th largest frame
+    maximum, the largest region value, the kk-th largest frame maximum).
+
+    Bit for bit numpy's np.median and np.quantile (linear) of the maps, and its float32 arithmetic (a Python
+    float operand taken as float32, NEP 50): the order statistics come from np.partition (exact values, in
+    any order), the arithmetic is the same float32 operations in the same order."""
+    n = pm.shape[1] * pm.shape[2]
+    flat = pm.reshape(4, n)
+    pos = rel_q * (n - 1)
+    q_lo = int(pos)
+    frac = np.float32(pos - q_lo)
+    floor = np.empty(4, np.float32)
+    med = np.empty(4, np.float32)
+    h = n // 2
+    for kind in range(4):
+        a = np.partition(flat[kind].copy(), h)              # a[h]: the (h+1)-th smallest; a[:h] below it
+        lo = a[0]
+        for i in range(1, h):
+            lo = max(lo, a[i])
+        med[kind] = (lo + a[h]) / np.float32(2)             # (n even: the mean of the two middle values)
+        b = np.partition(flat[kind].copy(), q_lo + 1)
+        q0 = b[0]
+        for i in range(1, q_lo + 1):
+            q0 = max(q0, b[i])
+        floor[kind] = q0 + frac * (b[q_lo + 1] - q0)
+    maps = np.empty((3, n), np.float32)
+    for kind in range(3):
+        for b in range(n):
+            maps[kind, b] = flat[kind, b] - med[kind]
+    if floor[0] <= np.float32(rel_clean):
+        eps = np.float32(rel_eps)
+        rmin = np.float32(rel_min)
+        loss_den = (floor[3] + eps) * np.float32(rel_loss)
+        edge = edge_blocks(R, gi, np.float32(edge_step)).reshape(n)
+        for kind in range(3):
+            den = (floor[kind] + eps) * np.float32(t_rel[kind])
+            for b in range(n):
+                v = maps[kind, b]
+                rel = min(v / rmin, v / den)
+                if kind == 1:
+                    rel = min(rel, (flat[3, b] - med[3]) / loss_den)
+                    if edge[b]:
+                        rel = np.float32(0.0)
+                maps[kind, b] = max(v, rel)
+    regions = np.empty(n)
+    for b in range(n):
+        regions[b] = max(maps[0, b], max(maps[1, b], maps[2, b]))
+    k = pf.shape[1]
+    pf_max = np.empty(k)
+    for t in range(k):
+        pf_max[t] = max(pf[0, t], max(pf[1, t], pf[2, t]))
+    details = np.empty((3, 2))
+    for kind in range(3):
+        details[kind, 0] = maps[kind].max()
+        details[kind, 1] = _kth_largest(pf[kind], kk)
+    return regions.reshape(pm.shape[1], pm.shape[2]), pf_max, details, regions.max(), _kth_largest(pf_max, kk)
+
+
 @njit(cache=True, nogil=True)
 def edge_blocks(R, frames, step):
     """(32, 32) bool: blocks within two blocks (Chebyshev) of a step of more than ``step`` levels between

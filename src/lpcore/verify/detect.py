@@ -452,27 +452,14 @@ def _judge(ref: VideoProfile, cand: VideoProfile, dr: np.ndarray, dc: np.ndarray
     # local: per kind, the frame-averaged map and the per-frame maxima, each over 3x3 block neighbourhoods
     kk = min(LOCAL_FRAMES_K, k)
     # the frame-averaged maps minus their median over the frame: an edit is a region, while what an honest
-    # encoder changes (texture at high CRF, edges after another scaler) is spread over the whole picture
-    q_lo = int(LOCAL_REL_Q * 1023)
-    flat = np.partition(pm.reshape(4, -1), (511, 512, q_lo, q_lo + 1), axis=1)   # np.median / np.quantile
-    floor = flat[:, q_lo] + np.float32(LOCAL_REL_Q * 1023 - q_lo) * (flat[:, q_lo + 1] - flat[:, q_lo])
-    pm = pm - ((flat[:, 511] + flat[:, 512]) / np.float32(2))[:, None, None]
-    # the contrast rule, as maps on the same scale (1.0 = its threshold); texture also needs the loss-only
-    # map's contrast (pm[3])
-    if floor[0] <= LOCAL_REL_CLEAN:   # a clean rendition (a noisy one has no low floor to stand out from)
-        eps = np.float32(LOCAL_REL_EPS)
-        rel = np.minimum(pm[:3] / np.float32(LOCAL_REL_MIN), pm[:3] / ((floor[:3] + eps) * _T_REL)[:, None, None])
-        rel[1] = np.minimum(rel[1], pm[3] / ((floor[3] + eps) * np.float32(LOCAL_REL_LOSS)))
-        rel[1][_evidence.edge_blocks(ref.data, gi.astype(np.int64), np.float32(EDGE_STEP))] = 0.0
-        pm = np.maximum(pm[:3], rel)
-    else:
-        pm = pm[:3]
-    persist = pm.max(axis=0).astype(np.float64)
-    pf_max = pf.max(axis=0).astype(np.float64)
-    details = {name: (float(pm[i].max()), float(np.sort(pf[i])[-kk]))
-               for i, name in enumerate(("luma", "texture", "colour"))}
-    s_persist = float(persist.max())
-    s_frames = float(np.sort(pf_max)[-kk])
+    # encoder changes (texture at high CRF, edges after another scaler) is spread over the whole picture; the
+    # contrast rule, as maps on the same scale (1.0 = its threshold), in a clean rendition only (a noisy one has
+    # no low floor to stand out from); texture also needs the loss-only map's contrast (pm[3]) and no sharp
+    # edge nearby (one kernel: _evidence.local_summary)
+    persist, pf_max, det, s_persist, s_frames = _evidence.local_summary(
+        pm, pf, ref.data, gi.astype(np.int64), kk, LOCAL_REL_Q, LOCAL_REL_CLEAN, LOCAL_REL_MIN, LOCAL_REL_EPS,
+        _T_REL, LOCAL_REL_LOSS, EDGE_STEP)
+    details = {name: (float(det[i, 0]), float(det[i, 1])) for i, name in enumerate(("luma", "texture", "colour"))}
     scores["local"] = max(s_persist, s_frames)
     regions = persist
     if scores["local"] >= THRESHOLD:
