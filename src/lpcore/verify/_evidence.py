@@ -803,6 +803,39 @@ def temporal_evidence(dist, dr, dc, A, B, off, ratio, floor, reorder_ratio, reor
     return t_scores, anomalous, frozen, fine_scores, counts, t_score
 
 
+@njit(cache=True, nogil=True)
+def _select(a, lo, hi, k):
+    """Rearranges a[lo:hi + 1] (no NaN) so that a[k] holds the value of rank k - lo there, with nothing larger
+    before it and nothing smaller after it (quickselect, median-of-3 pivots), and returns it: np.partition's
+    order statistic, in place, on one copy for several ranks."""
+    while hi > lo:
+        mid = (lo + hi) // 2
+        if a[mid] < a[lo]:
+            a[mid], a[lo] = a[lo], a[mid]
+        if a[hi] < a[lo]:
+            a[hi], a[lo] = a[lo], a[hi]
+        if a[hi] < a[mid]:
+            a[hi], a[mid] = a[mid], a[hi]
+        pivot = a[mid]
+        i, j = lo, hi
+        while i <= j:
+            while a[i] < pivot:
+                i += 1
+            while a[j] > pivot:
+                j -= 1
+            if i <= j:
+                a[i], a[j] = a[j], a[i]
+                i += 1
+                j -= 1
+        if k <= j:
+            hi = j
+        elif k >= i:
+            lo = i
+        else:
+            break
+    return a[k]
+
+
 @njit(cache=True, nogil=True, inline="always")
 def _kth_largest(x, kk):
     """np.sort(x)[-kk] (1 <= kk <= len(x), no NaN): the kk largest kept in order, for a small kk."""
@@ -829,8 +862,9 @@ def local_summary(pm, pf, R, gi, kk, rel_q, rel_clean, rel_min, rel_eps, t_rel, 
     maximum, the largest region value, the kk-th largest frame maximum).
 
     Bit for bit numpy's np.median and np.quantile (linear) of the maps, and its float32 arithmetic (a Python
-    float operand taken as float32, NEP 50): the order statistics come from np.partition (exact values, in
-    any order), the arithmetic is the same float32 operations in the same order."""
+    float operand taken as float32, NEP 50): the order statistics come from quickselect (exact values, in
+    any order), the arithmetic is the same float32 operations in the same order. (rel_q * (n - 1) must fall in
+    the upper half, as LOCAL_REL_Q = 0.75 does.)"""
     n = pm.shape[1] * pm.shape[2]
     flat = pm.reshape(4, n)
     pos = rel_q * (n - 1)
@@ -839,17 +873,20 @@ def local_summary(pm, pf, R, gi, kk, rel_q, rel_clean, rel_min, rel_eps, t_rel, 
     floor = np.empty(4, np.float32)
     med = np.empty(4, np.float32)
     h = n // 2
+    a = np.empty(n, np.float32)
     for kind in range(4):
-        a = np.partition(flat[kind].copy(), h)              # a[h]: the (h+1)-th smallest; a[:h] below it
-        lo = a[0]
+        a[:] = flat[kind]
+        hi_mid = _select(a, 0, n - 1, h)       # rank h; a[:h] holds the smaller half, a[h + 1:] the rest
+        lo_mid = a[0]
         for i in range(1, h):
-            lo = max(lo, a[i])
-        med[kind] = (lo + a[h]) / np.float32(2)             # (n even: the mean of the two middle values)
-        b = np.partition(flat[kind].copy(), q_lo + 1)
-        q0 = b[0]
-        for i in range(1, q_lo + 1):
-            q0 = max(q0, b[i])
-        floor[kind] = q0 + frac * (b[q_lo + 1] - q0)
+            lo_mid = max(lo_mid, a[i])
+        med[kind] = (lo_mid + hi_mid) / np.float32(2)   # (n even: the mean of the two middle values)
+        # ranks q_lo, q_lo + 1 (> h): from the upper part alone
+        q1 = _select(a, h + 1, n - 1, q_lo + 1)
+        q0 = hi_mid
+        for i in range(h + 1, q_lo + 1):
+            q0 = max(q0, a[i])
+        floor[kind] = q0 + frac * (q1 - q0)
     maps = np.empty((3, n), np.float32)
     for kind in range(3):
         for b in range(n):
