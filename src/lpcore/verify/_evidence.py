@@ -526,23 +526,27 @@ def coarse_descriptor(D):
     the float32 of numpy's means of the same 4x4 cells."""
     n = D.shape[0]
     out = np.empty((n, 96), np.float32)
-    acc = np.empty(64, np.int32)
+    acc = np.empty(96, np.int32)
+    sixteen = np.float32(16.0)
     for t in range(n):
         row = D[t]
-        for q in range(64):
+        for q in range(96):
             acc[q] = 0
-        for b in range(1024):
-            acc[(b >> 7) * 8 + ((b & 31) >> 2)] += row[b]
-        for q in range(64):
-            out[t, q] = np.float32(acc[q]) / np.float32(16.0)
+        # row by row, each cell's 4 consecutive bytes at once (a scatter per byte was 5x slower)
+        for r in range(32):
+            base, o = r * 32, (r >> 2) * 8
+            for c in range(8):
+                p = base + 4 * c
+                acc[o + c] += np.int32(row[p]) + np.int32(row[p + 1]) + np.int32(row[p + 2]) + np.int32(row[p + 3])
         for plane in range(2):
-            base = 2048 + 256 * plane
-            for q in range(16):
-                acc[q] = 0
-            for b in range(256):
-                acc[(b >> 6) * 4 + ((b & 15) >> 2)] += row[base + b]
-            for q in range(16):
-                out[t, 64 + 16 * plane + q] = np.float32(acc[q]) / np.float32(16.0)
+            for r in range(16):
+                base, o = 2048 + 256 * plane + r * 16, 64 + 16 * plane + (r >> 2) * 4
+                for c in range(4):
+                    p = base + 4 * c
+                    acc[o + c] += (np.int32(row[p]) + np.int32(row[p + 1]) + np.int32(row[p + 2])
+                                   + np.int32(row[p + 3]))
+        for q in range(96):
+            out[t, q] = np.float32(acc[q]) / sixteen
     return out
 
 
