@@ -925,6 +925,53 @@ def local_summary(pm, pf, R, gi, kk, rel_q, rel_clean, rel_min, rel_eps, t_rel, 
 
 
 @njit(cache=True, nogil=True)
+def frame_summary(m, i0, off, good, pf_max, anomalous, t_scores, frozen, fine_scores, cover_score, mark_local,
+                  mark_all, threshold, local_mark):
+    """Per candidate frame (m of them) its strongest evidence, and the ranges of flagged frames: the aligned
+    frames i0 + off + t (t < len(good)) take the largest of their local (pf_max, over the good frames in order),
+    temporal (t_scores where anomalous), freeze (1.0) and fine reorder evidence; the unaligned ones
+    cover_score. Flagged: frame score >= threshold, also aligned good frames with pf_max >= local_mark when
+    mark_local (persistent local evidence), and every aligned frame when mark_all (global evidence).
+    Returns (frame_scores float64 (m,), ranges int64 (R, 2) of flagged frames (first, last), the first frame
+    with the largest score)."""
+    L = good.shape[0]
+    fs = np.full(m, cover_score)
+    flagged = np.zeros(m, np.bool_)
+    g = 0
+    for t in range(L):
+        v = 0.0
+        local = 0.0
+        if good[t]:
+            local = pf_max[g]
+            v = local
+            g += 1
+        v = max(v, np.float64(t_scores[t]) if anomalous[t] else 0.0)
+        v = max(v, 1.0 if frozen[t] else 0.0)
+        v = max(v, np.float64(fine_scores[t]))
+        j = i0 + off + t
+        fs[j] = v
+        flagged[j] = mark_all or (mark_local and good[t] and local >= local_mark)
+    best = 0
+    for j in range(m):
+        flagged[j] = flagged[j] or fs[j] >= threshold
+        if fs[j] > fs[best]:
+            best = j
+    ranges = np.empty((m, 2), np.int64)
+    r = 0
+    j = 0
+    while j < m:
+        if flagged[j]:
+            a = j
+            while j + 1 < m and flagged[j + 1]:
+                j += 1
+            ranges[r, 0] = a
+            ranges[r, 1] = j
+            r += 1
+        j += 1
+    return fs, ranges[:r].copy(), best
+
+
+@njit(cache=True, nogil=True)
 def edge_blocks(R, frames, step):
     """(32, 32) bool: blocks within two blocks (Chebyshev) of a step of more than ``step`` levels between
     4-neighbours of the mean 32x32 luma map of reference frames ``frames`` (each mean: the exact integer sum

@@ -274,14 +274,16 @@ def _align(dist: np.ndarray, ref: VideoProfile, cand: VideoProfile,
 
     n, m = dist.shape
     min_len = max(2, min(n, m) // 2)
-    offsets = np.arange(-MAX_SHIFT, MAX_SHIFT + 1)
-    fine = _evidence.fine_diagonals(_luma_maps(ref), _luma_maps(cand), -MAX_SHIFT, MAX_SHIFT, min_len)
-    if not np.isfinite(fine).any():   # too short for any shift to be judged: no shift
+    fine = _evidence.fine_diagonals(_luma_maps(ref), _luma_maps(cand), -MAX_SHIFT, MAX_SHIFT, min_len).tolist()
+    if not any(math.isfinite(f) for f in fine):   # too short for any shift to be judged: no shift
         return 0, float(_evidence.diagonal_medians(dist, 0, 0, 1)[0]), "profile", []
-    biased = fine * (1.0 + ALIGN_BIAS * np.abs(offsets))
-    o = int(offsets[np.argmin(biased)])
-    tied = [int(x) for x in offsets[np.argsort(biased, kind="stable")]
-            if x != o and biased[x + MAX_SHIFT] <= biased.min() * (1.0 + ALIGN_TIE)][:ALIGN_TIED_MAX]
+    # (7 values: plain Python floats, the same float64 arithmetic as numpy's, without its per-call overhead)
+    offsets = range(-MAX_SHIFT, MAX_SHIFT + 1)
+    biased = [f * (1.0 + ALIGN_BIAS * abs(x)) for f, x in zip(fine, offsets)]
+    rank = sorted(range(len(biased)), key=biased.__getitem__)   # stable: equal fits keep the offsets' order
+    o = offsets[rank[0]]
+    tie = biased[rank[0]] * (1.0 + ALIGN_TIE)
+    tied = [offsets[i] for i in rank if offsets[i] != o and biased[i] <= tie][:ALIGN_TIED_MAX]
     best = (o, float(_evidence.diagonal_medians(dist, o, o, min_len)[0]))
     src = "profile"
     if mpeg7 and best[1] > TEMPORAL_FLOOR:
@@ -291,19 +293,6 @@ def _align(dist: np.ndarray, ref: VideoProfile, cand: VideoProfile,
             if c < best[1]:
                 best, src, tied = (o, c), "mpeg7", []
     return best[0], best[1], src, tied
-
-
-def _ranges(mask: np.ndarray) -> list[tuple[int, int]]:
-    out, start = [], None
-    for i, v in enumerate(mask):
-        if v and start is None:
-            start = i
-        elif not v and start is not None:
-            out.append((start, i - 1))
-            start = None
-    if start is not None:
-        out.append((start, len(mask) - 1))
-    return out
 
 
 # ------------------------------------------------------------------------------------------------- detector
@@ -396,8 +385,6 @@ def _judge(ref: VideoProfile, cand: VideoProfile, dr: np.ndarray, dc: np.ndarray
     if worst > 0:
         scores["coverage"] = 1.0 + 0.25 * (worst - 1)
         reasons.append(f"{lost} reference frame(s) missing and {extra} extra candidate frame(s) at offset {off}")
-    cover_mask = np.ones(m, bool)
-    cover_mask[cj] = False
 
     # -- temporal (one kernel): aligned distance per frame vs the segment's level (its median): frames that match
     # no reference frame or one out of order; misplaced frames, a clearly better match elsewhere in the
@@ -470,22 +457,13 @@ def _judge(ref: VideoProfile, cand: VideoProfile, dr: np.ndarray, dc: np.ndarray
         else:
             reasons.append(f"local {kind} change in {int((pf_max >= THRESHOLD).sum())} frame(s)")
 
-    # -- per-frame scores and frame ranges
-    fs = np.zeros(len(cj))
-    fs[good] = pf_max
-    fs = np.maximum(fs, np.where(anomalous, t_scores, 0.0))
-    fs = np.maximum(fs, np.where(frozen, 1.0, 0.0))
-    fs = np.maximum(fs, fine_scores)
-    frame_scores[cj] = fs
-    frame_scores[cover_mask] = max(1.0, scores["coverage"]) if scores["coverage"] >= THRESHOLD else 0.0
-    flagged = frame_scores >= THRESHOLD
-    if scores["local"] >= THRESHOLD and s_persist >= THRESHOLD:
-        flagged[cj[good]] = flagged[cj[good]] | (pf_max >= 0.5)
-    if scores["global"] >= THRESHOLD:
-        flagged[cj] = True
-    best_frame = int(np.argmax(frame_scores)) if m else 0   # the thumbnail: the frame with most evidence
-    rep = _report(scores, _ranges(flagged), regions, frame_scores, off, reasons, n, m, cand, best_frame,
-                  align_src)
+    # -- per-frame scores and frame ranges (the frame with most evidence: the thumbnail)
+    frame_scores, ranges, best_frame = _evidence.frame_summary(
+        m, i0, off, good, pf_max, anomalous, t_scores, frozen, fine_scores,
+        max(1.0, scores["coverage"]) if scores["coverage"] >= THRESHOLD else 0.0,
+        scores["local"] >= THRESHOLD and s_persist >= THRESHOLD, scores["global"] >= THRESHOLD, THRESHOLD, 0.5)
+    rep = _report(scores, [(a, b) for a, b in ranges.tolist()], regions, frame_scores, off, reasons, n, m, cand,
+                  best_frame, align_src)
     rep.details = {f"{k}_{w}": v[i] for k, v in details.items() for i, w in enumerate(("persist", "frames"))}
     rep.details.update(geometry_flip=float(s_flip), geometry_zoom=float(s_zoom))
     return rep
