@@ -416,8 +416,9 @@ def geometry(R, C, gi, gj, zooms):
     top-bottom, negation (the least of the three), and centred zooms by each factor in zooms (the least).
     Returns (identity, smoothed identity, least mirror/negation, least zoom).
 
-    Speed: each sum is one float64 chain of additions in (frame, row, column) order, whose latency bounds the
-    time; the zoomed maps are built first and their sums advanced _GEOM_LANES at a time in registers (the
+    Speed: the identity, mirror, negation and smoothed sums are of integers (or quarters), exact in any order,
+    so they are integer sums. Each zoom sum is one float64 chain of additions in (frame, row, column) order,
+    whose latency bounds the time; the zoomed maps are built first and their sums advanced _GEOM_LANES at a time in registers (the
     zoom table padded with its last zoom), so the chains overlap and every sum keeps its order."""
     k = gi.shape[0]
     nz = zooms.shape[0]
@@ -433,13 +434,12 @@ def geometry(R, C, gi, gj, zooms):
             zi1[q, i] = min(a + 1, 31)
             zw[q, i] = np.float32(p - f)
     ng = (nz + _GEOM_LANES - 1) // _GEOM_LANES
-    d_id = 0.0
-    d_sm = 0.0
-    d_t0 = d_t1 = d_t2 = 0.0
     d_z = np.zeros(ng * _GEOM_LANES)
     rf = np.empty(1024, np.float32)
-    cf = np.empty(1024, np.float32)
-    ta = np.zeros((5, 1024), np.float32)   # the float32 terms of the identity/smoothed/mirror/negation sums
+    ri32 = np.empty(1024, np.int32)
+    ci32 = np.empty(1024, np.int32)
+    ta = np.zeros((5, 1024), np.int32)     # the integer terms of the identity/mirror/negation/smoothed sums
+    s_int = np.zeros(5, np.int64)
     rT = np.empty((32, 32), np.float32)    # the reference map transposed: its columns as contiguous rows
     czT = np.empty((32, 32))     # a zoom's column-interpolated map (transposed), then as rows (cz)
     cz = np.empty((32, 32))
@@ -449,13 +449,15 @@ def geometry(R, C, gi, gj, zooms):
         cc = C[gj[t]]
         for b in range(1024):
             rf[b] = np.float32(rr[b])
-            cf[b] = np.float32(cc[b])
-        # the terms row by row on contiguous slices (vectorised); the smoothed one is 0 where it is not defined
-        # (the last row and column), and adding 0.0 leaves its sum as it was
+            ri32[b] = rr[b]
+            ci32[b] = cc[b]
+        # identity, mirrors and negation: |c - T(r)| of integers, and the smoothed one 4 x |c - mean of 2x2|, an
+        # integer too; their float64 sums were exact, so integer sums (vectorised) give the same values. Row by
+        # row on contiguous slices; the smoothed term is 0 where it is not defined (last row and column).
         for i in range(32):
-            ri = rf[i * 32:i * 32 + 32]
-            rm = rf[(31 - i) * 32:(31 - i) * 32 + 32]
-            ci = cf[i * 32:i * 32 + 32]
+            ri = ri32[i * 32:i * 32 + 32]
+            rm = ri32[(31 - i) * 32:(31 - i) * 32 + 32]
+            ci = ci32[i * 32:i * 32 + 32]
             t_id = ta[0, i * 32:i * 32 + 32]
             t_t0 = ta[1, i * 32:i * 32 + 32]
             t_t1 = ta[2, i * 32:i * 32 + 32]
@@ -466,19 +468,18 @@ def geometry(R, C, gi, gj, zooms):
                 t_id[j] = abs(c - v)
                 t_t0[j] = abs(c - ri[31 - j])
                 t_t1[j] = abs(c - rm[j])
-                t_t2[j] = abs(c - (np.float32(255.0) - v))
+                t_t2[j] = abs(c - (255 - v))
             if i < 31:
-                rn = rf[i * 32 + 32:i * 32 + 64]
+                rn = ri32[i * 32 + 32:i * 32 + 64]
                 t_sm = ta[4, i * 32:i * 32 + 32]
                 for j in range(31):
-                    s = np.float32(0.25) * (ri[j] + rn[j] + ri[j + 1] + rn[j + 1])
-                    t_sm[j] = abs(ci[j] - s)
-        for b in range(1024):    # five float64 chains side by side, each in (row, column) order
-            d_id += ta[0, b]
-            d_t0 += ta[1, b]
-            d_t1 += ta[2, b]
-            d_t2 += ta[3, b]
-            d_sm += ta[4, b]
+                    t_sm[j] = abs(4 * ci[j] - (ri[j] + rn[j] + ri[j + 1] + rn[j + 1]))
+        for q in range(5):
+            acc = np.int64(0)
+            row = ta[q]
+            for b in range(1024):
+                acc += row[b]
+            s_int[q] += acc
         for i in range(32):
             for j in range(32):
                 rT[j, i] = rf[i * 32 + j]
@@ -516,6 +517,8 @@ def geometry(R, C, gi, gj, zooms):
                 s5 += abs(c - z5[b])
             d_z[o], d_z[o + 1], d_z[o + 2], d_z[o + 3], d_z[o + 4], d_z[o + 5] = s0, s1, s2, s3, s4, s5
     n = max(k, 1) * 1024.0
+    d_id, d_t0, d_t1, d_t2 = np.float64(s_int[0]), np.float64(s_int[1]), np.float64(s_int[2]), np.float64(s_int[3])
+    d_sm = s_int[4] / 4.0
     return d_id / n, d_sm / (max(k, 1) * 961.0), min(d_t0, min(d_t1, d_t2)) / n, d_z[:nz].min() / n
 
 
