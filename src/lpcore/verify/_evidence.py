@@ -650,6 +650,19 @@ def fine_reorder(A, B, dr, dc, ri, cj, eps, ratio):
     for j in range(m):
         for q in range(64):
             sc[j, q] = np.int32(dc[j, q] * np.float32(16.0))
+    # a coarser bound first, from 2x2 groups of cells (16 sums): (a + b + c + d)^2 <= 4 (a^2 + b^2 + c^2 + d^2)
+    # bounds the 64 cells' sum of squares from below by a quarter of the 16 groups'
+    grT = np.empty((16, n))                # (float64, exact for these integers; transposed: the bounds of one candidate frame to all reference
+    gc = np.empty((m, 16))                 # frames at once, vectorised over the reference frames)
+    for i in range(n):
+        for q in range(16):
+            o = (q >> 2) * 16 + (q & 3) * 2      # cells (2 gr, 2 gc), (2 gr, 2 gc + 1), the same one row below
+            grT[q, i] = sr[i, o] + sr[i, o + 1] + sr[i, o + 8] + sr[i, o + 9]
+    for j in range(m):
+        for q in range(16):
+            o = (q >> 2) * 16 + (q & 3) * 2
+            gc[j, q] = sc[j, o] + sc[j, o + 1] + sc[j, o + 8] + sc[j, o + 9]
+    lb4 = np.empty(n)
     for t in range(L):
         r, j = ri[t], cj[t]
         own[t] = _rms(A[r], B[j], scale)
@@ -659,8 +672,15 @@ def fine_reorder(A, B, dr, dc, ri, cj, eps, ratio):
         need_sq = need * need * (256.0 * 64.0)
         best = np.float32(np.inf)
         scj = sc[j]
+        lb4[:] = 0
+        for q in range(16):
+            g = gc[j, q]
+            row = grT[q]
+            for i in range(n):
+                d4 = row[i] - g
+                lb4[i] += d4 * d4
         for i in range(n):
-            if abs(i - r) < 2:
+            if abs(i - r) < 2 or lb4[i] > 4.0 * need_sq:
                 continue
             sri = sr[i]
             lb = np.int32(0)
