@@ -1001,29 +1001,37 @@ def edge_blocks(R, frames, step):
     as float32, divided by the count in float32, as numpy's float32 mean gives it). The detector's texture
     contrast rule ignores them: a scaler or encoder moves a sharp edge by a pixel, which can empty or fill a
     block's texture, and the evidence maps are 3x3 means, so the ring around the edge blocks carries it too."""
-    acc = np.zeros(1024, np.int64)
+    # flat, branch-free loops over the map (vectorised), the same sums, steps and comparisons as per-cell code:
+    # a block is an edge block if its largest step to a 4-neighbour exceeds step (|a - b| is the same float32
+    # from either side), then the 3x3 dilation as row and column ORs
+    acc = np.zeros(1024, np.int32)         # (255 x frames fits)
     for t in range(frames.shape[0]):
         row = R[frames[t]]
         for b in range(1024):
             acc[b] += row[b]
     cnt = np.float32(frames.shape[0])
-    m = np.empty((32, 32), np.float32)
+    m = np.empty(1024, np.float32)
     for b in range(1024):
-        m[b // 32, b % 32] = np.float32(acc[b]) / cnt
-    e = np.zeros((32, 32), np.bool_)
-    for i in range(32):
-        for j in range(32):
-            if j < 31 and abs(m[i, j + 1] - m[i, j]) > step:
-                e[i, j] = True
-                e[i, j + 1] = True
-            if i < 31 and abs(m[i + 1, j] - m[i, j]) > step:
-                e[i, j] = True
-                e[i + 1, j] = True
-    out = np.zeros((32, 32), np.bool_)
-    for i in range(32):
-        for j in range(32):
-            if e[i, j]:
-                for a in range(max(0, i - 1), min(32, i + 2)):
-                    for c in range(max(0, j - 1), min(32, j + 2)):
-                        out[a, c] = True
+        m[b] = np.float32(acc[b]) / cnt
+    hp = np.zeros(1025, np.float32)        # hp[b + 1]: step from b to its right neighbour (0 at a row's end)
+    vp = np.zeros(1024 + 32, np.float32)   # vp[b + 32]: step from b to the block below (0 beyond the edges)
+    for b in range(1023):
+        d = abs(m[b + 1] - m[b])
+        hp[b + 1] = d if (b & 31) != 31 else np.float32(0.0)
+    for b in range(992):
+        vp[b + 32] = abs(m[b + 32] - m[b])
+    e = np.zeros(1024 + 64, np.uint8)      # edge flags at e[b + 32], a zero row above and below
+    for b in range(1024):
+        g = max(max(hp[b], hp[b + 1]), max(vp[b], vp[b + 32]))
+        e[b + 32] = 1 if g > step else 0
+    h = np.zeros(1024 + 64, np.uint8)      # horizontal 3-ORs (within rows)
+    for b in range(1024):
+        c = b & 31
+        left = e[b + 31] if c != 0 else np.uint8(0)
+        right = e[b + 33] if c != 31 else np.uint8(0)
+        h[b + 32] = left | e[b + 32] | right
+    out = np.empty((32, 32), np.bool_)
+    flat = out.reshape(1024)
+    for b in range(1024):
+        flat[b] = (h[b] | h[b + 32] | h[b + 64]) != 0
     return out
