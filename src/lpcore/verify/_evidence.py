@@ -235,7 +235,9 @@ def local_evidence(R, C, gi, gj, noise_y, noise_c, spread, spread_bins, t_persis
             b += 1
         bin_of[s] = b
         bin_off[s] = b * _LR_BINS
-    lr_flat = lr_hist.reshape(nb * _LR_BINS)
+    # counted into 4 interleaved copies (cell 4 x (bin offset + q) + b % 4): neighbouring blocks mostly fall into
+    # the same cell, and 4 copies break the chains of increments of one memory cell; summed after the loop
+    lr_hist4 = np.zeros(4 * nb * _LR_BINS, np.int32)
     log_lut = np.empty(256, np.float32)
     for v in range(256):
         log_lut[v] = np.float32(np.log(np.float64(v) + spread[0]))
@@ -298,8 +300,11 @@ def local_evidence(R, C, gi, gj, noise_y, noise_c, spread, spread_bins, t_persis
             q_lo = min(q_lo, q)
             q_hi = max(q_hi, q)
             qi[b] = q
-        for b in range(1024):
-            lr_flat[bin_off[rr[1024 + b]] + np.uint32(qi[b])] += 1
+        for b in range(0, 1024, 4):
+            lr_hist4[np.uint32(4) * (bin_off[rr[1024 + b]] + np.uint32(qi[b]))] += 1
+            lr_hist4[np.uint32(4) * (bin_off[rr[1025 + b]] + np.uint32(qi[b + 1])) + np.uint32(1)] += 1
+            lr_hist4[np.uint32(4) * (bin_off[rr[1026 + b]] + np.uint32(qi[b + 2])) + np.uint32(2)] += 1
+            lr_hist4[np.uint32(4) * (bin_off[rr[1027 + b]] + np.uint32(qi[b + 3])) + np.uint32(3)] += 1
         # the larger spread of the 2x2 luma blocks under each colour cell: pairs of columns, then of rows
         for i in range(512):
             hm[i] = max(txi[2 * i], txi[2 * i + 1])
@@ -328,6 +333,10 @@ def local_evidence(R, C, gi, gj, noise_y, noise_c, spread, spread_bins, t_persis
             mean[2, b0 + 1] = v
             mean[2, b0 + 32] = v
             mean[2, b0 + 33] = v
+    for b in range(nb):
+        for q in range(q_lo, q_hi + 1):
+            c = 4 * (b * _LR_BINS + q)
+            lr_hist[b, q] = lr_hist4[c] + lr_hist4[c + 1] + lr_hist4[c + 2] + lr_hist4[c + 3]
     med_b = np.zeros(nb, np.float32)
     scale_b = np.ones(nb, np.float32)
     dev_hist = np.zeros(_LR_BINS, np.int32)
