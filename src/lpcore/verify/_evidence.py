@@ -381,7 +381,7 @@ def local_evidence(R, C, gi, gj, noise_y, noise_c, spread, spread_bins, t_persis
             z = -res if res < 0 else gain * res
             textured = np.float32(max(np.int32(rr[1024 + b]), np.int32(cc[1024 + b]))) >= smin
             e[b] = z / scl[b] if textured else zero
-            mean[3, b] += (-res if res < 0 else zero) / scl[b] if textured else zero
+            mean[3, b] += e[b] if res < 0 else zero   # texture lost only: then z = -res, the same quotient
         for b in range(1024):
             mean[1, b] += e[b]
         frames[1, t] = _box3_max(e, tmp, box) / t_frames[1]
