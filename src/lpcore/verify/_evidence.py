@@ -208,9 +208,35 @@ def _box3(e, tmp, out):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def local_evidence(R, C, gi, gj, noise_y, noise_c, spread, spread_bins, t_persist, t_frames):
+def grad_maps(D):
+    """Per frame of the profile bytes D (N, 2560): the largest step of each block mean to its 4 neighbours, of
+    the 32x32 luma map, then the 16x16 U and V maps: (N, 1536) uint8 (steps of bytes fit). local_evidence's
+    noise model reads them for the reference frames."""
+    n = D.shape[0]
+    out = np.empty((n, 1536), np.uint8)
+    hp = np.empty(1025, np.int32)
+    vp = np.empty(1024 + 32, np.int32)
+    g = np.empty(1024, np.int32)
+    for t in range(n):
+        row = D[t]
+        o = out[t]
+        _grad_map(row, 0, 32, hp, vp, g)
+        for b in range(1024):
+            o[b] = g[b]
+        _grad_map(row, 2048, 16, hp, vp, g)
+        for b in range(256):
+            o[1024 + b] = g[b]
+        _grad_map(row, 2304, 16, hp, vp, g)
+        for b in range(256):
+            o[1280 + b] = g[b]
+    return out
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def local_evidence(R, C, G, gi, gj, noise_y, noise_c, spread, spread_bins, t_persist, t_frames):
     """Evidence of the aligned frame pairs (gi[t], gj[t]).
 
+    G: the reference's grad_maps (they depend on it alone, so the detector keeps them with the profile).
     R, C: the reference's and candidate's (N, 2560) profile bytes (C-contiguous rows: ymean, yspread, umean,
     vmean, row-major maps). noise_y = (Y0, YS, YG), noise_c = (C0, CS, CG), spread = (EPS, NOISE_S, GAIN, MIN);
     spread_bins: reference-spread bin edges; t_persist/t_frames: thresholds of (luma, texture, colour).
@@ -252,11 +278,6 @@ def local_evidence(R, C, gi, gj, noise_y, noise_c, spread, spread_bins, t_persis
     ha = np.empty(256, np.float32)
     hb = np.empty(256, np.float32)
     ev16 = np.empty(256, np.float32)
-    gy = np.empty(1024, np.int32)
-    gu = np.empty(256, np.int32)
-    gv = np.empty(256, np.int32)
-    hp = np.empty(1025, np.int32)
-    vp = np.empty(1024 + 32, np.int32)
     tmp = np.empty(1024, np.float32)
     box = np.empty(1024, np.float32)
     mean = np.zeros((4, 1024), np.float32)
@@ -282,9 +303,9 @@ def local_evidence(R, C, gi, gj, noise_y, noise_c, spread, spread_bins, t_persis
         m, a = _medians(dv, 256, lo, hi, hist, hist4)
         med_v = np.float32(m)
         g_c += a
-        _grad_map(rr, 0, 32, hp, vp, gy)
-        _grad_map(rr, 2048, 16, hp, vp, gu)
-        _grad_map(rr, 2304, 16, hp, vp, gv)
+        gy = G[gi[t], :1024]
+        gu = G[gi[t], 1024:1280]
+        gv = G[gi[t], 1280:]
         # split by kind of work: LLVM vectorises the arithmetic loops only if no table look-up is in them
         for b in range(1024):
             ti = max(np.int32(rr[1024 + b]), np.int32(cc[1024 + b]))

@@ -245,6 +245,17 @@ def _descriptor(p: VideoProfile) -> np.ndarray:
     return cached
 
 
+def _grad_maps(p: VideoProfile) -> np.ndarray:
+    """The blocks' largest steps to their neighbours (the noise model's edge term; (N, 1536) uint8): they depend
+    on the reference alone, so they are kept with it (a reference is compared with many renditions)."""
+    cached = p._cache.get("grad")
+    if cached is None:
+        from . import _evidence
+
+        cached = p._cache["grad"] = _evidence.grad_maps(p.data)
+    return cached
+
+
 def _luma_maps(p: VideoProfile) -> np.ndarray:
     """The 32x32 luma maps as float32 rows (N, 1024), for the fine frame distances (cached like the descriptor)."""
     cached = p._cache.get("luma")
@@ -417,8 +428,8 @@ def _judge(ref: VideoProfile, cand: VideoProfile, dr: np.ndarray, dc: np.ndarray
     k = len(gi)
 
     g_y, g_c, pm, pf = _evidence.local_evidence(
-        ref.data, cand.data, gi.astype(np.int64), gj.astype(np.int64), _NOISE_Y, _NOISE_C, _SPREAD, SPREAD_BINS,
-        _T_PERSIST, _T_FRAMES)
+        ref.data, cand.data, _grad_maps(ref), gi.astype(np.int64), gj.astype(np.int64), _NOISE_Y, _NOISE_C,
+        _SPREAD, SPREAD_BINS, _T_PERSIST, _T_FRAMES)
     # global: median block differences (before any bias removal), averaged over frames
     scores["global"] = max(g_y / GLOBAL_Y, g_c / GLOBAL_C)
     # GEOM_FRAMES frames spread evenly (floor(i (k-1) / (G-1)), as np.linspace(..).astype(int) picks them)
