@@ -5,9 +5,9 @@ is an integer difference of profile bytes, so the medians come from counting his
 of the same integers) and the texture medians from a 1/128-step histogram of the log spread ratios. The constants
 are passed in from lpcore.verify.detect, which documents them.
 
-Speed (the detector's budget is ~0.5 ms per 60-frame pair; on one core here local_evidence takes ~0.29 ms and
-geometry ~0.09 ms): the luma and colour maps of a frame are finished, boxed and accumulated while its bytes are
-in cache, so only the texture ratios (which need every frame's texture medians first) are kept for a second
+Speed (the detector's budget is ~0.5 ms per 60-frame pair; on one core here local_evidence takes ~0.3 ms and
+geometry ~0.09 ms of the whole ~0.55 ms): the luma and colour maps of a frame are finished, boxed and accumulated
+while its bytes are in cache, so only the texture ratios (which need every frame's texture medians first) are kept for a second
 pass. The loops are shaped for LLVM's vectoriser: error_model="numpy" (no zero-division branches), one kind of
 work per loop (table look-ups, which stay scalar, apart from the arithmetic), flat loops or contiguous row slices
 instead of r * side + c indexing (which numba leaves scalar), unsigned histogram indices (no negative-index
@@ -448,8 +448,9 @@ def geometry(R, C, gi, gj, zooms):
 
     Speed: the identity, mirror, negation and smoothed sums are of integers (or quarters), exact in any order,
     so they are integer sums. Each zoom sum is one float64 chain of additions in (frame, row, column) order,
-    whose latency bounds the time; the zoomed maps are built first and their sums advanced _GEOM_LANES at a time in registers (the
-    zoom table padded with its last zoom), so the chains overlap and every sum keeps its order."""
+    whose latency bounds the time; the zoomed maps are built first and their sums advanced _GEOM_LANES at a
+    time in registers (the zoom table padded with its last zoom), so the chains overlap and every sum keeps its
+    order."""
     k = gi.shape[0]
     nz = zooms.shape[0]
     zi0 = np.empty((nz, 32), np.int64)
@@ -669,9 +670,9 @@ def fine_reorder(A, B, dr, dc, ri, cj, eps, ratio):
     the ratio stays below). The full distance matrix's entries, at a fraction of its cost:
 
     most pairs are ruled out without reading the maps. The 4x4 cell means of the luma maps (the descriptors'
-    first 64 entries, dr/dc: integer sums / 16, exact in float32) bound the RMS difference from below (the mean square over a
-    cell is at least the square of the cell's mean difference), so only pairs whose bound is below the
-    distance the ratio needs (with a margin against float32 rounding) are measured."""
+    first 64 entries, dr/dc: integer sums / 16, exact in float32) bound the RMS difference from below (the
+    mean square over a cell is at least the square of the cell's mean difference), so only pairs whose bound is
+    below the distance the ratio needs (with a margin against float32 rounding) are measured."""
     n, m = A.shape[0], B.shape[0]
     L = ri.shape[0]
     own = np.empty(L, np.float32)
@@ -689,8 +690,10 @@ def fine_reorder(A, B, dr, dc, ri, cj, eps, ratio):
             sc[j, q] = np.int32(dc[j, q] * np.float32(16.0))
     # a coarser bound first, from 2x2 groups of cells (16 sums): (a + b + c + d)^2 <= 4 (a^2 + b^2 + c^2 + d^2)
     # bounds the 64 cells' sum of squares from below by a quarter of the 16 groups'
-    grT = np.empty((16, n))                # (float64, exact for these integers; transposed: the bounds of one candidate frame to all reference
-    gc = np.empty((m, 16))                 # frames at once, vectorised over the reference frames)
+    # (float64, exact for these integers; transposed: the bounds of one candidate frame to all reference frames
+    # at once, vectorised over the reference frames)
+    grT = np.empty((16, n))
+    gc = np.empty((m, 16))
     for i in range(n):
         for q in range(16):
             o = (q >> 2) * 16 + (q & 3) * 2      # cells (2 gr, 2 gc), (2 gr, 2 gc + 1), the same one row below
@@ -778,8 +781,8 @@ def temporal_evidence(dist, dr, dc, A, B, off, ratio, floor, reorder_ratio, reor
     """The detector's temporal evidence at alignment ``off`` (candidate index - reference index), in one pass
     over the aligned frames; lpcore.verify.detect documents the rules and constants (ratio/floor: TEMPORAL_*,
     reorder_*: REORDER_*, fine_*: FINE_REORDER/FINE_EPS, still/moving: FREEZE_*; n_temporal/n_reorder/n_freeze:
-    the frames each rule needs, *_FRAMES). dist: coarse distances (N, M); dr/dc: descriptors; A/B: luma_maps. The aligned frames
-    ri = i0..i1-1, cj = ri + off must number >= 1.
+    the frames each rule needs, *_FRAMES). dist: coarse distances (N, M); dr/dc: descriptors; A/B: luma_maps.
+    The aligned frames ri = i0..i1-1, cj = ri + off must number >= 1.
 
     Returns (t_scores float32 (L,): aligned distance / limit; anomalous (temporal anomalies, misplaced frames
     included); frozen; fine_scores float32 (zeros unless the fine rule fired); counts int64 [anomalous before
