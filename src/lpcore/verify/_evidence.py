@@ -7,14 +7,15 @@ are passed in from lpcore.verify.detect, which documents them.
 
 Speed (the detector's budget is ~0.5 ms per 60-frame pair; on one core here local_evidence takes ~0.3 ms and
 geometry ~0.09 ms of the whole ~0.55 ms): the luma and colour maps of a frame are finished, boxed and accumulated
-while its bytes are in cache, so only the texture ratios (which need every frame's texture medians first) are
-kept for a second pass. The loops are shaped for LLVM's vectoriser: error_model="numpy" (no zero-division
-branches), one kind of work per loop (table look-ups, which stay scalar, apart from the arithmetic), flat loops or
-contiguous row slices instead of r * side + c indexing (which numba leaves scalar), unsigned histogram indices (no negative-index
+while its bytes are in cache, so only the texture ratios (which need every frame's texture medians first) are kept
+for a second pass. The loops are shaped for LLVM's vectoriser: error_model="numpy" (no zero-division branches), one
+kind of work per loop (table look-ups, which stay scalar, apart from the arithmetic), flat loops or contiguous row
+slices instead of r * side + c indexing (which numba leaves scalar), unsigned histogram indices (no negative-index
 wrap-around), box maxima without building the boxed map (a max reduction on the int32 bits of the non-negative
-sums), colour maps kept at 16x16. What is left is mostly scalar: histogram increments and table look-ups.
-Every output is bit-identical to the plain per-block loops these replaced (same arithmetic, and each float32
-or float64 sum in the same order).
+sums), colour maps kept at 16x16, histograms counted into 4 interleaved copies. What is left is mostly scalar:
+histogram increments and table look-ups. Every output is bit-identical to the plain per-block loops these replaced
+(same arithmetic, and each float32 or float64 sum in the same order, or an integer sum where the float sum was
+exact).
 """
 
 from __future__ import annotations
