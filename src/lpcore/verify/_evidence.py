@@ -5,16 +5,17 @@ is an integer difference of profile bytes, so the medians come from counting his
 of the same integers) and the texture medians from a 1/128-step histogram of the log spread ratios. The constants
 are passed in from lpcore.verify.detect, which documents them.
 
-Speed (the detector's budget is ~0.5 ms per 60-frame pair; on one core here local_evidence takes ~0.29 ms and
-geometry ~0.09 ms): the luma and colour maps of a frame are finished, boxed and accumulated while its bytes are
-in cache, so only the texture ratios (which need every frame's texture medians first) are kept for a second
-pass. The loops are shaped for LLVM's vectoriser: error_model="numpy" (no zero-division branches), one kind of
-work per loop (table look-ups, which stay scalar, apart from the arithmetic), flat loops or contiguous row slices
-instead of r * side + c indexing (which numba leaves scalar), unsigned histogram indices (no negative-index
+Speed (the detector's budget is ~0.5 ms per 60-frame pair; on one core here local_evidence takes ~0.3 ms and
+geometry ~0.09 ms of the whole ~0.55 ms): the luma and colour maps of a frame are finished, boxed and accumulated
+while its bytes are in cache, so only the texture ratios (which need every frame's texture medians first) are kept
+for a second pass. The loops are shaped for LLVM's vectoriser: error_model="numpy" (no zero-division branches), one
+kind of work per loop (table look-ups, which stay scalar, apart from the arithmetic), flat loops or contiguous row
+slices instead of r * side + c indexing (which numba leaves scalar), unsigned histogram indices (no negative-index
 wrap-around), box maxima without building the boxed map (a max reduction on the int32 bits of the non-negative
-sums), colour maps kept at 16x16. What is left is mostly scalar: histogram increments and table look-ups.
-Every output is bit-identical to the plain per-block loops these replaced (same arithmetic, and each float32
-or float64 sum in the same order).
+sums), colour maps kept at 16x16, histograms counted into 4 interleaved copies. What is left is mostly scalar:
+histogram increments and table look-ups. Every output is bit-identical to the plain per-block loops these replaced
+(same arithmetic, and each float32 or float64 sum in the same order, or an integer sum where the float sum was
+exact).
 """
 
 from __future__ import annotations
@@ -208,9 +209,35 @@ def _box3(e, tmp, out):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def local_evidence(R, C, gi, gj, noise_y, noise_c, spread, spread_bins, t_persist, t_frames):
+def grad_maps(D):
+    """Per frame of the profile bytes D (N, 2560): the largest step of each block mean to its 4 neighbours, of
+    the 32x32 luma map, then the 16x16 U and V maps: (N, 1536) uint8 (steps of bytes fit). local_evidence's
+    noise model reads them for the reference frames."""
+    n = D.shape[0]
+    out = np.empty((n, 1536), np.uint8)
+    hp = np.empty(1025, np.int32)
+    vp = np.empty(1024 + 32, np.int32)
+    g = np.empty(1024, np.int32)
+    for t in range(n):
+        row = D[t]
+        o = out[t]
+        _grad_map(row, 0, 32, hp, vp, g)
+        for b in range(1024):
+            o[b] = g[b]
+        _grad_map(row, 2048, 16, hp, vp, g)
+        for b in range(256):
+            o[1024 + b] = g[b]
+        _grad_map(row, 2304, 16, hp, vp, g)
+        for b in range(256):
+            o[1280 + b] = g[b]
+    return out
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def local_evidence(R, C, G, gi, gj, noise_y, noise_c, spread, spread_bins, t_persist, t_frames):
     """Evidence of the aligned frame pairs (gi[t], gj[t]).
 
+    G: the reference's grad_maps (they depend on it alone, so the detector keeps them with the profile).
     R, C: the reference's and candidate's (N, 2560) profile bytes (C-contiguous rows: ymean, yspread, umean,
     vmean, row-major maps). noise_y = (Y0, YS, YG), noise_c = (C0, CS, CG), spread = (EPS, NOISE_S, GAIN, MIN);
     spread_bins: reference-spread bin edges; t_persist/t_frames: thresholds of (luma, texture, colour).
@@ -235,7 +262,9 @@ def local_evidence(R, C, gi, gj, noise_y, noise_c, spread, spread_bins, t_persis
             b += 1
         bin_of[s] = b
         bin_off[s] = b * _LR_BINS
-    lr_flat = lr_hist.reshape(nb * _LR_BINS)
+    # counted into 4 interleaved copies (cell 4 x (bin offset + q) + b % 4): neighbouring blocks mostly fall into
+    # the same cell, and 4 copies break the chains of increments of one memory cell; summed after the loop
+    lr_hist4 = np.zeros(4 * nb * _LR_BINS, np.int32)
     log_lut = np.empty(256, np.float32)
     for v in range(256):
         log_lut[v] = np.float32(np.log(np.float64(v) + spread[0]))
@@ -250,11 +279,6 @@ def local_evidence(R, C, gi, gj, noise_y, noise_c, spread, spread_bins, t_persis
     ha = np.empty(256, np.float32)
     hb = np.empty(256, np.float32)
     ev16 = np.empty(256, np.float32)
-    gy = np.empty(1024, np.int32)
-    gu = np.empty(256, np.int32)
-    gv = np.empty(256, np.int32)
-    hp = np.empty(1025, np.int32)
-    vp = np.empty(1024 + 32, np.int32)
     tmp = np.empty(1024, np.float32)
     box = np.empty(1024, np.float32)
     mean = np.zeros((4, 1024), np.float32)
@@ -280,9 +304,9 @@ def local_evidence(R, C, gi, gj, noise_y, noise_c, spread, spread_bins, t_persis
         m, a = _medians(dv, 256, lo, hi, hist, hist4)
         med_v = np.float32(m)
         g_c += a
-        _grad_map(rr, 0, 32, hp, vp, gy)
-        _grad_map(rr, 2048, 16, hp, vp, gu)
-        _grad_map(rr, 2304, 16, hp, vp, gv)
+        gy = G[gi[t], :1024]
+        gu = G[gi[t], 1024:1280]
+        gv = G[gi[t], 1280:]
         # split by kind of work: LLVM vectorises the arithmetic loops only if no table look-up is in them
         for b in range(1024):
             ti = max(np.int32(rr[1024 + b]), np.int32(cc[1024 + b]))
@@ -298,8 +322,11 @@ def local_evidence(R, C, gi, gj, noise_y, noise_c, spread, spread_bins, t_persis
             q_lo = min(q_lo, q)
             q_hi = max(q_hi, q)
             qi[b] = q
-        for b in range(1024):
-            lr_flat[bin_off[rr[1024 + b]] + np.uint32(qi[b])] += 1
+        for b in range(0, 1024, 4):
+            lr_hist4[np.uint32(4) * (bin_off[rr[1024 + b]] + np.uint32(qi[b]))] += 1
+            lr_hist4[np.uint32(4) * (bin_off[rr[1025 + b]] + np.uint32(qi[b + 1])) + np.uint32(1)] += 1
+            lr_hist4[np.uint32(4) * (bin_off[rr[1026 + b]] + np.uint32(qi[b + 2])) + np.uint32(2)] += 1
+            lr_hist4[np.uint32(4) * (bin_off[rr[1027 + b]] + np.uint32(qi[b + 3])) + np.uint32(3)] += 1
         # the larger spread of the 2x2 luma blocks under each colour cell: pairs of columns, then of rows
         for i in range(512):
             hm[i] = max(txi[2 * i], txi[2 * i + 1])
@@ -328,6 +355,10 @@ def local_evidence(R, C, gi, gj, noise_y, noise_c, spread, spread_bins, t_persis
             mean[2, b0 + 1] = v
             mean[2, b0 + 32] = v
             mean[2, b0 + 33] = v
+    for b in range(nb):
+        for q in range(q_lo, q_hi + 1):
+            c = 4 * (b * _LR_BINS + q)
+            lr_hist[b, q] = lr_hist4[c] + lr_hist4[c + 1] + lr_hist4[c + 2] + lr_hist4[c + 3]
     med_b = np.zeros(nb, np.float32)
     scale_b = np.ones(nb, np.float32)
     dev_hist = np.zeros(_LR_BINS, np.int32)
@@ -372,7 +403,7 @@ def local_evidence(R, C, gi, gj, noise_y, noise_c, spread, spread_bins, t_persis
             z = -res if res < 0 else gain * res
             textured = np.float32(max(np.int32(rr[1024 + b]), np.int32(cc[1024 + b]))) >= smin
             e[b] = z / scl[b] if textured else zero
-            mean[3, b] += (-res if res < 0 else zero) / scl[b] if textured else zero
+            mean[3, b] += e[b] if res < 0 else zero   # texture lost only: then z = -res, the same quotient
         for b in range(1024):
             mean[1, b] += e[b]
         frames[1, t] = _box3_max(e, tmp, box) / t_frames[1]
@@ -416,9 +447,11 @@ def geometry(R, C, gi, gj, zooms):
     top-bottom, negation (the least of the three), and centred zooms by each factor in zooms (the least).
     Returns (identity, smoothed identity, least mirror/negation, least zoom).
 
-    Speed: each sum is one float64 chain of additions in (frame, row, column) order, whose latency bounds the
-    time; the zoomed maps are built first and their sums advanced _GEOM_LANES at a time in registers (the
-    zoom table padded with its last zoom), so the chains overlap and every sum keeps its order."""
+    Speed: the identity, mirror, negation and smoothed sums are of integers (or quarters), exact in any order,
+    so they are integer sums. Each zoom sum is one float64 chain of additions in (frame, row, column) order,
+    whose latency bounds the time; the zoomed maps are built first and their sums advanced _GEOM_LANES at a
+    time in registers (the zoom table padded with its last zoom), so the chains overlap and every sum keeps its
+    order."""
     k = gi.shape[0]
     nz = zooms.shape[0]
     zi0 = np.empty((nz, 32), np.int64)
@@ -433,13 +466,12 @@ def geometry(R, C, gi, gj, zooms):
             zi1[q, i] = min(a + 1, 31)
             zw[q, i] = np.float32(p - f)
     ng = (nz + _GEOM_LANES - 1) // _GEOM_LANES
-    d_id = 0.0
-    d_sm = 0.0
-    d_t0 = d_t1 = d_t2 = 0.0
     d_z = np.zeros(ng * _GEOM_LANES)
     rf = np.empty(1024, np.float32)
-    cf = np.empty(1024, np.float32)
-    ta = np.zeros((5, 1024), np.float32)   # the float32 terms of the identity/smoothed/mirror/negation sums
+    ri32 = np.empty(1024, np.int32)
+    ci32 = np.empty(1024, np.int32)
+    ta = np.zeros((5, 1024), np.int32)     # the integer terms of the identity/mirror/negation/smoothed sums
+    s_int = np.zeros(5, np.int64)
     rT = np.empty((32, 32), np.float32)    # the reference map transposed: its columns as contiguous rows
     czT = np.empty((32, 32))     # a zoom's column-interpolated map (transposed), then as rows (cz)
     cz = np.empty((32, 32))
@@ -449,13 +481,15 @@ def geometry(R, C, gi, gj, zooms):
         cc = C[gj[t]]
         for b in range(1024):
             rf[b] = np.float32(rr[b])
-            cf[b] = np.float32(cc[b])
-        # the terms row by row on contiguous slices (vectorised); the smoothed one is 0 where it is not defined
-        # (the last row and column), and adding 0.0 leaves its sum as it was
+            ri32[b] = rr[b]
+            ci32[b] = cc[b]
+        # identity, mirrors and negation: |c - T(r)| of integers, and the smoothed one 4 x |c - mean of 2x2|, an
+        # integer too; their float64 sums were exact, so integer sums (vectorised) give the same values. Row by
+        # row on contiguous slices; the smoothed term is 0 where it is not defined (last row and column).
         for i in range(32):
-            ri = rf[i * 32:i * 32 + 32]
-            rm = rf[(31 - i) * 32:(31 - i) * 32 + 32]
-            ci = cf[i * 32:i * 32 + 32]
+            ri = ri32[i * 32:i * 32 + 32]
+            rm = ri32[(31 - i) * 32:(31 - i) * 32 + 32]
+            ci = ci32[i * 32:i * 32 + 32]
             t_id = ta[0, i * 32:i * 32 + 32]
             t_t0 = ta[1, i * 32:i * 32 + 32]
             t_t1 = ta[2, i * 32:i * 32 + 32]
@@ -466,19 +500,18 @@ def geometry(R, C, gi, gj, zooms):
                 t_id[j] = abs(c - v)
                 t_t0[j] = abs(c - ri[31 - j])
                 t_t1[j] = abs(c - rm[j])
-                t_t2[j] = abs(c - (np.float32(255.0) - v))
+                t_t2[j] = abs(c - (255 - v))
             if i < 31:
-                rn = rf[i * 32 + 32:i * 32 + 64]
+                rn = ri32[i * 32 + 32:i * 32 + 64]
                 t_sm = ta[4, i * 32:i * 32 + 32]
                 for j in range(31):
-                    s = np.float32(0.25) * (ri[j] + rn[j] + ri[j + 1] + rn[j + 1])
-                    t_sm[j] = abs(ci[j] - s)
-        for b in range(1024):    # five float64 chains side by side, each in (row, column) order
-            d_id += ta[0, b]
-            d_t0 += ta[1, b]
-            d_t1 += ta[2, b]
-            d_t2 += ta[3, b]
-            d_sm += ta[4, b]
+                    t_sm[j] = abs(4 * ci[j] - (ri[j] + rn[j] + ri[j + 1] + rn[j + 1]))
+        for q in range(5):
+            acc = np.int64(0)
+            row = ta[q]
+            for b in range(1024):
+                acc += row[b]
+            s_int[q] += acc
         for i in range(32):
             for j in range(32):
                 rT[j, i] = rf[i * 32 + j]
@@ -516,6 +549,8 @@ def geometry(R, C, gi, gj, zooms):
                 s5 += abs(c - z5[b])
             d_z[o], d_z[o + 1], d_z[o + 2], d_z[o + 3], d_z[o + 4], d_z[o + 5] = s0, s1, s2, s3, s4, s5
     n = max(k, 1) * 1024.0
+    d_id, d_t0, d_t1, d_t2 = np.float64(s_int[0]), np.float64(s_int[1]), np.float64(s_int[2]), np.float64(s_int[3])
+    d_sm = s_int[4] / 4.0
     return d_id / n, d_sm / (max(k, 1) * 961.0), min(d_t0, min(d_t1, d_t2)) / n, d_z[:nz].min() / n
 
 
@@ -526,32 +561,51 @@ def coarse_descriptor(D):
     the float32 of numpy's means of the same 4x4 cells."""
     n = D.shape[0]
     out = np.empty((n, 96), np.float32)
-    acc = np.empty(64, np.int32)
+    acc = np.empty(96, np.int32)
+    sixteen = np.float32(16.0)
     for t in range(n):
         row = D[t]
-        for q in range(64):
+        for q in range(96):
             acc[q] = 0
-        for b in range(1024):
-            acc[(b >> 7) * 8 + ((b & 31) >> 2)] += row[b]
-        for q in range(64):
-            out[t, q] = np.float32(acc[q]) / np.float32(16.0)
+        # row by row, each cell's 4 consecutive bytes at once (a scatter per byte was 5x slower)
+        for r in range(32):
+            base, o = r * 32, (r >> 2) * 8
+            for c in range(8):
+                p = base + 4 * c
+                acc[o + c] += np.int32(row[p]) + np.int32(row[p + 1]) + np.int32(row[p + 2]) + np.int32(row[p + 3])
         for plane in range(2):
-            base = 2048 + 256 * plane
-            for q in range(16):
-                acc[q] = 0
-            for b in range(256):
-                acc[(b >> 6) * 4 + ((b & 15) >> 2)] += row[base + b]
-            for q in range(16):
-                out[t, 64 + 16 * plane + q] = np.float32(acc[q]) / np.float32(16.0)
+            for r in range(16):
+                base, o = 2048 + 256 * plane + r * 16, 64 + 16 * plane + (r >> 2) * 4
+                for c in range(4):
+                    p = base + 4 * c
+                    acc[o + c] += (np.int32(row[p]) + np.int32(row[p + 1]) + np.int32(row[p + 2])
+                                   + np.int32(row[p + 3]))
+        for q in range(96):
+            out[t, q] = np.float32(acc[q]) / sixteen
     return out
 
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath=True)
+def _rms(a, b, scale):
+    """RMS difference of the float32 rows a and b (scale = 1 / their length): the one inner loop of every frame
+    distance here, so that each distance is the same float32 sum in the same (vectorised) order wherever it is
+    computed. On profile bytes the sum of squares is an integer, exact in float32 (in any order) below 2^24,
+    i.e. for RMS differences below 128 levels; above that only the same loop gives the same rounding.
+    fastmath (LLVM may reorder the float32 sum: vectorised) is on this function alone, not inlined by numba:
+    the flags stay on its instructions, so its callers need none (they compare with inf and NaN, which
+    fastmath assumes away)."""
+    acc = np.float32(0.0)
+    for k in range(a.shape[0]):
+        d = a[k] - b[k]
+        acc += d * d
+    return np.sqrt(acc * scale)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def rms_distances(A, B):
-    """RMS difference of every row of A (N, K) and every row of B (M, K), float32 (N, M): the detector's frame
-    distances (coarse descriptors, and the 32x32 luma maps as profile bytes). One thread, vectorised (fastmath
-    lets LLVM reorder the float32 sums of squares), and no BLAS thread pool: a batch runs many pairs side by
-    side, and a 60x60 problem is too small to share."""
+    """RMS difference of every row of A (N, K) and every row of B (M, K), float32 (N, M): the detector's coarse
+    frame distances. One thread, vectorised (_rms), and no
+    BLAS thread pool: a batch runs many pairs side by side, and a 60x60 problem is too small to share."""
     n, m, kk = A.shape[0], B.shape[0], A.shape[1]
     a = np.empty((n, kk), np.float32)
     b = np.empty((m, kk), np.float32)
@@ -564,15 +618,421 @@ def rms_distances(A, B):
     out = np.empty((n, m), np.float32)
     scale = np.float32(1.0 / kk)
     for i in range(n):
-        ai = a[i]
         for j in range(m):
-            bj = b[j]
-            acc = np.float32(0.0)
-            for k in range(kk):
-                d = ai[k] - bj[k]
-                acc += d * d
-            out[i, j] = np.sqrt(acc * scale)
+            out[i, j] = _rms(a[i], b[j], scale)
     return out
+
+
+@njit(cache=True, nogil=True)
+def luma_maps(D):
+    """The 32x32 luma block means of every frame as float32 rows (N, 1024): the fine distances' operands."""
+    n = D.shape[0]
+    out = np.empty((n, 1024), np.float32)
+    for t in range(n):
+        for k in range(1024):
+            out[t, k] = D[t, k]
+    return out
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def fine_diagonals(A, B, lo, hi, min_len):
+    """RMS differences of the 32x32 luma maps A (N, 1024) and B (M, 1024) (float32, luma_maps) of the frame
+    pairs (i, i + o) for the offsets o in [lo, hi], and each offset's median over them (inf when fewer than
+    min_len), as diagonal_medians of the full distance matrix gives it: the alignment search reads only these
+    diagonals, (hi - lo + 1) / M of the matrix."""
+    n, m = A.shape[0], B.shape[0]
+    w = hi - lo + 1
+    band = np.empty((w, n), np.float32)
+    scale = np.float32(1.0 / 1024)
+    # frame by frame, all offsets at once: A[i] and the few B rows around it stay in L1 (offset by offset, two
+    # 4 KB rows came from L2 per distance, 3x slower)
+    for i in range(n):
+        for o in range(max(lo, -i), min(hi, m - 1 - i) + 1):
+            band[o - lo, i] = _rms(A[i], B[i + o], scale)
+    med = np.empty(w)
+    buf = np.empty(max(min(n, m), 1))
+    for o in range(lo, hi + 1):
+        i0, i1 = max(0, -o), min(n, m - o)
+        if i1 - i0 < min_len:
+            med[o - lo] = np.inf
+            continue
+        for i in range(i0, i1):
+            buf[i - i0] = band[o - lo, i]
+        med[o - lo] = np.median(buf[:i1 - i0])
+    return med
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def fine_reorder(A, B, dr, dc, ri, cj, eps, ratio):
+    """The fine reorder check's distances for the aligned pairs (ri[t], cj[t]) of the 32x32 luma maps A, B
+    (float32, luma_maps): (own, far), float32 (len(ri),) each. own[t]: the pair's RMS difference; far[t]: the
+    least one of candidate map cj[t] to a reference map >= 2 frames from ri[t], where it can matter, i.e.
+    where (own + eps) / (far + eps) >= ratio is possible; elsewhere inf or some larger distance (either way
+    the ratio stays below). The full distance matrix's entries, at a fraction of its cost:
+
+    most pairs are ruled out without reading the maps. The 4x4 cell means of the luma maps (the descriptors'
+    first 64 entries, dr/dc: integer sums / 16, exact in float32) bound the RMS difference from below (the
+    mean square over a cell is at least the square of the cell's mean difference), so only pairs whose bound is
+    below the distance the ratio needs (with a margin against float32 rounding) are measured."""
+    n, m = A.shape[0], B.shape[0]
+    L = ri.shape[0]
+    own = np.empty(L, np.float32)
+    far = np.full(L, np.inf, np.float32)
+    scale = np.float32(1.0 / 1024)
+    # the cell means x 16 are the integer cell sums: the bound's squares summed exactly in int32 (<= 64 x 4080^2),
+    # a reduction LLVM vectorises (a float one it may not reorder)
+    sr = np.empty((n, 64), np.int32)
+    sc = np.empty((m, 64), np.int32)
+    for i in range(n):
+        for q in range(64):
+            sr[i, q] = np.int32(dr[i, q] * np.float32(16.0))
+    for j in range(m):
+        for q in range(64):
+            sc[j, q] = np.int32(dc[j, q] * np.float32(16.0))
+    # a coarser bound first, from 2x2 groups of cells (16 sums): (a + b + c + d)^2 <= 4 (a^2 + b^2 + c^2 + d^2)
+    # bounds the 64 cells' sum of squares from below by a quarter of the 16 groups'
+    # (float64, exact for these integers; transposed: the bounds of one candidate frame to all reference frames
+    # at once, vectorised over the reference frames)
+    grT = np.empty((16, n))
+    gc = np.empty((m, 16))
+    for i in range(n):
+        for q in range(16):
+            o = (q >> 2) * 16 + (q & 3) * 2      # cells (2 gr, 2 gc), (2 gr, 2 gc + 1), the same one row below
+            grT[q, i] = sr[i, o] + sr[i, o + 1] + sr[i, o + 8] + sr[i, o + 9]
+    for j in range(m):
+        for q in range(16):
+            o = (q >> 2) * 16 + (q & 3) * 2
+            gc[j, q] = sc[j, o] + sc[j, o + 1] + sc[j, o + 8] + sc[j, o + 9]
+    lb4 = np.empty(n)
+    for t in range(L):
+        r, j = ri[t], cj[t]
+        own[t] = _rms(A[r], B[j], scale)
+        # the ratio is reached only if far + eps <= (own + eps) / ratio: that distance, with slack for rounding;
+        # RMS >= bound = sqrt(sum of squared cell-sum differences / (16^2 x 64))
+        need = max((np.float64(own[t]) + eps) / (ratio * (1.0 - 1e-4)) - eps, 0.0) + 1e-3
+        need_sq = need * need * (256.0 * 64.0)
+        best = np.float32(np.inf)
+        scj = sc[j]
+        lb4[:] = 0
+        for q in range(16):
+            g = gc[j, q]
+            row = grT[q]
+            for i in range(n):
+                d4 = row[i] - g
+                lb4[i] += d4 * d4
+        for i in range(n):
+            if abs(i - r) < 2 or lb4[i] > 4.0 * need_sq:
+                continue
+            sri = sr[i]
+            lb = np.int32(0)
+            for q in range(64):
+                d = sri[q] - scj[q]
+                lb += d * d
+            if lb <= need_sq:
+                best = min(best, _rms(A[i], B[j], scale))
+        far[t] = best
+    return own, far
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _pairwise_mean(a):
+    """np.mean of the float32 row a (8 < len <= 128), bit for bit: numpy's pairwise sum of that length (8
+    float32 accumulators, combined as a tree, then the remainder in order), divided in float32."""
+    n = a.shape[0]
+    r0, r1, r2, r3, r4, r5, r6, r7 = a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]
+    i = 8
+    while i < n - n % 8:
+        r0 += a[i]
+        r1 += a[i + 1]
+        r2 += a[i + 2]
+        r3 += a[i + 3]
+        r4 += a[i + 4]
+        r5 += a[i + 5]
+        r6 += a[i + 6]
+        r7 += a[i + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        res += a[i]
+        i += 1
+    return res / np.float32(n)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _third_largest(x):
+    """np.sort(x)[-3] (len(x) >= 3, no NaN)."""
+    a = b = c = -np.inf          # a >= b >= c: the three largest so far
+    for v in x:
+        if v > c:
+            if v > b:
+                c = b
+                if v > a:
+                    b = a
+                    a = v
+                else:
+                    b = v
+            else:
+                c = v
+    return c
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def temporal_evidence(dist, dr, dc, A, B, off, ratio, floor, reorder_ratio, reorder_floor, fine_ratio, fine_eps,
+                      still, moving, n_temporal, n_reorder, n_freeze):
+    """The detector's temporal evidence at alignment ``off`` (candidate index - reference index), in one pass
+    over the aligned frames; lpcore.verify.detect documents the rules and constants (ratio/floor: TEMPORAL_*,
+    reorder_*: REORDER_*, fine_*: FINE_REORDER/FINE_EPS, still/moving: FREEZE_*; n_temporal/n_reorder/n_freeze:
+    the frames each rule needs, *_FRAMES). dist: coarse distances (N, M); dr/dc: descriptors; A/B: luma_maps.
+    The aligned frames ri = i0..i1-1, cj = ri + off must number >= 1.
+
+    Returns (t_scores float32 (L,): aligned distance / limit; anomalous (temporal anomalies, misplaced frames
+    included); frozen; fine_scores float32 (zeros unless the fine rule fired); counts int64 [anomalous before
+    the reorder rules, of them reordered, foreign, misplaced, fine-misplaced, frozen]; the temporal score).
+    Bit for bit what the numpy code it replaced computed: float32 comparisons and quotients where numpy, with
+    a Python float on the other side, took float32 (NEP 50), np.median/np.mean/np.sort/argmin semantics."""
+    n, m = dist.shape
+    i0, i1 = max(0, -off), min(n, m - off)
+    L = i1 - i0
+    d_al = np.empty(L, np.float32)
+    buf = np.empty(L)
+    for t in range(L):
+        d_al[t] = dist[i0 + t, i0 + t + off]
+        buf[t] = d_al[t]
+    level = np.median(buf)
+    limit = np.float32(max(ratio * level, floor))
+    mis_limit = np.float32(max(ratio * level, reorder_floor))
+    r32, rr32 = np.float32(ratio), np.float32(reorder_ratio)
+    t_scores = np.empty(L, np.float32)
+    anomalous = np.zeros(L, np.bool_)
+    misplaced = np.zeros(L, np.bool_)
+    counts = np.zeros(6, np.int64)
+    for t in range(L):
+        r, j = i0 + t, i0 + t + off
+        d = d_al[t]
+        t_scores[t] = d / limit
+        best = 0                       # argmin over the column: its first least entry
+        for i in range(1, n):
+            if dist[i, j] < dist[best, j]:
+                best = i
+        d_best = dist[best, j]
+        if d > limit:
+            anomalous[t] = True
+            counts[0] += 1
+            if best != r and d_best * r32 < d:
+                counts[1] += 1
+            else:
+                counts[2] += 1
+        if d_best * rr32 < d and abs(best - r) >= 2 and d > mis_limit:
+            misplaced[t] = True
+            counts[3] += 1
+    t_score = 0.0
+    if counts[0] >= n_temporal:
+        t_score = np.float64(_third_largest(t_scores))     # (n_temporal = 3: the third largest)
+    if counts[3] >= n_reorder:
+        t_score = max(t_score, counts[3] / n_reorder)
+    # the same on the fine maps
+    ri = np.arange(i0, i1)
+    own, far = fine_reorder(A, B, dr, dc, ri, ri + off, fine_eps, fine_ratio)
+    fr = np.empty(L, np.float32)
+    fe, f32 = np.float32(fine_eps), np.float32(fine_ratio)
+    for t in range(L):
+        fr[t] = (own[t] + fe) / (far[t] + fe)
+        if fr[t] >= f32:
+            counts[4] += 1
+    fine_scores = np.zeros(L, np.float32)
+    if counts[4] >= n_reorder:
+        for t in range(L):
+            if fr[t] >= f32:
+                fine_scores[t] = fr[t] / f32
+                misplaced[t] = True
+        t_score = max(t_score, np.float64(_third_largest(fr)) / fine_ratio)
+    for t in range(L):
+        anomalous[t] = anomalous[t] or misplaced[t]
+    # freezes: the candidate repeats a frame while the reference keeps moving
+    frozen = np.zeros(L, np.bool_)
+    s32, m32 = np.float32(still), np.float32(moving)
+    k = dr.shape[1]
+    sq = np.empty(k, np.float32)
+    for t in range(1, L):
+        r, j = i0 + t, i0 + t + off
+        for q in range(k):
+            v = dc[j, q] - dc[j - 1, q]
+            sq[q] = v * v
+        c_step = np.sqrt(_pairwise_mean(sq))
+        for q in range(k):
+            v = dr[r, q] - dr[r - 1, q]
+            sq[q] = v * v
+        r_step = np.sqrt(_pairwise_mean(sq))
+        if c_step < s32 and r_step > m32:
+            frozen[t] = True
+            counts[5] += 1
+    if counts[5] >= n_freeze:
+        t_score = max(t_score, counts[5] / n_freeze)
+    return t_scores, anomalous, frozen, fine_scores, counts, t_score
+
+
+@njit(cache=True, nogil=True)
+def _select(a, lo, hi, k):
+    """Rearranges a[lo:hi + 1] (no NaN) so that a[k] holds the value of rank k - lo there, with nothing larger
+    before it and nothing smaller after it (quickselect, median-of-3 pivots), and returns it: np.partition's
+    order statistic, in place, on one copy for several ranks."""
+    while hi > lo:
+        mid = (lo + hi) // 2
+        if a[mid] < a[lo]:
+            a[mid], a[lo] = a[lo], a[mid]
+        if a[hi] < a[lo]:
+            a[hi], a[lo] = a[lo], a[hi]
+        if a[hi] < a[mid]:
+            a[hi], a[mid] = a[mid], a[hi]
+        pivot = a[mid]
+        i, j = lo, hi
+        while i <= j:
+            while a[i] < pivot:
+                i += 1
+            while a[j] > pivot:
+                j -= 1
+            if i <= j:
+                a[i], a[j] = a[j], a[i]
+                i += 1
+                j -= 1
+        if k <= j:
+            hi = j
+        elif k >= i:
+            lo = i
+        else:
+            break
+    return a[k]
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _kth_largest(x, kk):
+    """np.sort(x)[-kk] (1 <= kk <= len(x), no NaN): the kk largest kept in order, for a small kk."""
+    top = np.full(kk, -np.inf)
+    for v in x:
+        if v > top[kk - 1]:
+            i = kk - 1
+            while i > 0 and top[i - 1] < v:
+                top[i] = top[i - 1]
+                i -= 1
+            top[i] = v
+    return top[kk - 1]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def local_summary(pm, pf, R, gi, kk, rel_q, rel_clean, rel_min, rel_eps, t_rel, rel_loss, edge_step):
+    """The local evidence's maps and scores from local_evidence's (persist, frames) = (pm, pf), as
+    lpcore.verify.detect documents them (rel_*: LOCAL_REL_*, edge_step: EDGE_STEP; kk: how many frames the
+    per-frame score needs, the kk-th largest): each persistent map less its median over the frame, and where
+    the luma map's rel_q quantile (its floor, before the median is taken off) is at most rel_clean, the
+    contrast rule's maps (texture also from the loss-only map pm[3], none near the reference's sharp edges:
+    edge_blocks of frames gi of R). Returns (regions (32, 32) float64: the largest kind per block, per-frame
+    maxima float64 (K,), details (3, 2) float64: per kind its map's maximum and its kk-th largest frame
+    maximum, the largest region value, the kk-th largest frame maximum).
+
+    Bit for bit numpy's np.median and np.quantile (linear) of the maps, and its float32 arithmetic (a Python
+    float operand taken as float32, NEP 50): the order statistics come from quickselect (exact values, in
+    any order), the arithmetic is the same float32 operations in the same order. (rel_q * (n - 1) must fall in
+    the upper half, as LOCAL_REL_Q = 0.75 does.)"""
+    n = pm.shape[1] * pm.shape[2]
+    flat = pm.reshape(4, n)
+    pos = rel_q * (n - 1)
+    q_lo = int(pos)
+    frac = np.float32(pos - q_lo)
+    floor = np.empty(4, np.float32)
+    med = np.empty(4, np.float32)
+    h = n // 2
+    a = np.empty(n, np.float32)
+    for kind in range(4):
+        a[:] = flat[kind]
+        hi_mid = _select(a, 0, n - 1, h)       # rank h; a[:h] holds the smaller half, a[h + 1:] the rest
+        lo_mid = a[0]
+        for i in range(1, h):
+            lo_mid = max(lo_mid, a[i])
+        med[kind] = (lo_mid + hi_mid) / np.float32(2)   # (n even: the mean of the two middle values)
+        # ranks q_lo, q_lo + 1 (> h): from the upper part alone
+        q1 = _select(a, h + 1, n - 1, q_lo + 1)
+        q0 = hi_mid
+        for i in range(h + 1, q_lo + 1):
+            q0 = max(q0, a[i])
+        floor[kind] = q0 + frac * (q1 - q0)
+    maps = np.empty((3, n), np.float32)
+    for kind in range(3):
+        for b in range(n):
+            maps[kind, b] = flat[kind, b] - med[kind]
+    if floor[0] <= np.float32(rel_clean):
+        eps = np.float32(rel_eps)
+        rmin = np.float32(rel_min)
+        loss_den = (floor[3] + eps) * np.float32(rel_loss)
+        edge = edge_blocks(R, gi, np.float32(edge_step)).reshape(n)
+        for kind in range(3):
+            den = (floor[kind] + eps) * np.float32(t_rel[kind])
+            for b in range(n):
+                v = maps[kind, b]
+                rel = min(v / rmin, v / den)
+                if kind == 1:
+                    rel = min(rel, (flat[3, b] - med[3]) / loss_den)
+                    if edge[b]:
+                        rel = np.float32(0.0)
+                maps[kind, b] = max(v, rel)
+    regions = np.empty(n)
+    for b in range(n):
+        regions[b] = max(maps[0, b], max(maps[1, b], maps[2, b]))
+    k = pf.shape[1]
+    pf_max = np.empty(k)
+    for t in range(k):
+        pf_max[t] = max(pf[0, t], max(pf[1, t], pf[2, t]))
+    details = np.empty((3, 2))
+    for kind in range(3):
+        details[kind, 0] = maps[kind].max()
+        details[kind, 1] = _kth_largest(pf[kind], kk)
+    return regions.reshape(pm.shape[1], pm.shape[2]), pf_max, details, regions.max(), _kth_largest(pf_max, kk)
+
+
+@njit(cache=True, nogil=True)
+def frame_summary(m, i0, off, good, pf_max, anomalous, t_scores, frozen, fine_scores, cover_score, mark_local,
+                  mark_all, threshold, local_mark):
+    """Per candidate frame (m of them) its strongest evidence, and the ranges of flagged frames: the aligned
+    frames i0 + off + t (t < len(good)) take the largest of their local (pf_max, over the good frames in order),
+    temporal (t_scores where anomalous), freeze (1.0) and fine reorder evidence; the unaligned ones
+    cover_score. Flagged: frame score >= threshold, also aligned good frames with pf_max >= local_mark when
+    mark_local (persistent local evidence), and every aligned frame when mark_all (global evidence).
+    Returns (frame_scores float64 (m,), ranges int64 (R, 2) of flagged frames (first, last), the first frame
+    with the largest score)."""
+    L = good.shape[0]
+    fs = np.full(m, cover_score)
+    flagged = np.zeros(m, np.bool_)
+    g = 0
+    for t in range(L):
+        v = 0.0
+        local = 0.0
+        if good[t]:
+            local = pf_max[g]
+            v = local
+            g += 1
+        v = max(v, np.float64(t_scores[t]) if anomalous[t] else 0.0)
+        v = max(v, 1.0 if frozen[t] else 0.0)
+        v = max(v, np.float64(fine_scores[t]))
+        j = i0 + off + t
+        fs[j] = v
+        flagged[j] = mark_all or (mark_local and good[t] and local >= local_mark)
+    best = 0
+    for j in range(m):
+        flagged[j] = flagged[j] or fs[j] >= threshold
+        if fs[j] > fs[best]:
+            best = j
+    ranges = np.empty((m, 2), np.int64)
+    r = 0
+    j = 0
+    while j < m:
+        if flagged[j]:
+            a = j
+            while j + 1 < m and flagged[j + 1]:
+                j += 1
+            ranges[r, 0] = a
+            ranges[r, 1] = j
+            r += 1
+        j += 1
+    return fs, ranges[:r].copy(), best
 
 
 @njit(cache=True, nogil=True)
@@ -582,31 +1042,39 @@ def edge_blocks(R, frames, step):
     as float32, divided by the count in float32, as numpy's float32 mean gives it). The detector's texture
     contrast rule ignores them: a scaler or encoder moves a sharp edge by a pixel, which can empty or fill a
     block's texture, and the evidence maps are 3x3 means, so the ring around the edge blocks carries it too."""
-    acc = np.zeros(1024, np.int64)
+    # flat, branch-free loops over the map (vectorised), the same sums, steps and comparisons as per-cell code:
+    # a block is an edge block if its largest step to a 4-neighbour exceeds step (|a - b| is the same float32
+    # from either side), then the 3x3 dilation as row and column ORs
+    acc = np.zeros(1024, np.int32)         # (255 x frames fits)
     for t in range(frames.shape[0]):
         row = R[frames[t]]
         for b in range(1024):
             acc[b] += row[b]
     cnt = np.float32(frames.shape[0])
-    m = np.empty((32, 32), np.float32)
+    m = np.empty(1024, np.float32)
     for b in range(1024):
-        m[b // 32, b % 32] = np.float32(acc[b]) / cnt
-    e = np.zeros((32, 32), np.bool_)
-    for i in range(32):
-        for j in range(32):
-            if j < 31 and abs(m[i, j + 1] - m[i, j]) > step:
-                e[i, j] = True
-                e[i, j + 1] = True
-            if i < 31 and abs(m[i + 1, j] - m[i, j]) > step:
-                e[i, j] = True
-                e[i + 1, j] = True
-    out = np.zeros((32, 32), np.bool_)
-    for i in range(32):
-        for j in range(32):
-            if e[i, j]:
-                for a in range(max(0, i - 1), min(32, i + 2)):
-                    for c in range(max(0, j - 1), min(32, j + 2)):
-                        out[a, c] = True
+        m[b] = np.float32(acc[b]) / cnt
+    hp = np.zeros(1025, np.float32)        # hp[b + 1]: step from b to its right neighbour (0 at a row's end)
+    vp = np.zeros(1024 + 32, np.float32)   # vp[b + 32]: step from b to the block below (0 beyond the edges)
+    for b in range(1023):
+        d = abs(m[b + 1] - m[b])
+        hp[b + 1] = d if (b & 31) != 31 else np.float32(0.0)
+    for b in range(992):
+        vp[b + 32] = abs(m[b + 32] - m[b])
+    e = np.zeros(1024 + 64, np.uint8)      # edge flags at e[b + 32], a zero row above and below
+    for b in range(1024):
+        g = max(max(hp[b], hp[b + 1]), max(vp[b], vp[b + 32]))
+        e[b + 32] = 1 if g > step else 0
+    h = np.zeros(1024 + 64, np.uint8)      # horizontal 3-ORs (within rows)
+    for b in range(1024):
+        c = b & 31
+        left = e[b + 31] if c != 0 else np.uint8(0)
+        right = e[b + 33] if c != 31 else np.uint8(0)
+        h[b + 32] = left | e[b + 32] | right
+    out = np.empty((32, 32), np.bool_)
+    flat = out.reshape(1024)
+    for b in range(1024):
+        flat[b] = (h[b] | h[b + 32] | h[b + 64]) != 0
     return out
 
 

@@ -259,6 +259,27 @@ def _descriptor(p: VideoProfile) -> np.ndarray:
     return cached
 
 
+def _grad_maps(p: VideoProfile) -> np.ndarray:
+    """The blocks' largest steps to their neighbours (the noise model's edge term; (N, 1536) uint8): they depend
+    on the reference alone, so they are kept with it (a reference is compared with many renditions)."""
+    cached = p._cache.get("grad")
+    if cached is None:
+        from . import _evidence
+
+        cached = p._cache["grad"] = _evidence.grad_maps(p.data)
+    return cached
+
+
+def _luma_maps(p: VideoProfile) -> np.ndarray:
+    """The 32x32 luma maps as float32 rows (N, 1024), for the fine frame distances (cached like the descriptor)."""
+    cached = p._cache.get("luma")
+    if cached is None:
+        from . import _evidence
+
+        cached = p._cache["luma"] = _evidence.luma_maps(p.data)
+    return cached
+
+
 def _mpeg7_offset(ref: VideoProfile, cand: VideoProfile) -> int | None:
     from ..vsig.match import compare
 
@@ -268,7 +289,7 @@ def _mpeg7_offset(ref: VideoProfile, cand: VideoProfile) -> int | None:
     return int(m.start_b) - int(m.start_a)
 
 
-def _align(dist: np.ndarray, d_fine: np.ndarray, ref: VideoProfile, cand: VideoProfile,
+def _align(dist: np.ndarray, ref: VideoProfile, cand: VideoProfile,
            mpeg7: bool) -> tuple[int, float, str, list[int]]:
     """(offset, median aligned distance (coarse descriptor), source, tied offsets). Offsets within +-MAX_SHIFT
     are ranked by the median RMS difference of the aligned frames' 32x32 luma maps (times 1 + ALIGN_BIAS per
@@ -278,14 +299,16 @@ def _align(dist: np.ndarray, d_fine: np.ndarray, ref: VideoProfile, cand: VideoP
 
     n, m = dist.shape
     min_len = max(2, min(n, m) // 2)
-    offsets = np.arange(-MAX_SHIFT, MAX_SHIFT + 1)
-    fine = _evidence.diagonal_medians(d_fine, -MAX_SHIFT, MAX_SHIFT, min_len)
-    if not np.isfinite(fine).any():   # too short for any shift to be judged: no shift
+    fine = _evidence.fine_diagonals(_luma_maps(ref), _luma_maps(cand), -MAX_SHIFT, MAX_SHIFT, min_len).tolist()
+    if not any(math.isfinite(f) for f in fine):   # too short for any shift to be judged: no shift
         return 0, float(_evidence.diagonal_medians(dist, 0, 0, 1)[0]), "profile", []
-    biased = fine * (1.0 + ALIGN_BIAS * np.abs(offsets))
-    o = int(offsets[np.argmin(biased)])
-    tied = [int(x) for x in offsets[np.argsort(biased, kind="stable")]
-            if x != o and biased[x + MAX_SHIFT] <= biased.min() * (1.0 + ALIGN_TIE)][:ALIGN_TIED_MAX]
+    # (7 values: plain Python floats, the same float64 arithmetic as numpy's, without its per-call overhead)
+    offsets = range(-MAX_SHIFT, MAX_SHIFT + 1)
+    biased = [f * (1.0 + ALIGN_BIAS * abs(x)) for f, x in zip(fine, offsets)]
+    rank = sorted(range(len(biased)), key=biased.__getitem__)   # stable: equal fits keep the offsets' order
+    o = offsets[rank[0]]
+    tie = biased[rank[0]] * (1.0 + ALIGN_TIE)
+    tied = [offsets[i] for i in rank if offsets[i] != o and biased[i] <= tie][:ALIGN_TIED_MAX]
     best = (o, float(_evidence.diagonal_medians(dist, o, o, min_len)[0]))
     src = "profile"
     if mpeg7 and best[1] > TEMPORAL_FLOOR:
@@ -295,19 +318,6 @@ def _align(dist: np.ndarray, d_fine: np.ndarray, ref: VideoProfile, cand: VideoP
             if c < best[1]:
                 best, src, tied = (o, c), "mpeg7", []
     return best[0], best[1], src, tied
-
-
-def _ranges(mask: np.ndarray) -> list[tuple[int, int]]:
-    out, start = [], None
-    for i, v in enumerate(mask):
-        if v and start is None:
-            start = i
-        elif not v and start is not None:
-            out.append((start, i - 1))
-            start = None
-    if start is not None:
-        out.append((start, len(mask) - 1))
-    return out
 
 
 # ------------------------------------------------------------------------------------------------- detector
@@ -356,28 +366,27 @@ def _detect_tampering(reference: Any, candidate: Any, *, device: str = "auto", m
     n, m = len(ref), len(cand)
     dr, dc = _descriptor(ref), _descriptor(cand)
     dist = _evidence.rms_distances(dr, dc)
-    d_fine = _evidence.rms_distances(ref.data[:, :1024], cand.data[:, :1024])   # the 32x32 luma maps
     if offset is None:
-        off, _, align_src, tied = _align(dist, d_fine, ref, cand, mpeg7)
+        off, _, align_src, tied = _align(dist, ref, cand, mpeg7)
     else:
         if isinstance(offset, bool) or not isinstance(offset, (int, np.integer)):
             raise TypeError("offset must be an int or None")
         off, align_src, tied = int(offset), "given", []
-    rep = _judge(ref, cand, dr, dc, dist, d_fine, off, align_src)
+    rep = _judge(ref, cand, dr, dc, dist, off, align_src)
     # offsets the pictures cannot tell apart from the best one (noise-like or scrolling content): the candidate
     # gets the benefit of the doubt, the alignment that leaves the least evidence. An edit is evidence at
     # every such offset, a wrong one adds evidence where there is none.
     for o in tied:
         if rep.score < THRESHOLD:
             break
-        other = _judge(ref, cand, dr, dc, dist, d_fine, o, align_src)
+        other = _judge(ref, cand, dr, dc, dist, o, align_src)
         if other.score < rep.score:
             rep = other
     return rep
 
 
 def _judge(ref: VideoProfile, cand: VideoProfile, dr: np.ndarray, dc: np.ndarray, dist: np.ndarray,
-           d_fine: np.ndarray, off: int, align_src: str) -> TamperReport:
+           off: int, align_src: str) -> TamperReport:
     """The evidence at alignment ``off`` (candidate index - reference index), as a report."""
     from . import _evidence
 
@@ -401,60 +410,27 @@ def _judge(ref: VideoProfile, cand: VideoProfile, dr: np.ndarray, dc: np.ndarray
     if worst > 0:
         scores["coverage"] = 1.0 + 0.25 * (worst - 1)
         reasons.append(f"{lost} reference frame(s) missing and {extra} extra candidate frame(s) at offset {off}")
-    cover_mask = np.ones(m, bool)
-    cover_mask[cj] = False
 
-    # -- temporal: aligned distance per frame vs the segment's level; best match elsewhere; freezes
-    d_al = dist[ri, cj]
-    level = float(_evidence.diagonal_medians(dist, off, off, 1)[0])   # np.median(d_al), without its overhead
-    limit = max(TEMPORAL_RATIO * level, TEMPORAL_FLOOR)
-    anomalous = d_al > limit
-    t_scores = d_al / limit
-    best_ref = dist[:, cj].argmin(axis=0)
-    moved = best_ref != ri
-    reordered = anomalous & moved & (dist[best_ref, cj] * TEMPORAL_RATIO < d_al)
-    foreign = anomalous & ~reordered
-    # freezes: the candidate repeats a frame while the reference keeps moving
-    if len(cj) > 1:
-        dcs, drs = dc[cj[0]:cj[-1] + 1], dr[ri[0]:ri[-1] + 1]   # (ri, cj: runs of consecutive frames)
-        c_step = np.sqrt(((dcs[1:] - dcs[:-1]) ** 2).mean(axis=1))
-        r_step = np.sqrt(((drs[1:] - drs[:-1]) ** 2).mean(axis=1))
-        frozen = np.zeros(len(cj), bool)
-        frozen[1:] = (c_step < FREEZE_STILL) & (r_step > FREEZE_MOVING)
-    else:
-        frozen = np.zeros(len(cj), bool)
-    n_anom = int(anomalous.sum())
-    t_score = 0.0
+    # -- temporal (one kernel): aligned distance per frame vs the segment's level (its median): frames that match
+    # no reference frame or one out of order; misplaced frames, a clearly better match elsewhere in the
+    # reference (reordering, local re-timing), also on the fine maps (the k-th largest ratio of the aligned
+    # distance to the best one >= 2 frames away); freezes, the candidate repeating a frame while the reference
+    # keeps moving
+    t_scores, anomalous, frozen, fine_scores, counts, t_score = _evidence.temporal_evidence(
+        dist, dr, dc, _luma_maps(ref), _luma_maps(cand), off, TEMPORAL_RATIO, TEMPORAL_FLOOR, REORDER_RATIO,
+        REORDER_FLOOR, FINE_REORDER, FINE_EPS, FREEZE_STILL, FREEZE_MOVING, TEMPORAL_FRAMES,
+        REORDER_FRAMES, FREEZE_FRAMES)
+    n_anom, n_reordered, n_foreign, n_mis, n_fine, n_frozen = (int(x) for x in counts)
     if n_anom >= TEMPORAL_FRAMES:
-        t_score = float(np.sort(t_scores)[-TEMPORAL_FRAMES])
-        if reordered.sum():
-            reasons.append(f"{int(reordered.sum())} frame(s) match reference frames out of order")
-        if foreign.sum():
-            reasons.append(f"{int(foreign.sum())} frame(s) match no reference frame (inserted or replaced)")
-    # misplaced frames: a clearly better match elsewhere in the reference (reordering, local re-timing)
-    d_best = dist[best_ref, cj]
-    misplaced = ((d_best * REORDER_RATIO < d_al) & (np.abs(best_ref - ri) >= 2)
-                 & (d_al > max(TEMPORAL_RATIO * level, REORDER_FLOOR)))
-    n_mis = int(misplaced.sum())
+        if n_reordered:
+            reasons.append(f"{n_reordered} frame(s) match reference frames out of order")
+        if n_foreign:
+            reasons.append(f"{n_foreign} frame(s) match no reference frame (inserted or replaced)")
     if n_mis >= REORDER_FRAMES:
-        t_score = max(t_score, n_mis / REORDER_FRAMES)
         reasons.append(f"{n_mis} frame(s) fit other reference frames much better (reordered or re-timed)")
-    # the same on the fine maps: the k-th largest ratio of the aligned distance to the best one >= 2 frames away
-    d_fc = d_fine[:, cj]
-    d_own = d_fc[ri, np.arange(len(ri))]
-    far = np.abs(np.arange(n)[:, None] - ri[None, :]) >= 2
-    fine_ratio = (d_own + FINE_EPS) / (np.where(far, d_fc, np.inf).min(axis=0) + FINE_EPS)
-    fine_mis = fine_ratio >= FINE_REORDER
-    fine_scores = np.zeros(len(cj))
-    if int(fine_mis.sum()) >= REORDER_FRAMES:
-        fine_scores = np.where(fine_mis, fine_ratio / FINE_REORDER, 0.0)
-        t_score = max(t_score, float(np.sort(fine_ratio)[-REORDER_FRAMES]) / FINE_REORDER)
-        reasons.append(f"{int(fine_mis.sum())} frame(s) match other reference frames in detail (reordered)")
-        misplaced = misplaced | fine_mis
-    anomalous = anomalous | misplaced
-    n_frozen = int(frozen.sum())
+    if n_fine >= REORDER_FRAMES:
+        reasons.append(f"{n_fine} frame(s) match other reference frames in detail (reordered)")
     if n_frozen >= FREEZE_FRAMES:
-        t_score = max(t_score, n_frozen / FREEZE_FRAMES)
         reasons.append(f"{n_frozen} frame(s) repeated while the reference moves (frozen)")
     scores["temporal"] = t_score
 
@@ -466,8 +442,8 @@ def _judge(ref: VideoProfile, cand: VideoProfile, dr: np.ndarray, dc: np.ndarray
     k = len(gi)
 
     g_y, g_c, pm, pf = _evidence.local_evidence(
-        ref.data, cand.data, gi.astype(np.int64), gj.astype(np.int64), _NOISE_Y, _NOISE_C, _SPREAD, SPREAD_BINS,
-        _T_PERSIST, _T_FRAMES)
+        ref.data, cand.data, _grad_maps(ref), gi.astype(np.int64), gj.astype(np.int64), _NOISE_Y, _NOISE_C,
+        _SPREAD, SPREAD_BINS, _T_PERSIST, _T_FRAMES)
     # global: median block differences (before any bias removal), averaged over frames
     scores["global"] = max(g_y / GLOBAL_Y, g_c / GLOBAL_C)
     ev_res, ev_motion, ev_tint, bu, bv = _evidence.residual_evidence(
@@ -495,29 +471,18 @@ def _judge(ref: VideoProfile, cand: VideoProfile, dr: np.ndarray, dc: np.ndarray
     # local: per kind, the frame-averaged map and the per-frame maxima, each over 3x3 block neighbourhoods
     kk = min(LOCAL_FRAMES_K, k)
     # the frame-averaged maps minus their median over the frame: an edit is a region, while what an honest
-    # encoder changes (texture at high CRF, edges after another scaler) is spread over the whole picture
-    q_lo = int(LOCAL_REL_Q * 1023)
-    flat = np.partition(pm.reshape(4, -1), (511, 512, q_lo, q_lo + 1), axis=1)   # np.median / np.quantile
-    floor = flat[:, q_lo] + np.float32(LOCAL_REL_Q * 1023 - q_lo) * (flat[:, q_lo + 1] - flat[:, q_lo])
-    pm = pm - ((flat[:, 511] + flat[:, 512]) / np.float32(2))[:, None, None]
-    # the contrast rule, as maps on the same scale (1.0 = its threshold); texture also needs the loss-only
-    # map's contrast (pm[3])
-    if floor[0] <= LOCAL_REL_CLEAN:   # a clean rendition (a noisy one has no low floor to stand out from)
-        eps = np.float32(LOCAL_REL_EPS)
-        rel = np.minimum(pm[:3] / np.float32(LOCAL_REL_MIN), pm[:3] / ((floor[:3] + eps) * _T_REL)[:, None, None])
-        rel[1] = np.minimum(rel[1], pm[3] / ((floor[3] + eps) * np.float32(LOCAL_REL_LOSS)))
-        rel[1][_evidence.edge_blocks(ref.data, gi.astype(np.int64), np.float32(EDGE_STEP))] = 0.0
-        pm = np.maximum(pm[:3], rel)
-    else:
-        pm = pm[:3]
+    # encoder changes (texture at high CRF, edges after another scaler) is spread over the whole picture; the
+    # contrast rule, as maps on the same scale (1.0 = its threshold), in a clean rendition only (a noisy one has
+    # no low floor to stand out from); texture also needs the loss-only map's contrast (pm[3]) and no sharp
+    # edge nearby (one kernel: _evidence.local_summary)
+    persist, pf_max, det, s_persist, s_frames = _evidence.local_summary(
+        pm, pf, ref.data, gi.astype(np.int64), kk, LOCAL_REL_Q, LOCAL_REL_CLEAN, LOCAL_REL_MIN, LOCAL_REL_EPS,
+        _T_REL, LOCAL_REL_LOSS, EDGE_STEP)
+    details = {name: (float(det[i, 0]), float(det[i, 1])) for i, name in enumerate(("luma", "texture", "colour"))}
     # motion not followed and relative colour error: persistent evidence on the same scale (ev_res: the larger)
-    persist = np.maximum(pm.max(axis=0), ev_res).astype(np.float64)
-    pf_max = pf.max(axis=0).astype(np.float64)
-    details = {name: (float(pm[i].max()), float(np.sort(pf[i])[-kk]))
-               for i, name in enumerate(("luma", "texture", "colour"))}
+    persist = np.maximum(persist, ev_res.astype(np.float64))
+    s_persist = max(s_persist, float(ev_res.max()))
     details.update(motion=(float(ev_motion), 0.0), tint=(float(ev_tint), 0.0))
-    s_persist = float(persist.max())
-    s_frames = float(np.sort(pf_max)[-kk])
     scores["local"] = max(s_persist, s_frames)
     regions = persist
     if scores["local"] >= THRESHOLD:
@@ -530,22 +495,13 @@ def _judge(ref: VideoProfile, cand: VideoProfile, dr: np.ndarray, dc: np.ndarray
         else:
             reasons.append(f"local {kind} change in {int((pf_max >= THRESHOLD).sum())} frame(s)")
 
-    # -- per-frame scores and frame ranges
-    fs = np.zeros(len(cj))
-    fs[good] = pf_max
-    fs = np.maximum(fs, np.where(anomalous, t_scores, 0.0))
-    fs = np.maximum(fs, np.where(frozen, 1.0, 0.0))
-    fs = np.maximum(fs, fine_scores)
-    frame_scores[cj] = fs
-    frame_scores[cover_mask] = max(1.0, scores["coverage"]) if scores["coverage"] >= THRESHOLD else 0.0
-    flagged = frame_scores >= THRESHOLD
-    if scores["local"] >= THRESHOLD and s_persist >= THRESHOLD:
-        flagged[cj[good]] = flagged[cj[good]] | (pf_max >= 0.5)
-    if scores["global"] >= THRESHOLD:
-        flagged[cj] = True
-    best_frame = int(np.argmax(frame_scores)) if m else 0   # the thumbnail: the frame with most evidence
-    rep = _report(scores, _ranges(flagged), regions, frame_scores, off, reasons, n, m, cand, best_frame,
-                  align_src)
+    # -- per-frame scores and frame ranges (the frame with most evidence: the thumbnail)
+    frame_scores, ranges, best_frame = _evidence.frame_summary(
+        m, i0, off, good, pf_max, anomalous, t_scores, frozen, fine_scores,
+        max(1.0, scores["coverage"]) if scores["coverage"] >= THRESHOLD else 0.0,
+        scores["local"] >= THRESHOLD and s_persist >= THRESHOLD, scores["global"] >= THRESHOLD, THRESHOLD, 0.5)
+    rep = _report(scores, [(a, b) for a, b in ranges.tolist()], regions, frame_scores, off, reasons, n, m, cand,
+                  best_frame, align_src)
     rep.details = {f"{k}_{w}": v[i] for k, v in details.items() for i, w in enumerate(("persist", "frames"))}
     rep.details.update(geometry_flip=float(s_flip), geometry_zoom=float(s_zoom))
     return rep
