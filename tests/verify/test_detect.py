@@ -180,6 +180,26 @@ def test_bad_inputs_raise_clear_errors(clips, tmp_path):
         detect_tampering(bad, prof["trusted"])
 
 
+def test_inputs_longer_than_a_segment_are_refused_before_any_work(clips):
+    """The frame distances are n x m: a profile of more than MAX_FRAMES frames (here the trusted one repeated) is
+    refused with a clear error instead of allocating for it."""
+    from lpcore.verify.detect import MAX_FRAMES
+    from lpcore.vsig.signature import VideoSignature
+
+    _, prof = clips
+    p = prof["trusted"]
+    g = p.signature
+    reps = MAX_FRAMES // len(p) + 1
+    n = len(p) * reps
+    sig = VideoSignature.from_frames(g.width, g.height, g.time_base, np.arange(n, dtype=np.uint64) * int(g.pts[1]),
+                                     np.tile(g.confidence, reps), np.tile(g.words, (reps, 1)),
+                                     np.tile(g.framesig, (reps, 1)))
+    long = VideoProfile(sig, np.tile(p.data, (reps, 1)), p.chroma_size)
+    for a, b in ((long, p), (p, long)):
+        with pytest.raises(DetectionError, match="at most"):
+            detect_tampering(a, b)
+
+
 def test_report_json_and_png(clips, tmp_path):
     from PIL import Image
 

@@ -1078,6 +1078,19 @@ def edge_blocks(R, frames, step):
     return out
 
 
+@njit(cache=True, nogil=True)
+def _median32(x):
+    """np.median of a float32 array of even length (no NaN), in float32: the mean of the two middle values,
+    found by _select on a copy."""
+    a = x.copy()
+    h = a.shape[0] // 2
+    hi_mid = _select(a, 0, a.shape[0] - 1, h)
+    lo_mid = a[0]
+    for i in range(1, h):
+        lo_mid = max(lo_mid, a[i])
+    return (lo_mid + hi_mid) / np.float32(2)
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def residual_evidence(R, C, gi, gj, k_var, k_col, m_t, m_rel, m_eps, m_frames, t_t):
     """Three statistics of the aligned frames (R[gi], C[gj]) that the block-difference maps miss, as evidence
@@ -1099,29 +1112,31 @@ def residual_evidence(R, C, gi, gj, k_var, k_col, m_t, m_rel, m_eps, m_frames, t
       the whole picture moves them, an honest encoder's chroma errors have both signs.
     The sums are integers, so they do not depend on their order."""
     k = gi.shape[0]
-    sr = np.zeros(1024, np.int64)
-    srr = np.zeros(1024, np.int64)
-    sd = np.zeros(1024, np.int64)
-    sdd = np.zeros(1024, np.int64)
-    cnum = np.zeros(256, np.int64)
-    cden = np.zeros(256, np.int64)
-    su = np.int64(0)
-    sv = np.int64(0)
+    # int32 sums (k <= 2^16 frames would be needed to overflow k * sum(x^2): the detector's inputs are bounded far
+    # below that by lpcore.vsig.profile's frame limit), one kind of work per loop so that LLVM vectorises them
+    sr = np.zeros(1024, np.int32)
+    srr = np.zeros(1024, np.int32)
+    sd = np.zeros(1024, np.int32)
+    sdd = np.zeros(1024, np.int32)
+    cnum = np.zeros(256, np.int32)
+    cden = np.zeros(256, np.int32)
+    su = np.int32(0)
+    sv = np.int32(0)
     for t in range(k):
         rr = R[gi[t]]
         cc = C[gj[t]]
         for b in range(1024):
-            r = np.int64(rr[b])
-            d = np.int64(cc[b]) - r
+            r = np.int32(rr[b])
+            d = np.int32(cc[b]) - r
             sr[b] += r
             srr[b] += r * r
             sd[b] += d
             sdd[b] += d * d
         for b in range(256):
-            ru = np.int64(rr[2048 + b]) - 128
-            rv = np.int64(rr[2304 + b]) - 128
-            du = np.int64(cc[2048 + b]) - 128 - ru
-            dv = np.int64(cc[2304 + b]) - 128 - rv
+            ru = np.int32(rr[2048 + b]) - 128
+            rv = np.int32(rr[2304 + b]) - 128
+            du = np.int32(cc[2048 + b]) - np.int32(rr[2048 + b])
+            dv = np.int32(cc[2304 + b]) - np.int32(rr[2304 + b])
             su += du
             sv += dv
             cnum[b] += du * du + dv * dv
@@ -1129,9 +1144,10 @@ def residual_evidence(R, C, gi, gj, k_var, k_col, m_t, m_rel, m_eps, m_frames, t
     kk = np.float64(max(k, 1))
     motion = np.empty(1024, np.float32)
     for b in range(1024):
-        # var = (k * sum(x^2) - sum(x)^2) / k^2, exact in integers, then one float64 division
-        vr = np.float64(k * srr[b] - sr[b] * sr[b]) / (kk * kk)
-        vd = np.float64(k * sdd[b] - sd[b] * sd[b]) / (kk * kk)
+        # var = (k * sum(x^2) - sum(x)^2) / k^2, exact in integers (int64: k * sum(x^2) outgrows int32), then one
+        # float64 division
+        vr = np.float64(np.int64(k) * srr[b] - np.int64(sr[b]) * sr[b]) / (kk * kk)
+        vd = np.float64(np.int64(k) * sdd[b] - np.int64(sd[b]) * sd[b]) / (kk * kk)
         motion[b] = np.float32(vd / (vr + k_var))
     tmp = np.empty(1024, np.float32)
     out = np.empty(1024, np.float32)
@@ -1152,14 +1168,14 @@ def residual_evidence(R, C, gi, gj, k_var, k_col, m_t, m_rel, m_eps, m_frames, t
     ev = np.zeros((32, 32), np.float32)
     m_max = np.float32(0.0)
     if k >= m_frames:
-        med = np.float32(np.median(out))
+        med = _median32(out)
         rel = (med + np.float32(m_eps)) * np.float32(m_rel)
         for b in range(1024):
             x = out[b] - med
             e = min(x / np.float32(m_t), x / rel)
             ev[b // 32, b % 32] = e
             m_max = max(m_max, e)
-    t_med = np.float32(np.median(tint))
+    t_med = _median32(tint)
     t_max = np.float32(0.0)
     for b in range(256):
         e = (tint[b] - t_med) / np.float32(t_t)

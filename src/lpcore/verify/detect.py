@@ -125,6 +125,8 @@ ALIGN_BIAS = 0.03          # an offset must fit this much better per frame of sh
 ALIGN_TIE = 0.05           # offsets fitting within this of the best are tied: the one with least evidence wins
 ALIGN_TIED_MAX = 2         # (at most this many besides the best are judged)
 COVERAGE_SLACK = 2         # frames a candidate may lack or add at its ends
+MAX_FRAMES = 3600          # frames per input (2 minutes at 30 fps; segments are 1-10 s): bounds the n x m frame
+                           # distances (52 MB at the limit) and keeps the evidence kernels' integer sums exact
 
 
 @dataclass
@@ -364,6 +366,10 @@ def _detect_tampering(reference: Any, candidate: Any, *, device: str = "auto", m
     ref = load_profile(reference, "reference", device=device)
     cand = load_profile(candidate, "candidate", device=device)
     n, m = len(ref), len(cand)
+    for name, count in (("reference", n), ("candidate", m)):
+        if count > MAX_FRAMES:   # the frame-distance matrix is n x m: bound it before building it
+            raise DetectionError(f"{name} has {count} frames; detect_tampering compares segments of at most "
+                                 f"{MAX_FRAMES} frames (split longer videos into segments)")
     dr, dc = _descriptor(ref), _descriptor(cand)
     dist = _evidence.rms_distances(dr, dc)
     if offset is None:
