@@ -463,3 +463,32 @@ def test_desaturation_of_sparse_colour_is_caught_as_a_cast(noise_and_life):
     assert rep.tampered and rep.scores["global"] >= THRESHOLD, rep.scores
     assert any("shifted" in r for r in rep.reasons), rep.reasons
     assert not _without_residual_rules(ref["life"], cand).tampered
+
+
+def test_small_renditions_get_thresholds_for_their_noise(tmp_path):
+    """At 320x180 a block mean averages about half the pixels it does at the calibration size (426x240), so an
+    honest CRF 45 encode's block noise is larger: the absolute local thresholds grow with sqrt(426 x 240 /
+    pixels). Without that (CAL_PIXELS out of the way) these honest encodes were flagged."""
+    from lpcore.verify import detect as det
+
+    srcs = {"testsrc": "testsrc=s=960x540:r=30:d=2",
+            "life": "life=s=960x540:r=30:seed=99:ratio=0.5:mold=0,trim=duration=2"}
+    pairs = []
+    for name, g in srcs.items():
+        src = tmp_path / f"{name}.mkv"
+        _ff("-f", "lavfi", "-i", g, "-frames:v", "60", "-c:v", "ffv1", str(src))
+        out = {}
+        for crf in ("18", "45"):
+            out[crf] = tmp_path / f"{name}_{crf}.mp4"
+            _ff("-i", str(src), "-vf", f"scale={W}:{H}", "-pix_fmt", "yuv420p", "-c:v", "libx264", "-crf", crf,
+                str(out[crf]))
+        pairs.append((compute_profile_file(out["18"], "cpu"), compute_profile_file(out["45"], "cpu")))
+    for ref, cand in pairs:
+        rep = detect_tampering(ref, cand)
+        assert not rep.tampered, (rep.scores, rep.details)
+    old = det.CAL_PIXELS
+    try:
+        det.CAL_PIXELS = 1
+        assert any(detect_tampering(ref, cand).tampered for ref, cand in pairs)
+    finally:
+        det.CAL_PIXELS = old

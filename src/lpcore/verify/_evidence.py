@@ -1092,7 +1092,7 @@ def _median32(x):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def residual_evidence(R, C, gi, gj, k_var, k_col, m_t, m_rel, m_eps, m_frames, t_t):
+def residual_evidence(R, C, gi, gj, k_var, k_col, m_t, m_rel, m_eps, m_frames, m_vmin, t_t):
     """Three statistics of the aligned frames (R[gi], C[gj]) that the block-difference maps miss, as evidence
     (lpcore.verify.detect documents the constants): returns the (32, 32) float32 map of the larger of the motion
     and tint evidence (the tint map's 16x16 blocks spread over 2x2), each one's maximum, and the mean U and V
@@ -1103,7 +1103,8 @@ def residual_evidence(R, C, gi, gj, k_var, k_col, m_t, m_rel, m_eps, m_frames, t
       block means follow the reference's (its errors are small against the content's own change; k_var keeps
       static blocks from dividing by nothing), content painted over with something that moves on its own
       (delogo's interpolation of a moving border) leaves the variance of the difference at or above the
-      reference's.
+      reference's. Only where the reference's block means vary by at least m_vmin (levels^2) in the whole
+      3x3 neighbourhood.
     - *tint*: per chroma block, sum_t |c - r|^2 / sum_t (|r|^2 + k_col) of
       the (U, V) vectors about neutral grey, as its 3x3 neighbourhood mean: the colour error relative to the
       block's own colour. A hue turn or a saturation change of a region moves the vectors by their own size;
@@ -1143,12 +1144,14 @@ def residual_evidence(R, C, gi, gj, k_var, k_col, m_t, m_rel, m_eps, m_frames, t
             cden[b] += ru * ru + rv * rv
     kk = np.float64(max(k, 1))
     motion = np.empty(1024, np.float32)
+    moving = np.empty((32, 32), np.bool_)
     for b in range(1024):
         # var = (k * sum(x^2) - sum(x)^2) / k^2, exact in integers (int64: k * sum(x^2) outgrows int32), then one
         # float64 division
         vr = np.float64(np.int64(k) * srr[b] - np.int64(sr[b]) * sr[b]) / (kk * kk)
         vd = np.float64(np.int64(k) * sdd[b] - np.int64(sd[b]) * sd[b]) / (kk * kk)
         motion[b] = np.float32(vd / (vr + k_var))
+        moving[b // 32, b % 32] = vr >= m_vmin
     tmp = np.empty(1024, np.float32)
     out = np.empty(1024, np.float32)
     _box3(motion, tmp, out)
@@ -1171,9 +1174,18 @@ def residual_evidence(R, C, gi, gj, k_var, k_col, m_t, m_rel, m_eps, m_frames, t
         med = _median32(out)
         rel = (med + np.float32(m_eps)) * np.float32(m_rel)
         for b in range(1024):
+            i, j = b // 32, b % 32
+            # only where the reference itself moves, in the whole 3x3 neighbourhood: on static content the
+            # ratio is an encoder's frame-to-frame pumping over k_var alone
+            still = False
+            for a in range(max(0, i - 1), min(32, i + 2)):
+                for c in range(max(0, j - 1), min(32, j + 2)):
+                    still = still or not moving[a, c]
+            if still:
+                continue
             x = out[b] - med
             e = min(x / np.float32(m_t), x / rel)
-            ev[b // 32, b % 32] = e
+            ev[i, j] = e
             m_max = max(m_max, e)
     t_med = _median32(tint)
     t_max = np.float32(0.0)

@@ -57,6 +57,9 @@ LOCAL_S = (1.22, 5.1)
 LOCAL_C = (1.9, 2.2)   # persistent colour: raised from 1.1 once the tint rule (below) caught every region colour
                        # edit it had caught; honest CRF 40 colour blobs on the colour-bar clips reached 1.5x 1.1
 LOCAL_FRAMES_K = 5
+# ... for renditions of at least CAL_PIXELS pixels (the corpus's 426x240); below that they grow with
+# sqrt(CAL_PIXELS / pixels): honest CRF 40-45 encodes at 320x180 (outside the corpus) came 1.06-1.24x over them
+CAL_PIXELS = 426 * 240
 # Contrast to the rendition's own noise floor: an honest encoder's block noise is spread over the picture, an edit
 # is a region. A persistent local change also counts if it reaches LOCAL_REL_MIN of its absolute threshold and
 # stands LOCAL_REL x (luma, texture; colour: none) above the 75th percentile of its map (+ LOCAL_REL_EPS): a logo or
@@ -87,10 +90,17 @@ GLOBAL_CB = 2.0            # threshold of the mean signed U or V difference (a c
 # least MOTION_FRAMES aligned frames (variances of fewer frames are noise). Honest renditions stayed below 4.7
 # apart from nearest-neighbour scaling (<= 1.7x its median); delogo of moving noise reached 13-50.
 MOTION_VAR, MOTION_T, MOTION_REL, MOTION_EPS, MOTION_FRAMES = 4.0, 6.0, 3.0, 0.25, 10
+# ... and only where the reference moves: its block means' variance >= MOTION_MIN_VAR (levels^2) over the whole 3x3
+# neighbourhood (static colour bars with temporal noise at CRF 45, outside the corpus, reached 2.8 from the
+# encoder's pumping alone; every delogo the rule caught is on content moving far more)
+MOTION_MIN_VAR = 1.0
 # Colour error relative to the block's colour: per chroma block sum |c - r|^2 / sum (|r|^2 + TINT_K) of the (U, V)
-# vectors about grey, 3x3 mean, less its median, over TINT_T. Honest renditions stayed below 0.41; a region's hue
-# turned or saturated gave 1.1 and more (life's faint yellow cells, which the absolute colour rule misses).
-TINT_K, TINT_T = 16.0, 0.75
+# vectors about grey, 3x3 mean, less its median, over TINT_T. On segments 0-65 honest renditions stayed below 0.57;
+# a region's hue turned or saturated that only this rule caught gave 0.8 and more (life's faint yellow cells,
+# which the absolute colour rule misses).
+TINT_K, TINT_T = 32.0, 0.75   # (K was 16 at first: honest CRF 40-45 encodes of testsrc at 320x180, outside the corpus,
+                              # reached 1.1-1.8 on its faint colours; with 32 they stay below 1 and every region colour
+                              # edit the rule caught on the corpus still is)
 # Global geometry: the candidate's luma block-mean map against mirrored/negated and zoomed reference maps, on up
 # to GEOM_FRAMES aligned frames. Evidence = mean |c - r| / (mean |c - T(r)| + GEOM_EPS) over a threshold: an
 # edit of the whole picture that a transform of the reference explains far better than the reference itself.
@@ -447,14 +457,19 @@ def _judge(ref: VideoProfile, cand: VideoProfile, dr: np.ndarray, dc: np.ndarray
     gi, gj = ri[good], cj[good]
     k = len(gi)
 
+    # the absolute local thresholds were calibrated at CAL_PIXELS; a block mean or spread of a smaller rendition
+    # averages fewer pixels, so its honest noise is larger by the square root of the ratio
+    size = math.sqrt(CAL_PIXELS / max(1, min(ref.width * ref.height, cand.width * cand.height)))
+    t_persist, t_frames = ((_T_PERSIST, _T_FRAMES) if size <= 1.0 else
+                           (_T_PERSIST * np.float32(size), _T_FRAMES * np.float32(size)))
     g_y, g_c, pm, pf = _evidence.local_evidence(
         ref.data, cand.data, _grad_maps(ref), gi.astype(np.int64), gj.astype(np.int64), _NOISE_Y, _NOISE_C,
-        _SPREAD, SPREAD_BINS, _T_PERSIST, _T_FRAMES)
+        _SPREAD, SPREAD_BINS, t_persist, t_frames)
     # global: median block differences (before any bias removal), averaged over frames
     scores["global"] = max(g_y / GLOBAL_Y, g_c / GLOBAL_C)
     ev_res, ev_motion, ev_tint, bu, bv = _evidence.residual_evidence(
         ref.data, cand.data, gi.astype(np.int64), gj.astype(np.int64), MOTION_VAR, TINT_K, MOTION_T, MOTION_REL,
-        MOTION_EPS, MOTION_FRAMES, TINT_T)
+        MOTION_EPS, MOTION_FRAMES, MOTION_MIN_VAR, TINT_T)
     g_cb = max(abs(bu), abs(bv))
     scores["global"] = max(scores["global"], g_cb / GLOBAL_CB)
     if g_cb >= GLOBAL_CB:
@@ -505,7 +520,8 @@ def _judge(ref: VideoProfile, cand: VideoProfile, dr: np.ndarray, dc: np.ndarray
     frame_scores, ranges, best_frame = _evidence.frame_summary(
         m, i0, off, good, pf_max, anomalous, t_scores, frozen, fine_scores,
         max(1.0, scores["coverage"]) if scores["coverage"] >= THRESHOLD else 0.0,
-        scores["local"] >= THRESHOLD and s_persist >= THRESHOLD, scores["global"] >= THRESHOLD, THRESHOLD, 0.5)
+        scores["local"] >= THRESHOLD and s_persist >= THRESHOLD, scores["global"] >= THRESHOLD, THRESHOLD,
+        0.5 / max(1.0, size))   # (frames of a persistent edit: half the calibrated per-frame threshold)
     rep = _report(scores, [(a, b) for a, b in ranges.tolist()], regions, frame_scores, off, reasons, n, m, cand,
                   best_frame, align_src)
     rep.details = {f"{k}_{w}": v[i] for k, v in details.items() for i, w in enumerate(("persist", "frames"))}
