@@ -61,11 +61,11 @@ DETECTORS: dict[str, dict] = {
             "logo": Fraction(47, 47),                # box 47/47
             "negate": Fraction(48, 48),              # negate 48/48
             "other_segment": Fraction(48, 48),       # other_segment 48/48
-            "region_blur": Fraction(31, 42),         # blur 31/42
+            "region_blur": Fraction(30, 42),         # blur 30/42
             "small_logo": Fraction(47, 47),          # logo_2pct 47/47
             "half_spliced": Fraction(48, 48),        # splice 48/48
             "two_thirds_spliced": Fraction(48, 48),  # splice 48/48 (not measured apart)
-            "zoom70": Fraction(44, 48),              # zoom 44/48
+            "zoom70": Fraction(43, 48),              # zoom 43/48
         },
     },
 }
