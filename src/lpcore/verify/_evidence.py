@@ -1,4 +1,5 @@
-"""The detector's per-block evidence loop (numba): one pass over the aligned frames' profile bytes.
+"""The detector's numba kernels over profile bytes: the per-block evidence loop (one pass over the aligned
+frames), the residual statistics, frame distances, temporal rules, geometry and the summaries.
 
 numpy needs ~30 array passes and a sort per median for this (about 15 ms per 60-frame pair); every quantity here
 is an integer difference of profile bytes, so the medians come from counting histograms (exactly numpy's median

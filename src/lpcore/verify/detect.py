@@ -8,8 +8,12 @@ threshold (fixed in code, calibrated on honest re-encodes, see docs/verification
 
 - **local**: block differences beyond the honest-noise model (which grows with the block's texture), in
   contiguous regions (3x3 block neighbourhoods), either persistent over the segment or strong in >= 5 frames:
-  logos, text, boxes, blur, pixelisation, delogo, semi-transparent overlays, chroma-only edits;
-- **global**: the median block difference of the whole picture (flips, zooms, negation, colour changes), and
+  logos, text, boxes, blur, pixelisation, delogo, semi-transparent overlays, chroma-only edits; and two
+  residual maps: regions whose block means stop following the reference's over time (content painted over
+  with something that moves on its own) and colour errors large against the block's own colour (hue turns of
+  faint colour);
+- **global**: the median block difference of the whole picture (flips, zooms, negation, colour changes), the
+  mean chroma shift (a colour cast, a desaturation of sparse colour), and
   the geometry check: a mirrored, negated or zoomed reference map that fits the candidate far better than the
   reference itself (mirrors and zooms of noise-like content, whose block differences look alike everywhere);
 - **temporal**: candidate frames that match no reference frame, match one out of order, or repeat while the
@@ -162,7 +166,9 @@ class TamperReport:
     reasons: list = field(default_factory=list)
     reference_frames: int = 0
     candidate_frames: int = 0
-    details: dict = field(default_factory=dict)   # per local evidence kind, its two normalised sub-scores
+    # per local evidence kind (luma, texture, colour, motion, tint) its persistent and per-frame normalised scores
+    # ("<kind>_persist", "<kind>_frames"; motion and tint are persistent only), and the geometry ratios
+    details: dict = field(default_factory=dict)
     _thumbnail: np.ndarray | None = field(default=None, repr=False)
     _aspect: float = field(default=1.0, repr=False)    # candidate height / width, for the drawing
 
