@@ -88,7 +88,7 @@ GLOBAL_Y, GLOBAL_C = 9.9, 6.0   # thresholds of the median |d| over blocks (luma
                                 # a nearest-neighbour scale of pixel noise (cellular automata) reached 8.5, and
                                 # no corpus edit needed it (the geometry and local rules catch them)
 GLOBAL_CB = 2.0            # threshold of the mean signed U or V difference (a cast; honest encodes: <= 1.7)
-# Motion the candidate does not follow (_evidence.residual_stats): per block var_t(c - r) / (var_t(r) + MOTION_VAR),
+# Motion the candidate does not follow (_evidence.residual_evidence): per block var_t(c - r) / (var_t(r) + MOTION_VAR),
 # 3x3 mean, less its median over the frame; evidence when it exceeds MOTION_T and MOTION_REL x (the median +
 # MOTION_EPS) (a nearest-neighbour scale of noise-like content raises it everywhere, an edit in a region), on at
 # least MOTION_FRAMES aligned frames (variances of fewer frames are noise). Honest renditions stayed below 4.7
