@@ -34,7 +34,7 @@ FPS = 30
 HELD_OUT_FROM = 18   # profile corpus: segments 0-17 calibrate (0-5 first, 6-17 once held out, benchmarks/README.md);
                      # from here on they are held out and vary more with k
 FRESH_FROM = 54      # segments 18-53 were evaluated during development (two thresholds were raised after them);
-                     # 54 and on were rendered afterwards and evaluated once, with the final version
+                     # 54 and on were rendered afterwards (benchmarks/README.md says what changed after that)
 DUR = 2
 # (width, height, frames): 2-s segments at two rendition sizes, and 1-s segments (short final segments,
 # 1-s segment configurations) at 426x240

@@ -424,15 +424,26 @@ def diagonal_medians(dist, lo, hi, min_len):
     """For each offset o in [lo, hi]: the median of dist[i, i + o] over the frames both sides have (inf when
     fewer than min_len), as numpy's median of the same values. The alignment search's costs, in one call."""
     n, m = dist.shape
+    band = np.empty((hi - lo + 1, n), dist.dtype)
+    for o in range(lo, hi + 1):
+        for i in range(max(0, -o), min(n, m - o)):
+            band[o - lo, i] = dist[i, i + o]
+    return _band_medians(band, lo, hi, n, m, min_len)
+
+
+@njit(cache=True, nogil=True)
+def _band_medians(band, lo, hi, n, m, min_len):
+    """For each offset o in [lo, hi]: the median of band[o - lo, i] over the frames i that offset aligns
+    (0 <= i < n, 0 <= i + o < m; inf when fewer than min_len), as numpy's median of the same values."""
     out = np.empty(hi - lo + 1)
-    buf = np.empty(min(n, m))
+    buf = np.empty(max(min(n, m), 1))
     for o in range(lo, hi + 1):
         i0, i1 = max(0, -o), min(n, m - o)
         if i1 - i0 < min_len:
             out[o - lo] = np.inf
             continue
         for i in range(i0, i1):
-            buf[i - i0] = dist[i, i + o]
+            buf[i - i0] = band[o - lo, i]
         out[o - lo] = np.median(buf[:i1 - i0])
     return out
 
@@ -650,17 +661,7 @@ def fine_diagonals(A, B, lo, hi, min_len):
     for i in range(n):
         for o in range(max(lo, -i), min(hi, m - 1 - i) + 1):
             band[o - lo, i] = _rms(A[i], B[i + o], scale)
-    med = np.empty(w)
-    buf = np.empty(max(min(n, m), 1))
-    for o in range(lo, hi + 1):
-        i0, i1 = max(0, -o), min(n, m - o)
-        if i1 - i0 < min_len:
-            med[o - lo] = np.inf
-            continue
-        for i in range(i0, i1):
-            buf[i - i0] = band[o - lo, i]
-        med[o - lo] = np.median(buf[:i1 - i0])
-    return med
+    return _band_medians(band, lo, hi, n, m, min_len)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -1114,8 +1115,8 @@ def residual_evidence(R, C, gi, gj, k_var, k_col, m_t, m_rel, m_eps, m_frames, m
       the whole picture moves them, an honest encoder's chroma errors have both signs.
     The sums are integers, so they do not depend on their order."""
     k = gi.shape[0]
-    # int32 sums (k <= 2^16 frames would be needed to overflow k * sum(x^2): the detector's inputs are bounded far
-    # below that by lpcore.vsig.profile's frame limit), one kind of work per loop so that LLVM vectorises them
+    # int32 sums, one kind of work per loop so that LLVM vectorises them: cnum, the largest, is at most
+    # k * 2 * 255^2, within int32 for k < 16 500 frames (lpcore.verify.detect refuses more than MAX_FRAMES = 3 600)
     sr = np.zeros(1024, np.int32)
     srr = np.zeros(1024, np.int32)
     sd = np.zeros(1024, np.int32)
@@ -1137,8 +1138,8 @@ def residual_evidence(R, C, gi, gj, k_var, k_col, m_t, m_rel, m_eps, m_frames, m
         for b in range(256):
             ru = np.int32(rr[2048 + b]) - 128
             rv = np.int32(rr[2304 + b]) - 128
-            du = np.int32(cc[2048 + b]) - np.int32(rr[2048 + b])
-            dv = np.int32(cc[2304 + b]) - np.int32(rr[2304 + b])
+            du = np.int32(cc[2048 + b]) - 128 - ru
+            dv = np.int32(cc[2304 + b]) - 128 - rv
             su += du
             sv += dv
             cnum[b] += du * du + dv * dv

@@ -460,7 +460,7 @@ def _judge(ref: VideoProfile, cand: VideoProfile, dr: np.ndarray, dc: np.ndarray
     good = ~(anomalous | frozen)
     if good.sum() == 0:
         good = np.ones_like(good)
-    gi, gj = ri[good], cj[good]
+    gi, gj = ri[good].astype(np.int64), cj[good].astype(np.int64)
     k = len(gi)
 
     # the absolute local thresholds were calibrated at CAL_PIXELS; a block mean or spread of a smaller rendition
@@ -469,12 +469,12 @@ def _judge(ref: VideoProfile, cand: VideoProfile, dr: np.ndarray, dc: np.ndarray
     t_persist, t_frames = ((_T_PERSIST, _T_FRAMES) if size <= 1.0 else
                            (_T_PERSIST * np.float32(size), _T_FRAMES * np.float32(size)))
     g_y, g_c, pm, pf = _evidence.local_evidence(
-        ref.data, cand.data, _grad_maps(ref), gi.astype(np.int64), gj.astype(np.int64), _NOISE_Y, _NOISE_C,
+        ref.data, cand.data, _grad_maps(ref), gi, gj, _NOISE_Y, _NOISE_C,
         _SPREAD, SPREAD_BINS, t_persist, t_frames)
     # global: median block differences (before any bias removal), averaged over frames
     scores["global"] = max(g_y / GLOBAL_Y, g_c / GLOBAL_C)
     ev_res, ev_motion, ev_tint, bu, bv = _evidence.residual_evidence(
-        ref.data, cand.data, gi.astype(np.int64), gj.astype(np.int64), MOTION_VAR, TINT_K, MOTION_T, MOTION_REL,
+        ref.data, cand.data, gi, gj, MOTION_VAR, TINT_K, MOTION_T, MOTION_REL,
         MOTION_EPS, MOTION_FRAMES, MOTION_MIN_VAR, TINT_T)
     g_cb = max(abs(bu), abs(bv))
     scores["global"] = max(scores["global"], g_cb / GLOBAL_CB)
@@ -482,8 +482,7 @@ def _judge(ref: VideoProfile, cand: VideoProfile, dr: np.ndarray, dc: np.ndarray
         reasons.append(f"the whole picture's colour is shifted (mean chroma shift {g_cb:.1f})")
     # GEOM_FRAMES frames spread evenly (floor(i (k-1) / (G-1)), as np.linspace(..).astype(int) picks them)
     sel = np.arange(k) if k <= GEOM_FRAMES else np.arange(GEOM_FRAMES) * (k - 1) // (GEOM_FRAMES - 1)
-    d_id, d_sm, d_flip, d_zoom = _evidence.geometry(ref.data, cand.data, gi[sel].astype(np.int64),
-                                                   gj[sel].astype(np.int64), GEOM_ZOOMS)
+    d_id, d_sm, d_flip, d_zoom = _evidence.geometry(ref.data, cand.data, gi[sel], gj[sel], GEOM_ZOOMS)
     s_flip = d_id / (d_flip + GEOM_EPS) / GEOM_FLIP
     s_zoom = min(d_id, d_sm) / (d_zoom + GEOM_EPS) / GEOM_ZOOM
     if max(s_flip, s_zoom) >= THRESHOLD:
@@ -503,7 +502,7 @@ def _judge(ref: VideoProfile, cand: VideoProfile, dr: np.ndarray, dc: np.ndarray
     # no low floor to stand out from); texture also needs the loss-only map's contrast (pm[3]) and no sharp
     # edge nearby (one kernel: _evidence.local_summary)
     persist, pf_max, det, s_persist, s_frames = _evidence.local_summary(
-        pm, pf, ref.data, gi.astype(np.int64), kk, LOCAL_REL_Q, LOCAL_REL_CLEAN, LOCAL_REL_MIN, LOCAL_REL_EPS,
+        pm, pf, ref.data, gi, kk, LOCAL_REL_Q, LOCAL_REL_CLEAN, LOCAL_REL_MIN, LOCAL_REL_EPS,
         _T_REL, LOCAL_REL_LOSS, EDGE_STEP)
     details = {name: (float(det[i, 0]), float(det[i, 1])) for i, name in enumerate(("luma", "texture", "colour"))}
     # motion not followed and relative colour error: persistent evidence on the same scale (ev_res: the larger)
