@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,22 @@ BOX = (0.6, 0.55, 0.3, 0.3)   # x, y, w, h fractions of the edited region in the
 
 
 _ff = ffmpeg
+
+
+@contextmanager
+def _constants(**values):
+    """lpcore.verify.detect's calibrated constants set to `values` inside the block (a rule switched off or changed,
+    as the control of a test), restored after it."""
+    from lpcore.verify import detect as det
+
+    old = {name: getattr(det, name) for name in values}
+    try:
+        for name, value in values.items():
+            setattr(det, name, value)
+        yield
+    finally:
+        for name, value in old.items():
+            setattr(det, name, value)
 
 
 def _region(inner: str) -> str:
@@ -301,8 +318,6 @@ def test_reordered_frames_of_scrolling_noise(tmp_path):
     """A reversed run of a scrolling cellular automaton: every frame's coarse descriptor looks alike, so only the
     fine 32x32 maps show that the frames fit other reference frames; honest coarse encodes of it stay clean, and
     without the fine check (threshold out of reach) the run is missed, so the check is what catches it."""
-    from lpcore.verify import detect as det
-
     src = tmp_path / "ca.mkv"
     _ff("-f", "lavfi", "-i", "cellauto=s=960x540:r=30:rule=110:random_seed=5:scroll=1,trim=duration=2",
         "-frames:v", "60", "-c:v", "ffv1", str(src))
@@ -324,20 +339,14 @@ def test_reordered_frames_of_scrolling_noise(tmp_path):
     # the flagged frames are the reversed run (candidate frames 20..27), not the rest
     flagged = {i for a, b in rep.frames for i in range(a, b + 1)}
     assert flagged and flagged <= set(range(18, 30)), rep.frames
-    old = det.FINE_REORDER
-    try:
-        det.FINE_REORDER = float("inf")
+    with _constants(FINE_REORDER=float("inf")):
         assert not detect_tampering(ref, rev).tampered
-    finally:
-        det.FINE_REORDER = old
 
 
 def test_contrast_rule_catches_a_faint_edit_in_a_clean_rendition(clips, tmp_path):
     """A light blur of a 4 % region, encoded cleanly (CRF 20): below the absolute texture threshold (which has
     to tolerate a CRF 45 encode), but far above this rendition's own noise floor, so the contrast rule flags it
     and the region map points at it. Without the rule (thresholds out of reach) it would pass."""
-    from lpcore.verify import detect as det
-
     files, prof = clips
     out = tmp_path / "faint_blur.mp4"
     bx, by, bw, bh = 0.7, 0.1, 0.2, 0.2   # (textured, away from testsrc2's sharp edges: see _evidence.edge_blocks)
@@ -350,12 +359,8 @@ def test_contrast_rule_catches_a_faint_edit_in_a_clean_rendition(clips, tmp_path
     assert rep.tampered and rep.scores["local"] >= THRESHOLD, (rep.scores, rep.details)
     r, c = np.unravel_index(np.argmax(rep.regions), rep.regions.shape)
     assert by * 32 - 2 <= r <= (by + bh) * 32 + 1 and bx * 32 - 2 <= c <= (bx + bw) * 32 + 1, (r, c)
-    old = det._T_REL.copy()
-    try:
-        det._T_REL[:] = np.inf
+    with _constants(_T_REL=np.full(3, np.inf, np.float32)):
         assert not detect_tampering(prof["trusted"], cand).tampered
-    finally:
-        det._T_REL[:] = old
 
 
 def test_static_sharp_edges_after_another_scaler_are_clean(tmp_path):
@@ -402,14 +407,9 @@ def noise_and_life(tmp_path_factory):
 
 def _without_residual_rules(ref, cand):
     """The report with the motion, tint and colour-cast rules switched off (thresholds out of reach)."""
-    from lpcore.verify import detect as det
-
-    old = det.MOTION_T, det.TINT_T, det.GLOBAL_CB
-    try:
-        det.MOTION_T = det.TINT_T = det.GLOBAL_CB = float("inf")
+    inf = float("inf")
+    with _constants(MOTION_T=inf, TINT_T=inf, GLOBAL_CB=inf):
         return detect_tampering(ref, cand)
-    finally:
-        det.MOTION_T, det.TINT_T, det.GLOBAL_CB = old
 
 
 def test_residual_rules_stay_quiet_on_honest_noise_and_life(noise_and_life):
@@ -466,29 +466,73 @@ def test_desaturation_of_sparse_colour_is_caught_as_a_cast(noise_and_life):
 
 
 def test_small_renditions_get_thresholds_for_their_noise(tmp_path):
-    """At 320x180 a block mean averages about half the pixels it does at the calibration size (426x240), so an
-    honest CRF 45 encode's block noise is larger: the absolute local thresholds grow with sqrt(426 x 240 /
-    pixels). Without that (CAL_PIXELS out of the way) these honest encodes were flagged."""
-    from lpcore.verify import detect as det
-
-    srcs = {"testsrc": "testsrc=s=960x540:r=30:d=2",
-            "life": "life=s=960x540:r=30:seed=99:ratio=0.5:mold=0,trim=duration=2"}
-    pairs = []
-    for name, g in srcs.items():
-        src = tmp_path / f"{name}.mkv"
-        _ff("-f", "lavfi", "-i", g, "-frames:v", "60", "-c:v", "ffv1", str(src))
-        out = {}
-        for crf in ("18", "45"):
-            out[crf] = tmp_path / f"{name}_{crf}.mp4"
-            _ff("-i", str(src), "-vf", f"scale={W}:{H}", "-pix_fmt", "yuv420p", "-c:v", "libx264", "-crf", crf,
-                str(out[crf]))
-        pairs.append((compute_profile_file(out["18"], "cpu"), compute_profile_file(out["45"], "cpu")))
+    """At 256x144 a block mean averages about a third of the pixels it does at the calibration size (426x240), so
+    an honest CRF 45 encode's block noise is larger: the absolute local thresholds grow with sqrt(426 x 240 /
+    pixels). Without that (CAL_PIXELS out of the way) these honest encodes were flagged (a rotating YUV test
+    pattern and a slow zoom into testsrc, luma evidence 1.2-1.5 x the unscaled thresholds)."""
+    srcs = {"yuvtest": "yuvtestsrc=s=960x540:r=30:d=2,rotate=a=t*0.3",
+            "zoompan": "testsrc=s=960x540:r=30:d=2,zoompan=z='1+0.002*on':d=1:s=960x540:fps=30"}
+    pairs = [_honest_pair(tmp_path, name, g, "45", size="256:144") for name, g in srcs.items()]
     for ref, cand in pairs:
         rep = detect_tampering(ref, cand)
         assert not rep.tampered, (rep.scores, rep.details)
-    old = det.CAL_PIXELS
-    try:
-        det.CAL_PIXELS = 1
-        assert any(detect_tampering(ref, cand).tampered for ref, cand in pairs)
-    finally:
-        det.CAL_PIXELS = old
+    with _constants(CAL_PIXELS=1):
+        assert all(detect_tampering(ref, cand).tampered for ref, cand in pairs)
+
+
+def _honest_pair(tmp_path, name: str, graph: str, crf: str, size: str | None = None, extra=()):
+    """Profiles of a trusted (CRF 18) and an honest CRF `crf` encode of the lavfi `graph` (scaled to `size`)."""
+    vf = ["-vf", f"scale={size}:flags=bicubic"] if size else []
+    src = tmp_path / f"{name}.mkv"
+    _ff("-f", "lavfi", "-i", graph, "-c:v", "ffv1", "-pix_fmt", "yuv420p", str(src))
+    out = []
+    for c, more in (("18", ()), (crf, extra)):
+        f = tmp_path / f"{name}_{c}.mp4"
+        _ff("-i", str(src), *vf, "-pix_fmt", "yuv420p", "-c:v", "libx264", *more, "-crf", c, str(f))
+        out.append(compute_profile_file(f, "cpu"))
+    return out
+
+
+def test_colour_bleeding_beside_colour_edges_is_honest(tmp_path, noise_and_life):
+    """SMPTE HD bars with temporal noise at CRF 45: the encoder bleeds the saturated bars' colour into the grey
+    bars beside them, a colour error large against grey's own colour. The tint rule tolerates the reference's
+    colour steps around a block (TINT_EDGE); without that the honest encode was flagged (tint 5 x its
+    threshold). A hue turn of a region of faint colour is still caught by the tint rule alone."""
+    ref, cand = _honest_pair(tmp_path, "bars", "smptehdbars=s=640x360:r=30:d=1,noise=alls=8:allf=t:all_seed=99",
+                             "45")
+    rep = detect_tampering(ref, cand)
+    assert not rep.tampered and rep.details["tint_persist"] < THRESHOLD, (rep.scores, rep.details)
+    with _constants(TINT_EDGE=0.0):
+        assert detect_tampering(ref, cand).details["tint_persist"] >= THRESHOLD
+    prof, refs = noise_and_life
+    turned = prof("life", "hue90edge", "[0:v]split[m][r];[r]crop=320:180:560:300,hue=h=90:s=1.2[e];"
+                  "[m][e]overlay=560:300[v]", "23")
+    assert detect_tampering(refs["life"], turned).details["tint_persist"] >= THRESHOLD
+
+
+def test_ringing_beside_sharp_edges_is_honest(tmp_path):
+    """Static SMPTE HD bars at CRF 40: the encoder rings beside every bar edge in every frame alike, texture
+    gained where the reference has a sharp step. That share counts 1 / EDGE_GAIN near sharp edges; counted in
+    full, the honest encode was flagged. (Texture lost at such edges still counts in full:
+    test_static_sharp_edges_after_another_scaler_are_clean's blur.)"""
+    ref, cand = _honest_pair(tmp_path, "hdbars", "smptehdbars=s=640x360:r=30:d=1", "40", extra=("-preset", "veryfast"))
+    rep = detect_tampering(ref, cand)
+    assert not rep.tampered, (rep.scores, rep.details)
+    with _constants(EDGE_GAIN=1.0):
+        assert detect_tampering(ref, cand).tampered
+
+
+def test_texture_lost_overall_raises_the_texture_tolerance(tmp_path, clips):
+    """Scrolling cellular-automaton noise at CRF 40: the encoder loses texture everywhere, and more in the band of
+    rows entering the picture, which the absolute texture rule alone had flagged (TEXTURE_LOST_K = 0). The
+    rendition's overall texture loss (the median log spread ratio) raises the texture tolerance; a clean
+    rendition keeps its own, so the test suite's blur and pixelisation are still caught."""
+    ref, cand = _honest_pair(tmp_path, "ca", "cellauto=s=960x540:r=30:rule=30:random_seed=51:scroll=1,"
+                             "trim=duration=2", "40", size="426:240", extra=("-preset", "veryfast"))
+    rep = detect_tampering(ref, cand)
+    assert not rep.tampered, (rep.scores, rep.details)
+    with _constants(TEXTURE_LOST_K=0.0):
+        assert detect_tampering(ref, cand).tampered
+    _, prof = clips
+    for kind in ("blur", "pixelise"):
+        assert detect_tampering(prof["trusted"], prof[f"tamper:{kind}"]).tampered, kind

@@ -242,8 +242,10 @@ def local_evidence(R, C, G, gi, gj, noise_y, noise_c, spread, spread_bins, t_per
     R, C: the reference's and candidate's (N, 2560) profile bytes (C-contiguous rows: ymean, yspread, umean,
     vmean, row-major maps). noise_y = (Y0, YS, YG), noise_c = (C0, CS, CG), spread = (EPS, NOISE_S, GAIN, MIN);
     spread_bins: reference-spread bin edges; t_persist/t_frames: thresholds of (luma, texture, colour).
-    Returns (g_y, g_c, persist (4, 32, 32) / t_persist, per-frame maxima (3, K) / t_frames); the persistent
-    maps are the frame-averaged maps' 3x3 neighbourhood means, the per-frame maxima those of each frame.
+    Returns (g_y, g_c, persist (4, 32, 32) / t_persist, per-frame maxima (3, K) / t_frames, g_s); the persistent
+    maps are the frame-averaged maps' 3x3 neighbourhood means, the per-frame maxima those of each frame; g_s is
+    the median log spread ratio (candidate / reference, at the histogram's resolution) of the textured blocks
+    (either spread >= MIN) of all frames: how much texture the rendition kept overall.
     persist[3] is the texture map of texture lost only (gains count 0), on the texture threshold: the detector's
     contrast rule reads it, since a scaler's aliasing can add texture locally where no edit removed any."""
     k = gi.shape[0]
@@ -266,6 +268,9 @@ def local_evidence(R, C, G, gi, gj, noise_y, noise_c, spread, spread_bins, t_per
     # counted into 4 interleaved copies (cell 4 x (bin offset + q) + b % 4): neighbouring blocks mostly fall into
     # the same cell, and 4 copies break the chains of increments of one memory cell; summed after the loop
     lr_hist4 = np.zeros(4 * nb * _LR_BINS, np.int32)
+    tex_hist4 = np.zeros(4 * _LR_BINS, np.int32)   # log ratios of the textured blocks, all reference spreads
+                                                   # (4 interleaved copies, as lr_hist4)
+    smin_i = np.int32(spread[3])               # (spreads are integers: >= MIN as integers, MIN an integer)
     log_lut = np.empty(256, np.float32)
     for v in range(256):
         log_lut[v] = np.float32(np.log(np.float64(v) + spread[0]))
@@ -324,10 +329,15 @@ def local_evidence(R, C, G, gi, gj, noise_y, noise_c, spread, spread_bins, t_per
             q_hi = max(q_hi, q)
             qi[b] = q
         for b in range(0, 1024, 4):
-            lr_hist4[np.uint32(4) * (bin_off[rr[1024 + b]] + np.uint32(qi[b]))] += 1
-            lr_hist4[np.uint32(4) * (bin_off[rr[1025 + b]] + np.uint32(qi[b + 1])) + np.uint32(1)] += 1
-            lr_hist4[np.uint32(4) * (bin_off[rr[1026 + b]] + np.uint32(qi[b + 2])) + np.uint32(2)] += 1
-            lr_hist4[np.uint32(4) * (bin_off[rr[1027 + b]] + np.uint32(qi[b + 3])) + np.uint32(3)] += 1
+            q0, q1, q2, q3 = np.uint32(qi[b]), np.uint32(qi[b + 1]), np.uint32(qi[b + 2]), np.uint32(qi[b + 3])
+            lr_hist4[np.uint32(4) * (bin_off[rr[1024 + b]] + q0)] += 1
+            lr_hist4[np.uint32(4) * (bin_off[rr[1025 + b]] + q1) + np.uint32(1)] += 1
+            lr_hist4[np.uint32(4) * (bin_off[rr[1026 + b]] + q2) + np.uint32(2)] += 1
+            lr_hist4[np.uint32(4) * (bin_off[rr[1027 + b]] + q3) + np.uint32(3)] += 1
+            tex_hist4[np.uint32(4) * q0] += np.int32(txi[b] >= smin_i)
+            tex_hist4[np.uint32(4) * q1 + np.uint32(1)] += np.int32(txi[b + 1] >= smin_i)
+            tex_hist4[np.uint32(4) * q2 + np.uint32(2)] += np.int32(txi[b + 2] >= smin_i)
+            tex_hist4[np.uint32(4) * q3 + np.uint32(3)] += np.int32(txi[b + 3] >= smin_i)
         # the larger spread of the 2x2 luma blocks under each colour cell: pairs of columns, then of rows
         for i in range(512):
             hm[i] = max(txi[2 * i], txi[2 * i + 1])
@@ -416,7 +426,15 @@ def local_evidence(R, C, G, gi, gj, noise_y, noise_c, spread, spread_bins, t_per
         t_kind = t_persist[kind] if kind < 3 else t_persist[1]
         for b in range(1024):
             persist[kind, b] = box[b] / t_kind
-    return g_y / k, g_c / k, persist.reshape(4, 32, 32), frames
+    tex_hist = np.zeros(_LR_BINS, np.int32)
+    n_tex = 0
+    for q in range(q_lo, q_hi + 1):
+        tex_hist[q] = tex_hist4[4 * q] + tex_hist4[4 * q + 1] + tex_hist4[4 * q + 2] + tex_hist4[4 * q + 3]
+        n_tex += tex_hist[q]
+    g_s = 0.0
+    if n_tex:
+        g_s = (_hist_median(tex_hist[q_lo:q_hi + 1], -q_lo, n_tex) + 0.5) / _LR_STEPS - _LR_RANGE
+    return g_y / k, g_c / k, persist.reshape(4, 32, 32), frames, g_s
 
 
 @njit(cache=True, nogil=True)
@@ -921,13 +939,17 @@ def _kth_largest(x, kk):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def local_summary(pm, pf, R, gi, kk, rel_q, rel_clean, rel_min, rel_eps, t_rel, rel_loss, edge_step):
+def local_summary(pm, pf, R, gi, kk, rel_q, rel_clean, rel_min, rel_eps, t_rel, rel_loss, edge_step, edge_gain,
+                  edge_floor, tex_scale):
     """The local evidence's maps and scores from local_evidence's (persist, frames) = (pm, pf), as
-    lpcore.verify.detect documents them (rel_*: LOCAL_REL_*, edge_step: EDGE_STEP; kk: how many frames the
-    per-frame score needs, the kk-th largest): each persistent map less its median over the frame, and where
-    the luma map's rel_q quantile (its floor, before the median is taken off) is at most rel_clean, the
-    contrast rule's maps (texture also from the loss-only map pm[3], none near the reference's sharp edges:
-    edge_blocks of frames gi of R). Returns (regions (32, 32) float64: the largest kind per block, per-frame
+    lpcore.verify.detect documents them (rel_*: LOCAL_REL_*, edge_step: EDGE_STEP, edge_gain/edge_floor:
+    EDGE_GAIN/EDGE_GAIN_FLOOR; kk: how many frames the per-frame score needs, the kk-th largest): each persistent
+    map less its median over the frame, the texture map's share of texture gained divided by up to edge_gain near
+    the reference's sharp edges (edge_blocks of frames gi of R; the loss-only map pm[3] tells the shares apart;
+    the full divisor from a luma floor of edge_floor on, none in a noise-free rendition) and the texture map then
+    divided by tex_scale (>= 1: the tolerance of a rendition that lost texture overall), and where the luma map's
+    rel_q quantile (its floor, before the median is taken off) is at most rel_clean, the contrast rule's maps
+    (texture also from pm[3], none near sharp edges). Returns (regions (32, 32) float64: the largest kind per block, per-frame
     maxima float64 (K,), details (3, 2) float64: per kind its map's maximum and its kk-th largest frame
     maximum, the largest region value, the kk-th largest frame maximum).
 
@@ -961,11 +983,23 @@ def local_summary(pm, pf, R, gi, kk, rel_q, rel_clean, rel_min, rel_eps, t_rel, 
     for kind in range(3):
         for b in range(n):
             maps[kind, b] = flat[kind, b] - med[kind]
+    edge = edge_blocks(R, gi, np.float32(edge_step)).reshape(n)
+    ramp = min(np.float32(1.0), floor[0] / np.float32(edge_floor))
+    inv_gain = np.float32(1.0) / (np.float32(1.0) + (np.float32(edge_gain) - np.float32(1.0)) * ramp)
+    tex_abs = np.empty(n, np.float32)   # the absolute texture map; the contrast rule reads maps[1] as it was
+    inv_scale = np.float32(1.0) / np.float32(tex_scale)
+    for b in range(n):
+        v = maps[1, b]
+        if edge[b]:
+            # texture gained beside a sharp edge is an encoder's ringing: that share (the map less its loss-only
+            # part, both less their medians) counts less, as much less as the rendition is noisy
+            lo = min(flat[3, b] - med[3], v)
+            v = lo + (v - lo) * inv_gain
+        tex_abs[b] = v * inv_scale
     if floor[0] <= np.float32(rel_clean):
         eps = np.float32(rel_eps)
         rmin = np.float32(rel_min)
         loss_den = (floor[3] + eps) * np.float32(rel_loss)
-        edge = edge_blocks(R, gi, np.float32(edge_step)).reshape(n)
         for kind in range(3):
             den = (floor[kind] + eps) * np.float32(t_rel[kind])
             for b in range(n):
@@ -975,7 +1009,10 @@ def local_summary(pm, pf, R, gi, kk, rel_q, rel_clean, rel_min, rel_eps, t_rel, 
                     rel = min(rel, (flat[3, b] - med[3]) / loss_den)
                     if edge[b]:
                         rel = np.float32(0.0)
+                    v = tex_abs[b]
                 maps[kind, b] = max(v, rel)
+    else:
+        maps[1, :] = tex_abs
     regions = np.empty(n)
     for b in range(n):
         regions[b] = max(maps[0, b], max(maps[1, b], maps[2, b]))
@@ -1094,7 +1131,7 @@ def _median32(x):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def residual_evidence(R, C, gi, gj, k_var, k_col, m_t, m_rel, m_eps, m_frames, m_vmin, t_t):
+def residual_evidence(R, C, G, gi, gj, k_var, k_col, k_edge, m_t, m_rel, m_eps, m_frames, m_vmin, t_t):
     """Three statistics of the aligned frames (R[gi], C[gj]) that the block-difference maps miss, as evidence
     (lpcore.verify.detect documents the constants): returns the (32, 32) float32 map of the larger of the motion
     and tint evidence (the tint map's 16x16 blocks spread over 2x2), each one's maximum, and the mean U and V
@@ -1107,10 +1144,12 @@ def residual_evidence(R, C, gi, gj, k_var, k_col, m_t, m_rel, m_eps, m_frames, m
       (delogo's interpolation of a moving border) leaves the variance of the difference at or above the
       reference's. Only where the reference's block means vary by at least m_vmin (levels^2) in the whole
       3x3 neighbourhood.
-    - *tint*: per chroma block, sum_t |c - r|^2 / sum_t (|r|^2 + k_col) of
+    - *tint*: per chroma block, sum_t |c - r|^2 / sum_t (|r|^2 + k_col + k_edge |g|^2) of
       the (U, V) vectors about neutral grey, as its 3x3 neighbourhood mean: the colour error relative to the
       block's own colour. A hue turn or a saturation change of a region moves the vectors by their own size;
-      an honest encoder's chroma errors are small against saturated colour and bounded by k_col on grey.
+      an honest encoder's chroma errors are small against saturated colour and bounded by k_col on grey, and
+      beside a colour edge it bleeds the neighbour's colour in: g = the reference's largest U and V steps to a
+      4-neighbour in that frame (G, its grad_maps), so grey next to saturated colour tolerates that much.
     - the mean U and V differences over all aligned frames and chroma blocks: a colour cast or desaturation of
       the whole picture moves them, an honest encoder's chroma errors have both signs.
     The sums are integers, so they do not depend on their order."""
@@ -1123,11 +1162,13 @@ def residual_evidence(R, C, gi, gj, k_var, k_col, m_t, m_rel, m_eps, m_frames, m
     sdd = np.zeros(1024, np.int32)
     cnum = np.zeros(256, np.int32)
     cden = np.zeros(256, np.int32)
+    cedge = np.zeros(256, np.int32)   # (the same bound as cnum: two squared steps of bytes per frame)
     su = np.int32(0)
     sv = np.int32(0)
     for t in range(k):
         rr = R[gi[t]]
         cc = C[gj[t]]
+        gr = G[gi[t]]
         for b in range(1024):
             r = np.int32(rr[b])
             d = np.int32(cc[b]) - r
@@ -1144,6 +1185,10 @@ def residual_evidence(R, C, gi, gj, k_var, k_col, m_t, m_rel, m_eps, m_frames, m
             sv += dv
             cnum[b] += du * du + dv * dv
             cden[b] += ru * ru + rv * rv
+        for b in range(256):
+            gu = np.int32(gr[1024 + b])
+            gv = np.int32(gr[1280 + b])
+            cedge[b] += gu * gu + gv * gv
     kk = np.float64(max(k, 1))
     motion = np.empty(1024, np.float32)
     moving = np.empty((32, 32), np.bool_)
@@ -1159,7 +1204,7 @@ def residual_evidence(R, C, gi, gj, k_var, k_col, m_t, m_rel, m_eps, m_frames, m
     _box3(motion, tmp, out)
     col = np.empty((16, 16), np.float64)
     for b in range(256):
-        col[b // 16, b % 16] = np.float64(cnum[b]) / (np.float64(cden[b]) + kk * k_col)
+        col[b // 16, b % 16] = np.float64(cnum[b]) / (np.float64(cden[b]) + k_edge * np.float64(cedge[b]) + kk * k_col)
     tint = np.empty(256, np.float32)
     for i in range(16):
         for j in range(16):
