@@ -949,9 +949,9 @@ def local_summary(pm, pf, R, gi, kk, rel_q, rel_clean, rel_min, rel_eps, t_rel, 
     the full divisor from a luma floor of edge_floor on, none in a noise-free rendition) and the texture map then
     divided by tex_scale (>= 1: the tolerance of a rendition that lost texture overall), and where the luma map's
     rel_q quantile (its floor, before the median is taken off) is at most rel_clean, the contrast rule's maps
-    (texture also from pm[3], none near sharp edges). Returns (regions (32, 32) float64: the largest kind per block, per-frame
-    maxima float64 (K,), details (3, 2) float64: per kind its map's maximum and its kk-th largest frame
-    maximum, the largest region value, the kk-th largest frame maximum).
+    (texture also from pm[3], none near sharp edges). Returns (regions (32, 32) float64: the largest kind per
+    block, per-frame maxima float64 (K,), details (3, 2) float64: per kind its map's maximum and its kk-th
+    largest frame maximum, the largest region value, the kk-th largest frame maximum).
 
     Bit for bit numpy's np.median and np.quantile (linear) of the maps, and its float32 arithmetic (a Python
     float operand taken as float32, NEP 50): the order statistics come from quickselect (exact values, in

@@ -528,9 +528,11 @@ def _judge(ref: VideoProfile, cand: VideoProfile, dr: np.ndarray, dc: np.ndarray
     # contrast rule, as maps on the same scale (1.0 = its threshold), in a clean rendition only (a noisy one has
     # no low floor to stand out from); texture also needs the loss-only map's contrast (pm[3]) and no sharp
     # edge nearby (one kernel: _evidence.local_summary)
+    # a rendition that lost texture everywhere (g_s: the median log spread ratio) tolerates as much more locally
+    tex_scale = 1.0 + TEXTURE_LOST_K * max(0.0, -g_s - TEXTURE_LOST_FREE)
     persist, pf_max, det, s_persist, s_frames = _evidence.local_summary(
         pm, pf, ref.data, gi, kk, LOCAL_REL_Q, LOCAL_REL_CLEAN, LOCAL_REL_MIN, LOCAL_REL_EPS,
-        _T_REL, LOCAL_REL_LOSS, EDGE_STEP, EDGE_GAIN, EDGE_GAIN_FLOOR, 1.0 + TEXTURE_LOST_K * max(0.0, -g_s - TEXTURE_LOST_FREE))
+        _T_REL, LOCAL_REL_LOSS, EDGE_STEP, EDGE_GAIN, EDGE_GAIN_FLOOR, tex_scale)
     details = {name: (float(det[i, 0]), float(det[i, 1])) for i, name in enumerate(("luma", "texture", "colour"))}
     # motion not followed and relative colour error: persistent evidence on the same scale (ev_res: the larger)
     persist = np.maximum(persist, ev_res.astype(np.float64))
