@@ -33,8 +33,10 @@ HONEST_SOURCES = {   # lavfi graphs at the rendition size {s}, {t} seconds
     "smptebars": "smptebars=s={s}:r=30:d={t}", "smptehdbars": "smptehdbars=s={s}:r=30:d={t}",
     "testsrc": "testsrc=s={s}:r=30:d={t}", "testsrc2": "testsrc2=s={s}:r=30:d={t}",
     "rgbtestsrc": "rgbtestsrc=s={s}:r=30:d={t}", "yuvtestsrc": "yuvtestsrc=s={s}:r=30:d={t}",
-    "mandelbrot": "mandelbrot=s={s}:r=30,trim=duration={t}", "life": "life=s={s}:r=30:mold=10:ratio=0.1,"
-    "trim=duration={t}", "cellauto": "cellauto=s={s}:r=30:rule=30,trim=duration={t}",
+    "mandelbrot": "mandelbrot=s={s}:r=30,trim=duration={t}",
+    # (life and cellauto draw a random start unless seeded: the reference and the rendition must be the same clip)
+    "life": "life=s={s}:r=30:mold=10:ratio=0.1:seed=7,trim=duration={t}",
+    "cellauto": "cellauto=s={s}:r=30:rule=30:random_seed=7,trim=duration={t}",
     "pal100bars": "pal100bars=s={s}:r=30:d={t}", "colorspectrum": "colorspectrum=s={s}:r=30:d={t}",
     "allyuv": "allyuv=r=30:d={t},scale={s}",
 }

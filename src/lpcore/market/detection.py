@@ -67,7 +67,7 @@ DETECTORS: dict[str, dict] = {
             "small_logo": Fraction(71, 71),          # logo_2pct 71/71
             "half_spliced": Fraction(72, 72),        # splice 72/72
             "two_thirds_spliced": Fraction(72, 72),  # splice 72/72 (not measured apart)
-            "zoom70": Fraction(65, 72),              # zoom 65/72
+            "zoom70": Fraction(66, 72),              # zoom 66/72
         },
     },
 }

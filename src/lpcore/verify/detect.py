@@ -109,12 +109,8 @@ GLOBAL_CB = 2.0            # threshold of the mean signed U or V difference (a c
 # 3x3 mean, less its median over the frame; evidence when it exceeds MOTION_T and MOTION_REL x (the median +
 # MOTION_EPS) (a nearest-neighbour scale of noise-like content raises it everywhere, an edit in a region), on at
 # least MOTION_FRAMES aligned frames (variances of fewer frames are noise). Honest renditions stayed below 4.7
-# apart from nearest-neighbour scaling (<= 1.7x its median); delogo of moving noise reached 13-50, with the map's
-# median at most 0.17 (the rest of the picture follows). MOTION_REL was 3.0 at first: Game of Life generated at the
-# rendition size (pixel-sized cells, outside the corpus) at CRF 35-45 and 150 kbit/s, whose encoder lags over the
-# whole picture (median 1.6-3.6), reached 1.1-1.6x; at 4.5 two thirds of those stay clean, and on the corpus it
-# cost one zoom (of scrolling noise) that only this rule had caught.
-MOTION_VAR, MOTION_T, MOTION_REL, MOTION_EPS, MOTION_FRAMES = 4.0, 6.0, 4.5, 0.25, 10
+# apart from nearest-neighbour scaling (<= 1.7x its median); delogo of moving noise reached 13-50.
+MOTION_VAR, MOTION_T, MOTION_REL, MOTION_EPS, MOTION_FRAMES = 4.0, 6.0, 3.0, 0.25, 10
 # ... and only where the reference moves: its block means' variance >= MOTION_MIN_VAR (levels^2) over the whole 3x3
 # neighbourhood (static colour bars with temporal noise at CRF 45, outside the corpus, reached 2.8 from the
 # encoder's pumping alone; every delogo the rule caught is on content moving far more)
