@@ -634,8 +634,8 @@ def _rms(a, b, scale):
 @njit(cache=True, nogil=True, error_model="numpy")
 def rms_distances(A, B):
     """RMS difference of every row of A (N, K) and every row of B (M, K), float32 (N, M): the detector's coarse
-    frame distances. One thread, vectorised (_rms), and no
-    BLAS thread pool: a batch runs many pairs side by side, and a 60x60 problem is too small to share."""
+    frame distances. One thread, vectorised (_rms), and no BLAS thread pool: a batch runs many pairs side by
+    side, and a 60x60 problem is too small to share."""
     n, m, kk = A.shape[0], B.shape[0], A.shape[1]
     a = np.empty((n, kk), np.float32)
     b = np.empty((m, kk), np.float32)
@@ -925,6 +925,19 @@ def _select(a, lo, hi, k):
 
 
 @njit(cache=True, nogil=True, inline="always")
+def _median_select(a):
+    """np.median of the float32 array a of even length (no NaN), in float32 (the mean of the two middle values),
+    found by _select, which leaves a partitioned: a[:h] holds the smaller half, a[h] the value of rank h
+    (h = len / 2), a[h + 1:] the rest."""
+    h = a.shape[0] // 2
+    hi_mid = _select(a, 0, a.shape[0] - 1, h)
+    lo_mid = a[0]
+    for i in range(1, h):
+        lo_mid = max(lo_mid, a[i])
+    return (lo_mid + hi_mid) / np.float32(2)
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _kth_largest(x, kk):
     """np.sort(x)[-kk] (1 <= kk <= len(x), no NaN): the kk largest kept in order, for a small kk."""
     top = np.full(kk, -np.inf)
@@ -968,14 +981,10 @@ def local_summary(pm, pf, R, gi, kk, rel_q, rel_clean, rel_min, rel_eps, t_rel, 
     a = np.empty(n, np.float32)
     for kind in range(4):
         a[:] = flat[kind]
-        hi_mid = _select(a, 0, n - 1, h)       # rank h; a[:h] holds the smaller half, a[h + 1:] the rest
-        lo_mid = a[0]
-        for i in range(1, h):
-            lo_mid = max(lo_mid, a[i])
-        med[kind] = (lo_mid + hi_mid) / np.float32(2)   # (n even: the mean of the two middle values)
+        med[kind] = _median_select(a)          # (and a partitioned about rank h)
         # ranks q_lo, q_lo + 1 (> h): from the upper part alone
         q1 = _select(a, h + 1, n - 1, q_lo + 1)
-        q0 = hi_mid
+        q0 = a[h]
         for i in range(h + 1, q_lo + 1):
             q0 = max(q0, a[i])
         floor[kind] = q0 + frac * (q1 - q0)
@@ -1119,15 +1128,8 @@ def edge_blocks(R, frames, step):
 
 @njit(cache=True, nogil=True)
 def _median32(x):
-    """np.median of a float32 array of even length (no NaN), in float32: the mean of the two middle values,
-    found by _select on a copy."""
-    a = x.copy()
-    h = a.shape[0] // 2
-    hi_mid = _select(a, 0, a.shape[0] - 1, h)
-    lo_mid = a[0]
-    for i in range(1, h):
-        lo_mid = max(lo_mid, a[i])
-    return (lo_mid + hi_mid) / np.float32(2)
+    """np.median of a float32 array of even length (no NaN), in float32, on a copy (_median_select)."""
+    return _median_select(x.copy())
 
 
 @njit(cache=True, nogil=True, error_model="numpy")

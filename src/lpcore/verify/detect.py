@@ -294,35 +294,30 @@ def load_profile(x: Any, name: str = "input", *, device: str = "auto") -> VideoP
 
 # ------------------------------------------------------------------------------------------------- features
 
-def _descriptor(p: VideoProfile) -> np.ndarray:
-    """Coarse per-frame descriptor for alignment: 8x8 luma means and 4x4 chroma means (float32, (N, 96))."""
-    cached = p._cache.get("desc")
+def _per_profile(p: VideoProfile, kernel: str) -> np.ndarray:
+    """_evidence.<kernel>(p.data), computed once per profile object and kept with it: these depend on one profile
+    alone, and a reference is compared with many renditions."""
+    cached = p._cache.get(kernel)
     if cached is None:
         from . import _evidence
 
-        cached = p._cache["desc"] = _evidence.coarse_descriptor(p.data)
+        cached = p._cache[kernel] = getattr(_evidence, kernel)(p.data)
     return cached
+
+
+def _descriptor(p: VideoProfile) -> np.ndarray:
+    """Coarse per-frame descriptor for alignment: 8x8 luma means and 4x4 chroma means (float32, (N, 96))."""
+    return _per_profile(p, "coarse_descriptor")
 
 
 def _grad_maps(p: VideoProfile) -> np.ndarray:
-    """The blocks' largest steps to their neighbours (the noise model's edge term; (N, 1536) uint8): they depend
-    on the reference alone, so they are kept with it (a reference is compared with many renditions)."""
-    cached = p._cache.get("grad")
-    if cached is None:
-        from . import _evidence
-
-        cached = p._cache["grad"] = _evidence.grad_maps(p.data)
-    return cached
+    """The blocks' largest steps to their neighbours (the noise model's edge term; (N, 1536) uint8)."""
+    return _per_profile(p, "grad_maps")
 
 
 def _luma_maps(p: VideoProfile) -> np.ndarray:
-    """The 32x32 luma maps as float32 rows (N, 1024), for the fine frame distances (cached like the descriptor)."""
-    cached = p._cache.get("luma")
-    if cached is None:
-        from . import _evidence
-
-        cached = p._cache["luma"] = _evidence.luma_maps(p.data)
-    return cached
+    """The 32x32 luma maps as float32 rows (N, 1024), for the fine frame distances."""
+    return _per_profile(p, "luma_maps")
 
 
 def _mpeg7_offset(ref: VideoProfile, cand: VideoProfile) -> int | None:
@@ -338,8 +333,9 @@ def _align(dist: np.ndarray, ref: VideoProfile, cand: VideoProfile,
            mpeg7: bool) -> tuple[int, float, str, list[int]]:
     """(offset, median aligned distance (coarse descriptor), source, tied offsets). Offsets within +-MAX_SHIFT
     are ranked by the median RMS difference of the aligned frames' 32x32 luma maps (plus ALIGN_EPS, times
-    1 + ALIGN_BIAS per frame of shift: static content fits every offset); the tied ones (at most ALIGN_TIED_MAX) fit within
-    ALIGN_TIE of the best. When even the best fits badly, the MPEG-7 match's offset is tried."""
+    1 + ALIGN_BIAS per frame of shift: static content fits every offset); the tied ones (at most
+    ALIGN_TIED_MAX) fit within ALIGN_TIE of the best. When even the best fits badly, the MPEG-7 match's offset
+    is tried."""
     from . import _evidence
 
     n, m = dist.shape
