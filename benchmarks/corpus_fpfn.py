@@ -33,10 +33,11 @@ from pathlib import Path
 FPS = 30
 HELD_OUT_FROM = 18   # profile corpus: segments 0-17 calibrate (0-5 first, 6-17 once held out, benchmarks/README.md);
                      # from here on they are held out and vary more with k
-FRESH_FROM = 54      # segments 18-53 were evaluated during development (two thresholds were raised after them);
-                     # 54 and on were rendered afterwards (benchmarks/README.md says what changed after that)
-NEW_FROM = 66        # 66-77 were rendered after the rules TINT_EDGE, EDGE_GAIN and TEXTURE_LOST_* and evaluated once;
-FINAL_FROM = 78      # MOTION_REL was raised after a sweep outside the corpus, then 78 and on were rendered
+# The profile corpus's parts, (first segment, name), each rendered after the changes before it (benchmarks/README.md,
+# "Parts"): 18-53 were evaluated during development (two thresholds were raised after them); 54-65 were rendered
+# afterwards; 66-77 after the rules TINT_EDGE, EDGE_GAIN and TEXTURE_LOST_*, evaluated once; 78 and on after a
+# motion-rule change that was later undone (undoing it moved none of their verdicts), evaluated once.
+PARTS = ((0, "calibration"), (HELD_OUT_FROM, "held-out"), (54, "fresh"), (66, "new"), (78, "final"))
 DUR = 2
 # (width, height, frames): 2-s segments at two rendition sizes, and 1-s segments (short final segments,
 # 1-s segment configurations) at 426x240
@@ -486,9 +487,7 @@ def evaluate_profile(items: list[dict], presets: list[str]) -> list[dict]:
         cand = _profile_of(it["media"])
         rep = detect_tampering(ref, cand)
         row = {"kind": it["kind"], "segment": it["segment"], "size": it["size"],
-               "part": ("calibration" if it["k"] < HELD_OUT_FROM else
-                        "held-out" if it["k"] < FRESH_FROM else "fresh" if it["k"] < NEW_FROM else
-                        "new" if it["k"] < FINAL_FROM else "final"),
+               "part": [name for first, name in PARTS if first <= it["k"]][-1],
                "profile": bool(rep.tampered), "score": rep.score, "scores": rep.scores, "offset": rep.offset,
                "visible": it["effect"] is None or it["effect"]["visible"],
                "in_scope": it["effect"] is None or it["effect"]["in_scope"]}
@@ -535,7 +534,7 @@ def profile_main(args) -> int:
     items = build_profile_corpus(Path(args.dir), args.segments, args.jobs, args.start)
     presets = args.presets.split(",")
     rows = evaluate_profile(items, presets)
-    for part in ("calibration", "held-out", "fresh", "new", "final"):
+    for _, part in PARTS:
         if any(r["part"] == part for r in rows):
             print(f"\n### {part} segments\n")
             print(profile_table(rows, part, presets))

@@ -22,12 +22,12 @@ import argparse
 import concurrent.futures as cf
 import json
 import shutil
-import subprocess
 import sys
 from collections import defaultdict
 from pathlib import Path
 
-FFMPEG = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y"]
+sys.path.insert(0, str(Path(__file__).resolve().parent))   # the sibling corpus script, however this one is run
+from corpus_fpfn import _profile_of, ff  # noqa: E402  (its ffmpeg runner and cached profiles)
 
 HONEST_SOURCES = {   # lavfi graphs at the rendition size {s}, {t} seconds
     "smptebars": "smptebars=s={s}:r=30:d={t}", "smptehdbars": "smptehdbars=s={s}:r=30:d={t}",
@@ -69,10 +69,6 @@ TAMPERS = {   # filter on [0:v] (own) / [1:v] (foreign) before the scaling
 }
 
 
-def ff(args: list[str]) -> None:
-    subprocess.run([*FFMPEG, *args], check=True)
-
-
 def _tamper_graph(name: str, scale: str) -> str:
     if name == "insert8":
         return ("[0:v]trim=end_frame=25,setpts=PTS-STARTPTS[a];[1:v]trim=end_frame=8,setpts=PTS-STARTPTS[b];"
@@ -82,18 +78,6 @@ def _tamper_graph(name: str, scale: str) -> str:
                 "setpts=PTS-STARTPTS,reverse[b];[0:v]trim=start_frame=28,setpts=PTS-STARTPTS[c];"
                 f"[a][b][c]concat=n=3:v=1,{scale}[v]")
     return f"[0:v]{TAMPERS[name]},{scale}[v]"
-
-
-def _profile(path: Path):
-    """The rendition's profile, cached beside it (.lpvp)."""
-    from lpcore.vsig.profile import VideoProfile, compute_profile_file
-
-    cache = path.with_suffix(".lpvp")
-    if cache.exists():
-        return VideoProfile.from_bytes(cache.read_bytes())
-    prof = compute_profile_file(path, "cpu")
-    cache.write_bytes(prof.to_bytes())
-    return prof
 
 
 def honest_tasks(d: Path, sizes: list[str]) -> list[tuple]:
@@ -156,7 +140,7 @@ def run(d: Path, honest_sizes: list[str], tamper_sizes: list[str], jobs: int) ->
         list(ex.map(lambda pt: _render(pt[1][5], pt[1][7]), tasks))
     rows = []
     for part, (name, s, group, variant, ref, cand, _, _) in tasks:
-        rep = detect_tampering(_profile(ref), _profile(cand))
+        rep = detect_tampering(_profile_of(str(ref)), _profile_of(str(cand)))
         honest = part == "honest-sweep" or group == "honest"
         rows.append({"part": part, "source": name, "size": s, "variant": variant, "honest": honest,
                      "flagged": bool(rep.tampered), "score": rep.score,
