@@ -81,11 +81,55 @@ def _diffs(rr, cc, base, n, d):
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _le_counts(d, n):
+    """F(v) = #{i < n: d[i] <= v} for v = -5 .. 4, as a tuple (F(-5), ..., F(4)). One pass of compares and
+    adds into ten counters, which LLVM keeps in vector registers: ~12x faster than counting into a histogram."""
+    c0 = c1 = c2 = c3 = c4 = c5 = c6 = c7 = c8 = c9 = np.int32(0)
+    for i in range(n):
+        x = d[i]
+        c0 += np.int32(x <= -5)
+        c1 += np.int32(x <= -4)
+        c2 += np.int32(x <= -3)
+        c3 += np.int32(x <= -2)
+        c4 += np.int32(x <= -1)
+        c5 += np.int32(x <= 0)
+        c6 += np.int32(x <= 1)
+        c7 += np.int32(x <= 2)
+        c8 += np.int32(x <= 3)
+        c9 += np.int32(x <= 4)
+    return (c0, c1, c2, c3, c4, c5, c6, c7, c8, c9)
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _medians(d, n, lo, hi, hist, hist4):
     """(median of d[:n], median of |d[:n]|), exactly as _hist_median/_abs_median of the signed histogram of d.
-    hist (511 cells, value v at v + 255) and hist4 (4 interleaved copies: 4 * (v + 255) + i % 4) are all zero
-    on entry and are left so; only cells lo..hi are touched. n is a multiple of 4. Counting into 4 copies
-    breaks the chains of increments of one cell (most differences are 0 or +-1; ~10 % faster here)."""
+
+    Block differences of aligned frames are mostly within a few levels, so the middle values are first looked
+    for in the counts F(v) = #{d <= v} of v = -5 .. 4 (_le_counts): the two middle values of d lie in [-4, 4]
+    when F(-5) <= (n - 1) // 2 and F(4) > n // 2, and those of |d| in [0, 4] when #{|d| <= 4} = F(4) - F(-5)
+    > n // 2; each is then the least v whose count exceeds its rank, as the histogram scan finds it. Otherwise
+    the histogram: hist (511 cells, value v at v + 255) and hist4 (4 interleaved copies: 4 * (v + 255) + i % 4)
+    are all zero on entry and are left so; only cells lo..hi are touched. n is a multiple of 4. Counting into 4
+    copies breaks the chains of increments of one cell (~10 % faster than one)."""
+    f0, f1, f2, f3, f4, f5, f6, f7, f8, f9 = _le_counts(d, n)
+    r0, r1 = (n - 1) // 2, n // 2
+    if f0 <= r0 and f9 > r1 and f9 - f0 > r1:
+        # F is non-decreasing, so the least v whose count exceeds r is -5 + #{v: F(v) <= r}; the same for
+        # #{|d| <= a} = F(a) - F(-a - 1), from a = 0 (branch-free sums of compares)
+        a_lo = (np.int32(f1 <= r0) + np.int32(f2 <= r0) + np.int32(f3 <= r0) + np.int32(f4 <= r0)
+                + np.int32(f5 <= r0) + np.int32(f6 <= r0) + np.int32(f7 <= r0) + np.int32(f8 <= r0) - 4)
+        a_hi = (np.int32(f1 <= r1) + np.int32(f2 <= r1) + np.int32(f3 <= r1) + np.int32(f4 <= r1)
+                + np.int32(f5 <= r1) + np.int32(f6 <= r1) + np.int32(f7 <= r1) + np.int32(f8 <= r1) - 4)
+        g0, g1, g2, g3 = f5 - f4, f6 - f3, f7 - f2, f8 - f1
+        b_lo = np.int32(g0 <= r0) + np.int32(g1 <= r0) + np.int32(g2 <= r0) + np.int32(g3 <= r0)
+        b_hi = np.int32(g0 <= r1) + np.int32(g1 <= r1) + np.int32(g2 <= r1) + np.int32(g3 <= r1)
+        return 0.5 * (a_lo + a_hi), 0.5 * (b_lo + b_hi)
+    return _hist_medians(d, n, lo, hi, hist, hist4)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _hist_medians(d, n, lo, hi, hist, hist4):
+    """_medians by the histogram (see there); a call of its own, so that the hot loop stays small."""
     for i in range(0, n, 4):           # (unsigned indices: no negative-index wrap-around code)
         hist4[np.uint32(4 * (d[i] + 255))] += 1
         hist4[np.uint32(4 * (d[i + 1] + 255) + 1)] += 1
