@@ -514,12 +514,14 @@ _GEOM_LANES = 6        # zoom sums accumulated side by side (the detector search
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def geometry(R, C, gi, gj, zooms):
+def geometry(R, C, gi, gj, zooms, n_frames):
     """Mean |candidate - T(reference)| of the 32x32 luma block-mean maps over the aligned pairs (gi[t], gj[t]),
     for T = identity, identity smoothed over 2x2 blocks (what bilinear resampling does to the map; compared with
     zooms, so that a coarse encode of noise-like content does not look zoomed), mirror left-right, mirror
     top-bottom, negation (the least of the three), and centred zooms by each factor in zooms (the least).
-    Returns (identity, smoothed identity, least mirror/negation, least zoom).
+    Returns (identity, smoothed identity, least mirror/negation, least zoom). Of more than n_frames (>= 2) pairs,
+    n_frames spread evenly are used: pairs floor(i (k - 1) / (n_frames - 1)), as np.linspace(..).astype(int)
+    picks them.
 
     Speed: the identity, mirror, negation and smoothed sums are of integers (or quarters), exact in any order,
     so they are integer sums. Each zoom sum is one float64 chain of additions in (frame, row, column) order,
@@ -527,6 +529,11 @@ def geometry(R, C, gi, gj, zooms):
     time in registers (the zoom table padded with its last zoom), so the chains overlap and every sum keeps its
     order."""
     k = gi.shape[0]
+    if k > n_frames:
+        sel = np.empty(n_frames, np.int64)
+        for i in range(n_frames):
+            sel[i] = i * (k - 1) // (n_frames - 1)
+        gi, gj, k = gi[sel], gj[sel], n_frames
     nz = zooms.shape[0]
     zi0 = np.empty((nz, 32), np.int64)
     zi1 = np.empty((nz, 32), np.int64)
@@ -997,7 +1004,7 @@ def _kth_largest(x, kk):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def local_summary(pm, pf, R, gi, kk, rel_q, rel_clean, rel_min, rel_eps, t_rel, rel_loss, edge_step, edge_gain,
-                  edge_floor, tex_scale):
+                  edge_floor, tex_scale, ev_res):
     """The local evidence's maps and scores from local_evidence's (persist, frames) = (pm, pf), as
     lpcore.verify.detect documents them (rel_*: LOCAL_REL_*, edge_step: EDGE_STEP, edge_gain/edge_floor:
     EDGE_GAIN/EDGE_GAIN_FLOOR; kk: how many frames the per-frame score needs, the kk-th largest): each persistent
@@ -1006,8 +1013,8 @@ def local_summary(pm, pf, R, gi, kk, rel_q, rel_clean, rel_min, rel_eps, t_rel, 
     the full divisor from a luma floor of edge_floor on, none in a noise-free rendition) and the texture map then
     divided by tex_scale (>= 1: the tolerance of a rendition that lost texture overall), and where the luma map's
     rel_q quantile (its floor, before the median is taken off) is at most rel_clean, the contrast rule's maps
-    (texture also from pm[3], none near sharp edges). Returns (regions (32, 32) float64: the largest kind per
-    block, per-frame maxima float64 (K,), details (3, 2) float64: per kind its map's maximum and its kk-th
+    (texture also from pm[3], none near sharp edges); ev_res (32, 32) float32 (residual_evidence's map) joins
+    them in the regions. Returns (regions (32, 32) float64: the largest kind (or ev_res) per block, per-frame maxima float64 (K,), details (3, 2) float64: per kind its map's maximum and its kk-th
     largest frame maximum, the largest region value, the kk-th largest frame maximum).
 
     Bit for bit numpy's np.median and np.quantile (linear) of the maps, and its float32 arithmetic (a Python
@@ -1067,8 +1074,9 @@ def local_summary(pm, pf, R, gi, kk, rel_q, rel_clean, rel_min, rel_eps, t_rel, 
     else:
         maps[1, :] = tex_abs
     regions = np.empty(n)
+    res = ev_res.reshape(n)
     for b in range(n):
-        regions[b] = max(maps[0, b], max(maps[1, b], maps[2, b]))
+        regions[b] = max(max(maps[0, b], max(maps[1, b], maps[2, b])), res[b])
     k = pf.shape[1]
     pf_max = np.empty(k)
     for t in range(k):

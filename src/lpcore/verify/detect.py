@@ -28,8 +28,6 @@ from __future__ import annotations
 import json
 import math
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -261,13 +259,13 @@ class DetectionError(LpcoreError, ValueError):
 def load_profile(x: Any, name: str = "input", *, device: str = "auto") -> VideoProfile:
     """A :class:`VideoProfile` from a profile, LPVP bytes/file (``.lpvp``), a video path or encoded video bytes,
     planar frames ``(y, u, v)``, or luma frames ``(N, H, W)`` uint8 (then the chroma is taken as neutral)."""
+    if isinstance(x, VideoProfile):   # (first: the gateway's case, before the imports the others need)
+        return x
     import os
     from pathlib import Path
 
     from ..vsig.profile import compute_profile
 
-    if isinstance(x, VideoProfile):
-        return x
     if isinstance(x, (bytes, bytearray, memoryview)):
         if bytes(x[:4]) == b"LPVP":
             return VideoProfile.from_bytes(x)
@@ -299,9 +297,7 @@ def _per_profile(p: VideoProfile, kernel: str) -> np.ndarray:
     alone, and a reference is compared with many renditions."""
     cached = p._cache.get(kernel)
     if cached is None:
-        from . import _evidence
-
-        cached = p._cache[kernel] = getattr(_evidence, kernel)(p.data)
+        cached = p._cache[kernel] = getattr(_kernels(), kernel)(p.data)
     return cached
 
 
@@ -336,8 +332,7 @@ def _align(dist: np.ndarray, ref: VideoProfile, cand: VideoProfile,
     1 + ALIGN_BIAS per frame of shift: static content fits every offset); the tied ones (at most
     ALIGN_TIED_MAX) fit within ALIGN_TIE of the best. When even the best fits badly, the MPEG-7 match's offset
     is tried."""
-    from . import _evidence
-
+    _evidence = _kernels()
     n, m = dist.shape
     min_len = max(2, min(n, m) // 2)
     fine = _evidence.fine_diagonals(_luma_maps(ref), _luma_maps(cand), -MAX_SHIFT, MAX_SHIFT, min_len).tolist()
@@ -374,33 +369,39 @@ def detect_tampering(reference: Any, candidate: Any, *, device: str = "auto", mp
     +-4 frames and, when that fits badly and ``mpeg7`` is true, taken from the MPEG-7 match (preset "exact").
     Raises :class:`DetectionError`/``SignatureFormatError``/``VideoDecodeError`` for unusable inputs.
     """
-    with _kernels_ready():
+    global _kernels_warm
+    if _kernels_warm:
         return _detect_tampering(reference, candidate, device=device, mpeg7=mpeg7, offset=offset)
+    # numba compiles (or loads from its cache) each evidence kernel on its first call; two threads doing that at
+    # once can trip numba's own lazy imports ("partially initialized module", seen in a Ray worker running pairs
+    # on threads). So calls are serialised until one has completed; after that they run concurrently (the
+    # kernels release the GIL).
+    with _FIRST_USE:
+        rep = _detect_tampering(reference, candidate, device=device, mpeg7=mpeg7, offset=offset)
+        _kernels_warm = True
+    return rep
 
 
 _FIRST_USE = threading.Lock()
 _kernels_warm = False
+_EVIDENCE = None
 
 
-@contextmanager
-def _kernels_ready() -> Iterator[None]:
-    """numba compiles (or loads from its cache) each evidence kernel on its first call; two threads doing that
-    at once can trip numba's own lazy imports ("partially initialized module", seen in a Ray worker running
-    pairs on threads). So calls are serialised until one has completed; after that they run concurrently
-    (the kernels release the GIL)."""
-    global _kernels_warm
-    if _kernels_warm:
-        yield
-        return
-    with _FIRST_USE:
-        yield
-        _kernels_warm = True
+def _kernels():
+    """lpcore.verify._evidence (the numba kernels), imported on first use so that `import lpcore.verify` stays
+    light; kept in a global, since an import statement per call costs about a microsecond."""
+    global _EVIDENCE
+    if _EVIDENCE is None:
+        from . import _evidence
+
+        _EVIDENCE = _evidence
+    return _EVIDENCE
 
 
 def _detect_tampering(reference: Any, candidate: Any, *, device: str = "auto", mpeg7: bool = True,
                       offset: int | None = None) -> TamperReport:
     """The body of :func:`detect_tampering` (same arguments)."""
-    from . import _evidence  # numba: imported on first use, so `import lpcore.verify` stays light
+    _evidence = _kernels()
 
     ref = load_profile(reference, "reference", device=device)
     cand = load_profile(candidate, "candidate", device=device)
@@ -433,8 +434,7 @@ def _detect_tampering(reference: Any, candidate: Any, *, device: str = "auto", m
 def _judge(ref: VideoProfile, cand: VideoProfile, dr: np.ndarray, dc: np.ndarray, dist: np.ndarray,
            off: int, align_src: str) -> TamperReport:
     """The evidence at alignment ``off`` (candidate index - reference index), as a report."""
-    from . import _evidence
-
+    _evidence = _kernels()
     n, m = len(ref), len(cand)
     i0, i1 = max(0, -off), min(n, m - off)
     reasons: list[str] = []
@@ -445,9 +445,6 @@ def _judge(ref: VideoProfile, cand: VideoProfile, dr: np.ndarray, dc: np.ndarray
         scores["coverage"] = 10.0
         reasons.append("no frame of the candidate aligns with the reference")
         return _report(scores, [(0, m - 1)], regions, frame_scores, off, reasons, n, m, cand, None)
-    ri = np.arange(i0, i1)
-    cj = ri + off
-
     # -- coverage: frames the alignment leaves without a partner
     lost = (n - (i1 - i0))            # reference frames with no candidate frame
     extra = (m - (i1 - i0))           # candidate frames with no reference frame
@@ -465,7 +462,7 @@ def _judge(ref: VideoProfile, cand: VideoProfile, dr: np.ndarray, dc: np.ndarray
         dist, dr, dc, _luma_maps(ref), _luma_maps(cand), off, TEMPORAL_RATIO, TEMPORAL_FLOOR, REORDER_RATIO,
         REORDER_FLOOR, FINE_REORDER, FINE_EPS, FREEZE_STILL, FREEZE_MOVING, TEMPORAL_FRAMES,
         REORDER_FRAMES, FREEZE_FRAMES)
-    n_anom, n_reordered, n_foreign, n_mis, n_fine, n_frozen = (int(x) for x in counts)
+    n_anom, n_reordered, n_foreign, n_mis, n_fine, n_frozen = counts.tolist()
     if n_anom >= TEMPORAL_FRAMES:
         if n_reordered:
             reasons.append(f"{n_reordered} frame(s) match reference frames out of order")
@@ -481,9 +478,10 @@ def _judge(ref: VideoProfile, cand: VideoProfile, dr: np.ndarray, dc: np.ndarray
 
     # -- spatial evidence on aligned frames that are not temporal anomalies
     good = ~(anomalous | frozen)
-    if good.sum() == 0:
-        good = np.ones_like(good)
-    gi, gj = ri[good].astype(np.int64), cj[good].astype(np.int64)
+    if not good.any():
+        good[:] = True
+    gi = np.flatnonzero(good) + i0    # (int64 indices of the aligned reference frames, and their partners)
+    gj = gi + off
     k = len(gi)
 
     # the absolute local thresholds were calibrated at CAL_PIXELS; a block mean or spread of a smaller rendition
@@ -504,9 +502,7 @@ def _judge(ref: VideoProfile, cand: VideoProfile, dr: np.ndarray, dc: np.ndarray
     scores["global"] = max(scores["global"], g_cb / GLOBAL_CB)
     if g_cb >= GLOBAL_CB:
         reasons.append(f"the whole picture's colour is shifted (mean chroma shift {g_cb:.1f})")
-    # GEOM_FRAMES frames spread evenly (floor(i (k-1) / (G-1)), as np.linspace(..).astype(int) picks them)
-    sel = np.arange(k) if k <= GEOM_FRAMES else np.arange(GEOM_FRAMES) * (k - 1) // (GEOM_FRAMES - 1)
-    d_id, d_sm, d_flip, d_zoom = _evidence.geometry(ref.data, cand.data, gi[sel], gj[sel], GEOM_ZOOMS)
+    d_id, d_sm, d_flip, d_zoom = _evidence.geometry(ref.data, cand.data, gi, gj, GEOM_ZOOMS, GEOM_FRAMES)
     s_flip = d_id / (d_flip + GEOM_EPS) / GEOM_FLIP
     s_zoom = min(d_id, d_sm) / (d_zoom + GEOM_EPS) / GEOM_ZOOM
     if max(s_flip, s_zoom) >= THRESHOLD:
@@ -529,11 +525,10 @@ def _judge(ref: VideoProfile, cand: VideoProfile, dr: np.ndarray, dc: np.ndarray
     tex_scale = 1.0 + TEXTURE_LOST_K * max(0.0, -g_s - TEXTURE_LOST_FREE)
     persist, pf_max, det, s_persist, s_frames = _evidence.local_summary(
         pm, pf, ref.data, gi, kk, LOCAL_REL_Q, LOCAL_REL_CLEAN, LOCAL_REL_MIN, LOCAL_REL_EPS,
-        _T_REL, LOCAL_REL_LOSS, EDGE_STEP, EDGE_GAIN, EDGE_GAIN_FLOOR, tex_scale)
+        _T_REL, LOCAL_REL_LOSS, EDGE_STEP, EDGE_GAIN, EDGE_GAIN_FLOOR, tex_scale, ev_res)
     details = {name: (float(det[i, 0]), float(det[i, 1])) for i, name in enumerate(("luma", "texture", "colour"))}
-    # motion not followed and relative colour error: persistent evidence on the same scale (ev_res: the larger)
-    persist = np.maximum(persist, ev_res.astype(np.float64))
-    s_persist = max(s_persist, float(ev_res.max()))
+    # (persist and s_persist include ev_res: motion not followed and relative colour error, persistent evidence
+    # on the same scale)
     details.update(motion=(float(ev_motion), 0.0), tint=(float(ev_tint), 0.0))
     scores["local"] = max(s_persist, s_frames)
     regions = persist
