@@ -6,6 +6,9 @@ sweep checks that the calibration carries over to content and sizes it never saw
 - **honest**: FFmpeg test sources generated directly at the rendition size (as a test suite makes its clips:
   sharp-edged bars and patterns, pixel-level noise), 1 s and 2 s, a CRF 18 reference against x264 CRF 35, CRF 45,
   CRF 40 ``veryfast`` and 150 kbit/s. Every flag is a false alarm.
+- **encoders** (``--encoder-sizes``, none by default): the honest part's sources (2 s) against other encoders
+  (MPEG-4 part 2 at a fixed quantiser and at 200 kbit/s, MPEG-2, full-range MJPEG, x265 CRF 38, SVT-AV1 CRF 50)
+  and x264 renditions with their first frame dropped or repeated, two frames dropped, or at 100 kbit/s.
 - **tampered**: eight sources rendered at 960x540 and scaled (bicubic) to each size; a CRF 18 reference against
   four honest variants (CRF 35 and 45, lanczos and bilinear scaling) and 15 edits (boxes of 3 % and 10 %, a
   quarter-frame blur, a pixelised tenth, mirrors, negation, a hue turn, desaturation, a semi-transparent band,
@@ -42,6 +45,20 @@ HONEST_SOURCES = {   # lavfi graphs at the rendition size {s}, {t} seconds
 }
 HONEST_ENCODES = {"crf35": ["-crf", "35"], "crf45": ["-crf", "45"], "crf40fast": ["-crf", "40", "-preset", "veryfast"],
                   "b150k": ["-b:v", "150k"]}
+# the encoder part: the same sources (2 s), a CRF 18 x264 reference against other encoders and first-frame edits
+# (each replaces the x264 arguments; Matroska output). MJPEG is full-range (yuvj420p, FFmpeg's choice for it): the
+# conversion clips levels below 16 and above 235, which SMPTE bars' PLUGE and yuvtestsrc hold, a real change.
+ENCODER_VARIANTS = {
+    "mpeg4_q8": ["-c:v", "mpeg4", "-q:v", "8"], "mpeg4_200k": ["-c:v", "mpeg4", "-b:v", "200k"],
+    "mpeg2_q12": ["-c:v", "mpeg2video", "-q:v", "12"],
+    "mjpeg_q15_fullrange": ["-c:v", "mjpeg", "-q:v", "15", "-pix_fmt", "yuvj420p"],
+    "x265_crf38": ["-c:v", "libx265", "-crf", "38", "-x265-params", "log-level=error"],
+    "svtav1_crf50": ["-c:v", "libsvtav1", "-crf", "50", "-preset", "10"],
+    "x264_crf45_first_dropped": ["-vf", "select=gte(n\\,1),setpts=N/30/TB", "-c:v", "libx264", "-crf", "45"],
+    "x264_crf30_first_repeated": ["-vf", "tpad=start=1:start_mode=clone", "-c:v", "libx264", "-crf", "30"],
+    "x264_crf28_two_dropped": ["-vf", "select=gte(n\\,2),setpts=N/30/TB", "-c:v", "libx264", "-crf", "28"],
+    "x264_100k": ["-c:v", "libx264", "-b:v", "100k"],
+}
 
 TAMPER_SOURCES = {   # lavfi graphs at 960x540, 2 s
     "testsrc2": "testsrc2=s=960x540:r=30:d=2",
@@ -95,6 +112,20 @@ def honest_tasks(d: Path, sizes: list[str]) -> list[tuple]:
     return tasks
 
 
+def encoder_tasks(d: Path, sizes: list[str]) -> list[tuple]:
+    """The encoder part's tasks, as honest_tasks's."""
+    tasks = []
+    for name, g in HONEST_SOURCES.items():
+        for s in sizes:
+            src = ["-f", "lavfi", "-i", g.format(s=s, t=2)]
+            ref = d / f"e_{name}_{s}_ref.mp4"
+            for vn, enc in ENCODER_VARIANTS.items():
+                pix = [] if "-pix_fmt" in enc else ["-pix_fmt", "yuv420p"]
+                tasks.append((name, s, 2, vn, ref, d / f"e_{name}_{s}_{vn}.mkv",
+                              [*src, "-pix_fmt", "yuv420p", "-c:v", "libx264", "-crf", "18"], [*src, *pix, *enc]))
+    return tasks
+
+
 def tamper_tasks(d: Path, sizes: list[str]) -> list[tuple]:
     tasks = []
     foreign = d / "foreign.mkv"
@@ -119,12 +150,13 @@ def tamper_tasks(d: Path, sizes: list[str]) -> list[tuple]:
 
 def _render(path: Path, args: list[str]) -> None:
     if not path.exists():
-        tmp = path.with_suffix(".part.mp4")
+        tmp = path.with_suffix(".part" + path.suffix)   # (the suffix picks the container)
         ff([*args, str(tmp)])
         tmp.rename(path)
 
 
-def run(d: Path, honest_sizes: list[str], tamper_sizes: list[str], jobs: int) -> list[dict]:
+def run(d: Path, honest_sizes: list[str], tamper_sizes: list[str], jobs: int,
+        encoder_sizes: list[str] = ()) -> list[dict]:
     from lpcore.verify import detect_tampering
 
     d.mkdir(parents=True, exist_ok=True)
@@ -133,6 +165,7 @@ def run(d: Path, honest_sizes: list[str], tamper_sizes: list[str], jobs: int) ->
         if not out.exists():
             ff(["-f", "lavfi", "-i", g, "-frames:v", "60", "-c:v", "ffv1", "-pix_fmt", "yuv420p", str(out)])
     tasks = [("honest-sweep", t) for t in honest_tasks(d, honest_sizes)] + \
+            [("encoder-sweep", t) for t in encoder_tasks(d, list(encoder_sizes))] + \
             [("tamper-sweep", t) for t in tamper_tasks(d, tamper_sizes)]
     refs = {t[4]: t[6] for _, t in tasks}
     with cf.ThreadPoolExecutor(jobs) as ex:
@@ -141,7 +174,7 @@ def run(d: Path, honest_sizes: list[str], tamper_sizes: list[str], jobs: int) ->
     rows = []
     for part, (name, s, group, variant, ref, cand, _, _) in tasks:
         rep = detect_tampering(_profile_of(str(ref)), _profile_of(str(cand)))
-        honest = part == "honest-sweep" or group == "honest"
+        honest = part != "tamper-sweep" or group == "honest"
         rows.append({"part": part, "source": name, "size": s, "variant": variant, "honest": honest,
                      "flagged": bool(rep.tampered), "score": rep.score,
                      "reason": rep.reasons[0] if rep.reasons else ""})
@@ -150,7 +183,7 @@ def run(d: Path, honest_sizes: list[str], tamper_sizes: list[str], jobs: int) ->
 
 def table(rows: list[dict]) -> str:
     out = []
-    for part in ("honest-sweep", "tamper-sweep"):
+    for part in ("honest-sweep", "encoder-sweep", "tamper-sweep"):
         sel = [r for r in rows if r["part"] == part]
         if not sel:
             continue
@@ -177,6 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dir", default="/tmp/lpcore_sweep")
     ap.add_argument("--honest-sizes", default="320x240,640x360")
     ap.add_argument("--tamper-sizes", default="256x144,480x270,854x480")
+    ap.add_argument("--encoder-sizes", default="", help="sizes of the encoder part (none by default)")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--json", help="also write the rows here")
     args = ap.parse_args(argv)
@@ -184,7 +218,8 @@ def main(argv: list[str] | None = None) -> int:
         print("ffmpeg is required", file=sys.stderr)
         return 2
     split = lambda v: [x for x in v.split(",") if x]   # noqa: E731
-    rows = run(Path(args.dir), split(args.honest_sizes), split(args.tamper_sizes), args.jobs)
+    rows = run(Path(args.dir), split(args.honest_sizes), split(args.tamper_sizes), args.jobs,
+               split(args.encoder_sizes))
     print(table(rows))
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
