@@ -522,6 +522,20 @@ def test_ringing_beside_sharp_edges_is_honest(tmp_path):
         assert detect_tampering(ref, cand).tampered
 
 
+def test_motion_threshold_grows_for_small_renditions(tmp_path):
+    """testsrc2 with temporal noise at 160x120, an honest CRF 45 encode with its first frame dropped: block means
+    of 5x4 pixels are noisy, and the motion rule read one block as not following the reference's motion. Its
+    threshold grows below the calibration size like the local ones; without that the honest encode was
+    flagged."""
+    ref, cand = _honest_pair(tmp_path, "noisy", "testsrc2=s=160x120:r=30:d=2,noise=alls=10:allf=t:all_seed=5", "45",
+                             extra=("-vf", "select=gte(n\\,1),setpts=N/30/TB"))
+    rep = detect_tampering(ref, cand)
+    assert not rep.tampered, (rep.scores, rep.details)
+    assert rep.offset == -1     # (the dropped first frame)
+    with _constants(MOTION_SIZE_SCALING=False):
+        assert detect_tampering(ref, cand).tampered
+
+
 def test_texture_lost_overall_raises_the_texture_tolerance(tmp_path, clips):
     """Scrolling cellular-automaton noise at CRF 40: the encoder loses texture everywhere, and more in the band of
     rows entering the picture, which the absolute texture rule alone had flagged (TEXTURE_LOST_K = 0). The

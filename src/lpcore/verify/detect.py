@@ -125,6 +125,14 @@ TINT_K, TINT_T = 32.0, 0.75   # (K was 16 at first: honest CRF 40-45 encodes of 
 # bars (outside the corpus: grey bars between saturated ones) reached 3.0 at 854x480 and 7.0 at 640x360; with it
 # they stay at 0.4-0.5. Any value from 0.1 to 1.0 left every corpus verdict (segments 0-65) as it was.
 TINT_EDGE = 0.25
+# MOTION_T grows with sqrt(CAL_PIXELS / pixels) below CAL_PIXELS, as the local thresholds do: a smaller rendition's
+# block means average fewer pixels, so their variance over time is noisier. Added after an honest CRF 45 encode of
+# testsrc2 with temporal noise at 160x120, its first frame dropped (outside the corpus), reached 1.16 on the motion
+# rule in one block; no verdict of the 5 044 cached corpus and sweep pairs moved (those at 160x90 to 360x202
+# included). TINT_T does not grow: scaled, a hue turn of Life's faint cells at 320x180 (the tests' size) fell to
+# 0.997. Nor do the global thresholds: at 160x120 they tell two different clips of pixel noise (1.6-1.7) from
+# honest encodes of one (<= 0.6), which scaling them would lose.
+MOTION_SIZE_SCALING = True
 # Global geometry: the candidate's luma block-mean map against mirrored/negated and zoomed reference maps, on up
 # to GEOM_FRAMES aligned frames. Evidence = mean |c - r| / (mean |c - T(r)| + GEOM_EPS) over a threshold: an
 # edit of the whole picture that a transform of the reference explains far better than the reference itself.
@@ -495,8 +503,10 @@ def _judge(ref: VideoProfile, cand: VideoProfile, dr: np.ndarray, dc: np.ndarray
         _SPREAD, SPREAD_BINS, t_persist, t_frames)
     # global: median block differences (before any bias removal), averaged over frames
     scores["global"] = max(g_y / GLOBAL_Y, g_c / GLOBAL_C)
+    # the motion rule's threshold grows with the same factor (MOTION_SIZE_SCALING)
+    motion_scale = max(1.0, size) if MOTION_SIZE_SCALING else 1.0
     ev_res, ev_motion, ev_tint, bu, bv = _evidence.residual_evidence(
-        ref.data, cand.data, grads, gi, gj, MOTION_VAR, TINT_K, TINT_EDGE, MOTION_T, MOTION_REL,
+        ref.data, cand.data, grads, gi, gj, MOTION_VAR, TINT_K, TINT_EDGE, MOTION_T * motion_scale, MOTION_REL,
         MOTION_EPS, MOTION_FRAMES, MOTION_MIN_VAR, TINT_T)
     g_cb = max(abs(bu), abs(bv))
     scores["global"] = max(scores["global"], g_cb / GLOBAL_CB)
