@@ -9,6 +9,8 @@ sweep checks that the calibration carries over to content and sizes it never saw
 - **encoders** (``--encoder-sizes``, none by default): the honest part's sources (2 s) against other encoders
   (MPEG-4 part 2 at a fixed quantiser and at 200 kbit/s, MPEG-2, full-range MJPEG, x265 CRF 38, SVT-AV1 CRF 50)
   and x264 renditions with their first frame dropped or repeated, two frames dropped, or at 100 kbit/s.
+- **at size** (``--at-sizes``, none by default): the honest part's sources generated at the size (2 s), a CRF 18
+  reference against the 15 edits below applied at that size, as a test suite tampers its clips.
 - **tampered**: eight sources rendered at 960x540 and scaled (bicubic) to each size; a CRF 18 reference against
   four honest variants (CRF 35 and 45, lanczos and bilinear scaling) and 15 edits (boxes of 3 % and 10 %, a
   quarter-frame blur, a pixelised tenth, mirrors, negation, a hue turn, desaturation, a semi-transparent band,
@@ -126,6 +128,30 @@ def encoder_tasks(d: Path, sizes: list[str]) -> list[tuple]:
     return tasks
 
 
+def at_size_tasks(d: Path, sizes: list[str]) -> tuple[dict, list[tuple]]:
+    """The at-size part: the honest sources generated at the size (2 s, lossless), a CRF 18 reference against the
+    tamper part's 15 edits applied at the size (CRF 23), as a test suite would tamper its clips. Returns (the
+    lossless inputs to render first: path -> ffmpeg args, the tasks as honest_tasks's)."""
+    inputs, tasks = {}, []
+    for s in sizes:
+        foreign = d / f"a_foreign_{s}.mkv"
+        inputs[foreign] = ["-f", "lavfi", "-i", FOREIGN.replace("960x540", s) + ",setsar=1", "-frames:v", "60",
+                           "-c:v", "ffv1",
+                           "-pix_fmt", "yuv420p"]
+        for name, g in HONEST_SOURCES.items():
+            src = d / f"a_{name}_{s}_src.mkv"
+            inputs[src] = ["-f", "lavfi", "-i", g.format(s=s, t=2) + ",setsar=1", "-frames:v", "60", "-c:v", "ffv1",
+                           "-pix_fmt", "yuv420p"]
+            ref = d / f"a_{name}_{s}_ref.mp4"
+            ref_args = ["-i", str(src), "-pix_fmt", "yuv420p", "-c:v", "libx264", "-crf", "18"]
+            for tn in TAMPERS:
+                tasks.append((name, s, "tampered", tn, ref, d / f"a_{name}_{s}_t_{tn}.mp4", ref_args,
+                              ["-i", str(src), "-i", str(foreign), "-filter_complex", _tamper_graph(tn, "null"),
+                               "-map", "[v]", "-frames:v", "68", "-pix_fmt", "yuv420p", "-c:v", "libx264",
+                               "-crf", "23"]))
+    return inputs, tasks
+
+
 def tamper_tasks(d: Path, sizes: list[str]) -> list[tuple]:
     tasks = []
     foreign = d / "foreign.mkv"
@@ -156,7 +182,7 @@ def _render(path: Path, args: list[str]) -> None:
 
 
 def run(d: Path, honest_sizes: list[str], tamper_sizes: list[str], jobs: int,
-        encoder_sizes: list[str] = ()) -> list[dict]:
+        encoder_sizes: list[str] = (), at_sizes: list[str] = ()) -> list[dict]:
     from lpcore.verify import detect_tampering
 
     d.mkdir(parents=True, exist_ok=True)
@@ -167,14 +193,17 @@ def run(d: Path, honest_sizes: list[str], tamper_sizes: list[str], jobs: int,
     tasks = [("honest-sweep", t) for t in honest_tasks(d, honest_sizes)] + \
             [("encoder-sweep", t) for t in encoder_tasks(d, list(encoder_sizes))] + \
             [("tamper-sweep", t) for t in tamper_tasks(d, tamper_sizes)]
+    inputs, at_tasks = at_size_tasks(d, list(at_sizes))
+    tasks += [("at-size-sweep", t) for t in at_tasks]
     refs = {t[4]: t[6] for _, t in tasks}
     with cf.ThreadPoolExecutor(jobs) as ex:
+        list(ex.map(lambda kv: _render(*kv), inputs.items()))
         list(ex.map(lambda kv: _render(*kv), refs.items()))
         list(ex.map(lambda pt: _render(pt[1][5], pt[1][7]), tasks))
     rows = []
     for part, (name, s, group, variant, ref, cand, _, _) in tasks:
         rep = detect_tampering(_profile_of(str(ref)), _profile_of(str(cand)))
-        honest = part != "tamper-sweep" or group == "honest"
+        honest = part in ("honest-sweep", "encoder-sweep") or group == "honest"
         rows.append({"part": part, "source": name, "size": s, "variant": variant, "honest": honest,
                      "flagged": bool(rep.tampered), "score": rep.score,
                      "reason": rep.reasons[0] if rep.reasons else ""})
@@ -183,14 +212,15 @@ def run(d: Path, honest_sizes: list[str], tamper_sizes: list[str], jobs: int,
 
 def table(rows: list[dict]) -> str:
     out = []
-    for part in ("honest-sweep", "encoder-sweep", "tamper-sweep"):
+    for part in ("honest-sweep", "encoder-sweep", "tamper-sweep", "at-size-sweep"):
         sel = [r for r in rows if r["part"] == part]
         if not sel:
             continue
         hon = [r for r in sel if r["honest"]]
         tam = [r for r in sel if not r["honest"]]
-        out.append(f"\n{part}: honest flagged {sum(r['flagged'] for r in hon)}/{len(hon)}"
-                   + (f", tampered flagged {sum(r['flagged'] for r in tam)}/{len(tam)}" if tam else ""))
+        counts = ([f"honest flagged {sum(r['flagged'] for r in hon)}/{len(hon)}"] if hon else []) + \
+                 ([f"tampered flagged {sum(r['flagged'] for r in tam)}/{len(tam)}"] if tam else [])
+        out.append(f"\n{part}: " + ", ".join(counts))
         by = defaultdict(lambda: [0, 0])
         for r in sel:
             key = ("honest " if r["honest"] else "") + r["variant"]
@@ -211,6 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--honest-sizes", default="320x240,640x360")
     ap.add_argument("--tamper-sizes", default="256x144,480x270,854x480")
     ap.add_argument("--encoder-sizes", default="", help="sizes of the encoder part (none by default)")
+    ap.add_argument("--at-sizes", default="", help="sizes of the at-size tamper part (none by default)")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--json", help="also write the rows here")
     args = ap.parse_args(argv)
@@ -219,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     split = lambda v: [x for x in v.split(",") if x]   # noqa: E731
     rows = run(Path(args.dir), split(args.honest_sizes), split(args.tamper_sizes), args.jobs,
-               split(args.encoder_sizes))
+               split(args.encoder_sizes), split(args.at_sizes))
     print(table(rows))
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
