@@ -14,12 +14,12 @@ number is a measurement, never a guess:
   18-53 and the later parts 54-65, 66-77 and 78-89 together: 57-72 renditions per kind in the target's scope,
   14 honest variants = 1 008 honest pairs; the detector's constants were set on segments 0-17, some changed
   after later parts, which benchmarks/README.md lists; 78-89 were rendered after the last change). That corpus
-  names its kinds differently; each simulation kind takes the measured kind
-  that is the same edit: ``logo`` (a box over 20 % of the frame) -> ``box`` (filled boxes of 2-40 %),
-  ``small_logo`` (3 %) -> ``logo_2pct``, ``region_blur`` (a quarter frame) -> ``blur``, ``half_spliced`` ->
-  ``splice`` (a half spliced from another clip), ``two_thirds_spliced`` -> ``splice`` too (not measured apart:
-  more foreign frames, so at least as visible to the temporal evidence; the closest measured kind),
-  ``zoom70`` -> ``zoom`` (70-90 %); ``hflip``, ``negate`` and ``other_segment`` are the same names.
+  names its kinds differently; each simulation kind takes the measured kind that is the same edit: ``logo`` (a
+  box over 20 % of the frame) -> ``box`` (filled boxes of 2-40 %), ``small_logo`` (3 %) -> ``logo_2pct``,
+  ``region_blur`` (a quarter frame) -> ``blur``, ``half_spliced`` -> ``splice`` (a half spliced from another
+  clip), ``two_thirds_spliced`` -> ``splice`` too (not measured apart: more foreign frames, so at least as
+  visible to the temporal evidence; the closest measured kind), ``zoom70`` -> ``zoom`` (70-90 %); ``hflip``,
+  ``negate`` and ``other_segment`` are the same names.
 
 ``honest_pairs`` and ``tamper_pairs`` are the sample sizes. The simulation draws with the measured rates as they
 are; the ``lpcore`` policy weighs evidence with :func:`false_reject_estimate`, the posterior mean

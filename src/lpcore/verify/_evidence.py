@@ -1014,8 +1014,9 @@ def local_summary(pm, pf, R, gi, kk, rel_q, rel_clean, rel_min, rel_eps, t_rel, 
     divided by tex_scale (>= 1: the tolerance of a rendition that lost texture overall), and where the luma map's
     rel_q quantile (its floor, before the median is taken off) is at most rel_clean, the contrast rule's maps
     (texture also from pm[3], none near sharp edges); ev_res (32, 32) float32 (residual_evidence's map) joins
-    them in the regions. Returns (regions (32, 32) float64: the largest kind (or ev_res) per block, per-frame maxima float64 (K,), details (3, 2) float64: per kind its map's maximum and its kk-th
-    largest frame maximum, the largest region value, the kk-th largest frame maximum).
+    them in the regions. Returns (regions (32, 32) float64: the largest kind (or ev_res) per block, per-frame
+    maxima float64 (K,), details (3, 2) float64: per kind its map's maximum and its kk-th largest frame
+    maximum, the largest region value, the kk-th largest frame maximum).
 
     Bit for bit numpy's np.median and np.quantile (linear) of the maps, and its float32 arithmetic (a Python
     float operand taken as float32, NEP 50): the order statistics come from quickselect (exact values, in

@@ -493,9 +493,9 @@ def _judge(ref: VideoProfile, cand: VideoProfile, dr: np.ndarray, dc: np.ndarray
     k = len(gi)
 
     # the absolute local thresholds were calibrated at CAL_PIXELS; a block mean or spread of a smaller rendition
-    # averages fewer pixels, so its honest noise is larger by the square root of the ratio
-    size = math.sqrt(CAL_PIXELS / max(1, min(ref.width * ref.height, cand.width * cand.height)))
-    t_persist, t_frames = ((_T_PERSIST, _T_FRAMES) if size <= 1.0 else
+    # averages fewer pixels, so its honest noise is larger by the square root of the ratio (1 from CAL_PIXELS on)
+    size = max(1.0, math.sqrt(CAL_PIXELS / max(1, min(ref.width * ref.height, cand.width * cand.height))))
+    t_persist, t_frames = ((_T_PERSIST, _T_FRAMES) if size == 1.0 else
                            (_T_PERSIST * np.float32(size), _T_FRAMES * np.float32(size)))
     grads = _grad_maps(ref)
     g_y, g_c, pm, pf, g_s = _evidence.local_evidence(
@@ -504,7 +504,7 @@ def _judge(ref: VideoProfile, cand: VideoProfile, dr: np.ndarray, dc: np.ndarray
     # global: median block differences (before any bias removal), averaged over frames
     scores["global"] = max(g_y / GLOBAL_Y, g_c / GLOBAL_C)
     # the motion rule's threshold grows with the same factor (MOTION_SIZE_SCALING)
-    motion_scale = max(1.0, size) if MOTION_SIZE_SCALING else 1.0
+    motion_scale = size if MOTION_SIZE_SCALING else 1.0
     ev_res, ev_motion, ev_tint, bu, bv = _evidence.residual_evidence(
         ref.data, cand.data, grads, gi, gj, MOTION_VAR, TINT_K, TINT_EDGE, MOTION_T * motion_scale, MOTION_REL,
         MOTION_EPS, MOTION_FRAMES, MOTION_MIN_VAR, TINT_T)
@@ -557,7 +557,7 @@ def _judge(ref: VideoProfile, cand: VideoProfile, dr: np.ndarray, dc: np.ndarray
         m, i0, off, good, pf_max, anomalous, t_scores, frozen, fine_scores,
         max(1.0, scores["coverage"]) if scores["coverage"] >= THRESHOLD else 0.0,
         scores["local"] >= THRESHOLD and s_persist >= THRESHOLD, scores["global"] >= THRESHOLD, THRESHOLD,
-        0.5 / max(1.0, size))   # (frames of a persistent edit: half the calibrated per-frame threshold)
+        0.5 / size)   # (frames of a persistent edit: half the calibrated per-frame threshold)
     rep = _report(scores, [(a, b) for a, b in ranges.tolist()], regions, frame_scores, off, reasons, n, m, cand,
                   best_frame, align_src)
     rep.details = {f"{k}_{w}": v[i] for k, v in details.items() for i, w in enumerate(("persist", "frames"))}
