@@ -45,11 +45,12 @@ HONEST_SOURCES = {   # lavfi graphs at the rendition size {s}, {t} seconds
     "pal100bars": "pal100bars=s={s}:r=30:d={t}", "colorspectrum": "colorspectrum=s={s}:r=30:d={t}",
     "allyuv": "allyuv=r=30:d={t},scale={s}",
 }
-HONEST_ENCODES = {"crf35": ["-crf", "35"], "crf45": ["-crf", "45"], "crf40fast": ["-crf", "40", "-preset", "veryfast"],
-                  "b150k": ["-b:v", "150k"]}
+X264 = ["-c:v", "libx264"]
+HONEST_ENCODES = {"crf35": [*X264, "-crf", "35"], "crf45": [*X264, "-crf", "45"],
+                  "crf40fast": [*X264, "-crf", "40", "-preset", "veryfast"], "b150k": [*X264, "-b:v", "150k"]}
 # the encoder part: the same sources (2 s), a CRF 18 x264 reference against other encoders and first-frame edits
-# (each replaces the x264 arguments; Matroska output). MJPEG is full-range (yuvj420p, FFmpeg's choice for it): the
-# conversion clips levels below 16 and above 235, which SMPTE bars' PLUGE and yuvtestsrc hold, a real change.
+# (Matroska output). MJPEG is full-range (yuvj420p, FFmpeg's choice for it): the conversion clips levels below 16
+# and above 235, which SMPTE bars' PLUGE and yuvtestsrc hold, a real change.
 ENCODER_VARIANTS = {
     "mpeg4_q8": ["-c:v", "mpeg4", "-q:v", "8"], "mpeg4_200k": ["-c:v", "mpeg4", "-b:v", "200k"],
     "mpeg2_q12": ["-c:v", "mpeg2video", "-q:v", "12"],
@@ -99,79 +100,78 @@ def _tamper_graph(name: str, scale: str) -> str:
     return f"[0:v]{TAMPERS[name]},{scale}[v]"
 
 
-def honest_tasks(d: Path, sizes: list[str]) -> list[tuple]:
-    """(source, size, seconds, variant, reference path, rendition path, ffmpeg args of each) to render."""
+def _lossless(graph: str) -> list[str]:
+    """ffmpeg arguments that render the lavfi graph's first 60 frames losslessly (a source the edits read)."""
+    return ["-f", "lavfi", "-i", graph, "-frames:v", "60", "-c:v", "ffv1", "-pix_fmt", "yuv420p"]
+
+
+def generated_tasks(d: Path, sizes: list[str], variants: dict[str, list[str]], durations=(1, 2), prefix: str = "h",
+                    ext: str = ".mp4") -> list[tuple]:
+    """(source, size, seconds, variant, reference path, rendition path, ffmpeg args of each) to render: the honest
+    sources generated at each size for each duration, a CRF 18 x264 reference against each variant's encoder
+    arguments (yuv420p unless the variant sets a pixel format). The honest part, and with ENCODER_VARIANTS the
+    encoder part."""
     tasks = []
     for name, g in HONEST_SOURCES.items():
         for s in sizes:
-            for t in (1, 2):
-                graph = g.format(s=s, t=t)
-                ref = d / f"h_{name}_{s}_{t}_ref.mp4"
-                base = ["-f", "lavfi", "-i", graph, "-pix_fmt", "yuv420p", "-c:v", "libx264"]
-                for hn, enc in HONEST_ENCODES.items():
-                    tasks.append((name, s, t, hn, ref, d / f"h_{name}_{s}_{t}_{hn}.mp4",
-                                  [*base, "-crf", "18"], [*base, *enc]))
+            for t in durations:
+                src = ["-f", "lavfi", "-i", g.format(s=s, t=t)]
+                stem = f"{prefix}_{name}_{s}_{t}"
+                ref_args = [*src, "-pix_fmt", "yuv420p", *X264, "-crf", "18"]
+                for vn, enc in variants.items():
+                    pix = [] if "-pix_fmt" in enc else ["-pix_fmt", "yuv420p"]
+                    tasks.append((name, s, t, vn, d / f"{stem}_ref.mp4", d / f"{stem}_{vn}{ext}", ref_args,
+                                  [*src, *pix, *enc]))
     return tasks
 
 
-def encoder_tasks(d: Path, sizes: list[str]) -> list[tuple]:
-    """The encoder part's tasks, as honest_tasks's."""
-    tasks = []
-    for name, g in HONEST_SOURCES.items():
-        for s in sizes:
-            src = ["-f", "lavfi", "-i", g.format(s=s, t=2)]
-            ref = d / f"e_{name}_{s}_ref.mp4"
-            for vn, enc in ENCODER_VARIANTS.items():
-                pix = [] if "-pix_fmt" in enc else ["-pix_fmt", "yuv420p"]
-                tasks.append((name, s, 2, vn, ref, d / f"e_{name}_{s}_{vn}.mkv",
-                              [*src, "-pix_fmt", "yuv420p", "-c:v", "libx264", "-crf", "18"], [*src, *pix, *enc]))
-    return tasks
+def _edit_tasks(name: str, s: str, src: Path, foreign: Path, ref: Path, ref_args: list[str], scale: str,
+                stem: Path) -> list[tuple]:
+    """The 15 edits (TAMPERS) of the lossless source src, then the filter scale, at CRF 23, against ref."""
+    return [(name, s, "tampered", tn, ref, Path(f"{stem}_t_{tn}.mp4"), ref_args,
+             ["-i", str(src), "-i", str(foreign), "-filter_complex", _tamper_graph(tn, scale), "-map", "[v]",
+              "-frames:v", "68", "-pix_fmt", "yuv420p", *X264, "-crf", "23"]) for tn in TAMPERS]
 
 
 def at_size_tasks(d: Path, sizes: list[str]) -> tuple[dict, list[tuple]]:
     """The at-size part: the honest sources generated at the size (2 s, lossless), a CRF 18 reference against the
     tamper part's 15 edits applied at the size (CRF 23), as a test suite would tamper its clips. Returns (the
-    lossless inputs to render first: path -> ffmpeg args, the tasks as honest_tasks's)."""
+    lossless inputs to render first: path -> ffmpeg args, the tasks as generated_tasks's)."""
     inputs, tasks = {}, []
     for s in sizes:
         foreign = d / f"a_foreign_{s}.mkv"
-        inputs[foreign] = ["-f", "lavfi", "-i", FOREIGN.replace("960x540", s) + ",setsar=1", "-frames:v", "60",
-                           "-c:v", "ffv1",
-                           "-pix_fmt", "yuv420p"]
+        inputs[foreign] = _lossless(FOREIGN.replace("960x540", s) + ",setsar=1")
         for name, g in HONEST_SOURCES.items():
             src = d / f"a_{name}_{s}_src.mkv"
-            inputs[src] = ["-f", "lavfi", "-i", g.format(s=s, t=2) + ",setsar=1", "-frames:v", "60", "-c:v", "ffv1",
-                           "-pix_fmt", "yuv420p"]
-            ref = d / f"a_{name}_{s}_ref.mp4"
-            ref_args = ["-i", str(src), "-pix_fmt", "yuv420p", "-c:v", "libx264", "-crf", "18"]
-            for tn in TAMPERS:
-                tasks.append((name, s, "tampered", tn, ref, d / f"a_{name}_{s}_t_{tn}.mp4", ref_args,
-                              ["-i", str(src), "-i", str(foreign), "-filter_complex", _tamper_graph(tn, "null"),
-                               "-map", "[v]", "-frames:v", "68", "-pix_fmt", "yuv420p", "-c:v", "libx264",
-                               "-crf", "23"]))
+            inputs[src] = _lossless(g.format(s=s, t=2) + ",setsar=1")
+            ref_args = ["-i", str(src), "-pix_fmt", "yuv420p", *X264, "-crf", "18"]
+            tasks += _edit_tasks(name, s, src, foreign, d / f"a_{name}_{s}_ref.mp4", ref_args, "null",
+                                 d / f"a_{name}_{s}")
     return inputs, tasks
 
 
-def tamper_tasks(d: Path, sizes: list[str]) -> list[tuple]:
-    tasks = []
+def tamper_tasks(d: Path, sizes: list[str]) -> tuple[dict, list[tuple]]:
+    """The tamper part: the 960x540 sources, scaled to each size, a CRF 18 reference against the honest variants
+    (TAMPER_HONEST) and the 15 edits. Returns (lossless inputs, tasks) as at_size_tasks does."""
+    if not sizes:
+        return {}, []
     foreign = d / "foreign.mkv"
-    for name in TAMPER_SOURCES:
+    inputs, tasks = {foreign: _lossless(FOREIGN)}, []
+    for name, g in TAMPER_SOURCES.items():
         src = d / f"src_{name}.mkv"
+        inputs[src] = _lossless(g)
         for s in sizes:
             w, h = s.split("x")
             ref = d / f"t_{name}_{s}_ref.mp4"
-            ref_args = ["-i", str(src), "-vf", f"scale={w}:{h}:flags=bicubic", "-pix_fmt", "yuv420p", "-c:v",
-                        "libx264", "-crf", "18"]
+            ref_args = ["-i", str(src), "-vf", f"scale={w}:{h}:flags=bicubic", "-pix_fmt", "yuv420p", *X264,
+                        "-crf", "18"]
             for hn, (flags, crf) in TAMPER_HONEST.items():
                 tasks.append((name, s, "honest", hn, ref, d / f"t_{name}_{s}_h_{hn}.mp4", ref_args,
                               ["-i", str(src), "-vf", f"scale={w}:{h}:flags={flags}", "-pix_fmt", "yuv420p",
-                               "-c:v", "libx264", "-crf", crf]))
-            for tn in TAMPERS:
-                graph = _tamper_graph(tn, f"scale={w}:{h}:flags=bicubic")
-                tasks.append((name, s, "tampered", tn, ref, d / f"t_{name}_{s}_t_{tn}.mp4", ref_args,
-                              ["-i", str(src), "-i", str(foreign), "-filter_complex", graph, "-map", "[v]",
-                               "-frames:v", "68", "-pix_fmt", "yuv420p", "-c:v", "libx264", "-crf", "23"]))
-    return tasks
+                               *X264, "-crf", crf]))
+            tasks += _edit_tasks(name, s, src, foreign, ref, ref_args, f"scale={w}:{h}:flags=bicubic",
+                                 d / f"t_{name}_{s}")
+    return inputs, tasks
 
 
 def _render(path: Path, args: list[str]) -> None:
@@ -186,15 +186,13 @@ def run(d: Path, honest_sizes: list[str], tamper_sizes: list[str], jobs: int,
     from lpcore.verify import detect_tampering
 
     d.mkdir(parents=True, exist_ok=True)
-    for name, g in [*TAMPER_SOURCES.items(), ("foreign", FOREIGN)]:
-        out = d / ("foreign.mkv" if name == "foreign" else f"src_{name}.mkv")
-        if not out.exists():
-            ff(["-f", "lavfi", "-i", g, "-frames:v", "60", "-c:v", "ffv1", "-pix_fmt", "yuv420p", str(out)])
-    tasks = [("honest-sweep", t) for t in honest_tasks(d, honest_sizes)] + \
-            [("encoder-sweep", t) for t in encoder_tasks(d, list(encoder_sizes))] + \
-            [("tamper-sweep", t) for t in tamper_tasks(d, tamper_sizes)]
-    inputs, at_tasks = at_size_tasks(d, list(at_sizes))
-    tasks += [("at-size-sweep", t) for t in at_tasks]
+    t_inputs, t_tasks = tamper_tasks(d, tamper_sizes)
+    a_inputs, a_tasks = at_size_tasks(d, list(at_sizes))
+    inputs = {**t_inputs, **a_inputs}
+    tasks = [("honest-sweep", t) for t in generated_tasks(d, honest_sizes, HONEST_ENCODES)] + \
+            [("encoder-sweep", t) for t in generated_tasks(d, list(encoder_sizes), ENCODER_VARIANTS, (2,), "e",
+                                                           ".mkv")] + \
+            [("tamper-sweep", t) for t in t_tasks] + [("at-size-sweep", t) for t in a_tasks]
     refs = {t[4]: t[6] for _, t in tasks}
     with cf.ThreadPoolExecutor(jobs) as ex:
         list(ex.map(lambda kv: _render(*kv), inputs.items()))
