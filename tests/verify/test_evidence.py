@@ -30,7 +30,7 @@ def test_medians_match_numpy_on_both_paths(n):
     for _ in range(3000):
         centre = rng.uniform(-7, 7)
         scale = rng.choice([0.3, 1.0, 2.0, 4.0, 30.0])
-        d = np.clip(np.round(rng.normal(centre, scale, n)), -255, 255).astype(np.int32)
+        d = np.clip(np.round(rng.normal(centre, scale, n)), -255, 255).astype(np.int16)   # (as local_evidence)
         if rng.random() < 0.2:                      # outliers: a region that changed a lot
             d[rng.integers(0, n, max(1, n // 4))] = rng.integers(-255, 256)
         got = _medians_of(d, n, hist, hist4)
