@@ -1088,6 +1088,32 @@ def local_summary(pm, pf, R, gi, kk, rel_q, rel_clean, rel_min, rel_eps, t_rel, 
 
 
 @njit(cache=True, nogil=True)
+def aligned_frames(anomalous, frozen, i0, off):
+    """The aligned frames the spatial evidence reads (temporal_evidence's flags of frames i0 + t): good[t] when
+    frame t is neither anomalous nor frozen (every frame when none is), and their int64 indices in the reference
+    (gi = i0 + t) and the candidate (gj = gi + off). One call instead of five numpy operations per pair."""
+    n = anomalous.shape[0]
+    good = np.empty(n, np.bool_)
+    k = 0
+    for t in range(n):
+        g = not (anomalous[t] or frozen[t])
+        good[t] = g
+        k += np.int64(g)
+    if k == 0:
+        good[:] = True
+        k = n
+    gi = np.empty(k, np.int64)
+    gj = np.empty(k, np.int64)
+    j = 0
+    for t in range(n):
+        if good[t]:
+            gi[j] = i0 + t
+            gj[j] = i0 + t + off
+            j += 1
+    return good, gi, gj
+
+
+@njit(cache=True, nogil=True)
 def frame_summary(m, i0, off, good, pf_max, anomalous, t_scores, frozen, fine_scores, cover_score, mark_local,
                   mark_all, threshold, local_mark):
     """Per candidate frame (m of them) its strongest evidence, and the ranges of flagged frames: the aligned

@@ -344,7 +344,7 @@ def _align(dist: np.ndarray, ref: VideoProfile, cand: VideoProfile,
     n, m = dist.shape
     min_len = max(2, min(n, m) // 2)
     fine = _evidence.fine_diagonals(_luma_maps(ref), _luma_maps(cand), -MAX_SHIFT, MAX_SHIFT, min_len).tolist()
-    if not any(math.isfinite(f) for f in fine):   # too short for any shift to be judged: no shift
+    if min(fine) == math.inf:   # too short for any shift to be judged: no shift (the medians are never NaN)
         return 0, float(_evidence.diagonal_medians(dist, 0, 0, 1)[0]), "profile", []
     # (7 values: plain Python floats, the same float64 arithmetic as numpy's, without its per-call overhead)
     offsets = range(-MAX_SHIFT, MAX_SHIFT + 1)
@@ -447,12 +447,11 @@ def _judge(ref: VideoProfile, cand: VideoProfile, dr: np.ndarray, dc: np.ndarray
     i0, i1 = max(0, -off), min(n, m - off)
     reasons: list[str] = []
     scores = {"local": 0.0, "global": 0.0, "temporal": 0.0, "coverage": 0.0}
-    frame_scores = np.zeros(m, np.float64)
-    regions = np.zeros((32, 32))
     if i1 - i0 < 1:
         scores["coverage"] = 10.0
         reasons.append("no frame of the candidate aligns with the reference")
-        return _report(scores, [(0, m - 1)], regions, frame_scores, off, reasons, n, m, cand, None)
+        return _report(scores, [(0, m - 1)], np.zeros((32, 32)), np.zeros(m, np.float64), off, reasons, n, m,
+                       cand, None)
     # -- coverage: frames the alignment leaves without a partner
     lost = (n - (i1 - i0))            # reference frames with no candidate frame
     extra = (m - (i1 - i0))           # candidate frames with no reference frame
@@ -484,12 +483,9 @@ def _judge(ref: VideoProfile, cand: VideoProfile, dr: np.ndarray, dc: np.ndarray
         reasons.append(f"{n_frozen} frame(s) repeated while the reference moves (frozen)")
     scores["temporal"] = t_score
 
-    # -- spatial evidence on aligned frames that are not temporal anomalies
-    good = ~(anomalous | frozen)
-    if not good.any():
-        good[:] = True
-    gi = np.flatnonzero(good) + i0    # (int64 indices of the aligned reference frames, and their partners)
-    gj = gi + off
+    # -- spatial evidence on aligned frames that are not temporal anomalies (all of them when every one is):
+    # their int64 indices gi in the reference and gj in the candidate
+    good, gi, gj = _evidence.aligned_frames(anomalous, frozen, i0, off)
     k = len(gi)
 
     # the absolute local thresholds were calibrated at CAL_PIXELS; a block mean or spread of a smaller rendition
@@ -536,10 +532,11 @@ def _judge(ref: VideoProfile, cand: VideoProfile, dr: np.ndarray, dc: np.ndarray
     persist, pf_max, det, s_persist, s_frames = _evidence.local_summary(
         pm, pf, ref.data, gi, kk, LOCAL_REL_Q, LOCAL_REL_CLEAN, LOCAL_REL_MIN, LOCAL_REL_EPS,
         _T_REL, LOCAL_REL_LOSS, EDGE_STEP, EDGE_GAIN, EDGE_GAIN_FLOOR, tex_scale, ev_res)
-    details = {name: (float(det[i, 0]), float(det[i, 1])) for i, name in enumerate(("luma", "texture", "colour"))}
+    (y_p, y_f), (s_p, s_f), (c_p, c_f) = det.tolist()
     # (persist and s_persist include ev_res: motion not followed and relative colour error, persistent evidence
     # on the same scale)
-    details.update(motion=(float(ev_motion), 0.0), tint=(float(ev_tint), 0.0))
+    details = {"luma": (y_p, y_f), "texture": (s_p, s_f), "colour": (c_p, c_f), "motion": (float(ev_motion), 0.0),
+               "tint": (float(ev_tint), 0.0)}
     scores["local"] = max(s_persist, s_frames)
     regions = persist
     if scores["local"] >= THRESHOLD:
@@ -560,8 +557,10 @@ def _judge(ref: VideoProfile, cand: VideoProfile, dr: np.ndarray, dc: np.ndarray
         0.5 / size)   # (frames of a persistent edit: half the calibrated per-frame threshold)
     rep = _report(scores, [(a, b) for a, b in ranges.tolist()], regions, frame_scores, off, reasons, n, m, cand,
                   best_frame, align_src)
-    rep.details = {f"{k}_{w}": v[i] for k, v in details.items() for i, w in enumerate(("persist", "frames"))}
-    rep.details.update(geometry_flip=float(s_flip), geometry_zoom=float(s_zoom))
+    rep.details = {"luma_persist": y_p, "luma_frames": y_f, "texture_persist": s_p, "texture_frames": s_f,
+                   "colour_persist": c_p, "colour_frames": c_f, "motion_persist": details["motion"][0],
+                   "motion_frames": 0.0, "tint_persist": details["tint"][0], "tint_frames": 0.0,
+                   "geometry_flip": float(s_flip), "geometry_zoom": float(s_zoom)}
     return rep
 
 
