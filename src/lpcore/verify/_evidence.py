@@ -721,7 +721,9 @@ def fine_diagonals(A, B, lo, hi, min_len):
     """RMS differences of the 32x32 luma maps A (N, 1024) and B (M, 1024) (float32, luma_maps) of the frame
     pairs (i, i + o) for the offsets o in [lo, hi], and each offset's median over them (inf when fewer than
     min_len), as diagonal_medians of the full distance matrix gives it: the alignment search reads only these
-    diagonals, (hi - lo + 1) / M of the matrix."""
+    diagonals, (hi - lo + 1) / M of the matrix. Returns (medians, band): band[o - lo, i] is the distance of
+    pair (i, i + o) where both frames exist (elsewhere undefined); temporal_evidence reuses the chosen
+    offset's row as the aligned pairs' fine distances."""
     n, m = A.shape[0], B.shape[0]
     w = hi - lo + 1
     band = np.empty((w, n), np.float32)
@@ -731,16 +733,18 @@ def fine_diagonals(A, B, lo, hi, min_len):
     for i in range(n):
         for o in range(max(lo, -i), min(hi, m - 1 - i) + 1):
             band[o - lo, i] = _rms(A[i], B[i + o], scale)
-    return _band_medians(band, lo, hi, n, m, min_len)
+    return _band_medians(band, lo, hi, n, m, min_len), band
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def fine_reorder(A, B, dr, dc, ri, cj, eps, ratio):
+def fine_reorder(A, B, dr, dc, ri, cj, eps, ratio, own_in):
     """The fine reorder check's distances for the aligned pairs (ri[t], cj[t]) of the 32x32 luma maps A, B
     (float32, luma_maps): (own, far), float32 (len(ri),) each. own[t]: the pair's RMS difference; far[t]: the
     least one of candidate map cj[t] to a reference map >= 2 frames from ri[t], where it can matter, i.e.
     where (own + eps) / (far + eps) >= ratio is possible; elsewhere inf or some larger distance (either way
-    the ratio stays below). The full distance matrix's entries, at a fraction of its cost:
+    the ratio stays below). own_in: the pairs' distances when already known (fine_diagonals' band row of this
+    alignment: the same _rms of the same rows, so the same values), or an empty array to compute them. The full
+    distance matrix's entries, at a fraction of its cost:
 
     most pairs are ruled out without reading the maps. The 4x4 cell means of the luma maps (the descriptors'
     first 64 entries, dr/dc: integer sums / 16, exact in float32) bound the RMS difference from below (the
@@ -748,7 +752,8 @@ def fine_reorder(A, B, dr, dc, ri, cj, eps, ratio):
     below the distance the ratio needs (with a margin against float32 rounding) are measured."""
     n, m = A.shape[0], B.shape[0]
     L = ri.shape[0]
-    own = np.empty(L, np.float32)
+    known = own_in.shape[0] == L
+    own = own_in.copy() if known else np.empty(L, np.float32)
     far = np.full(L, np.inf, np.float32)
     scale = np.float32(1.0 / 1024)
     # the cell means x 16 are the integer cell sums: the bound's squares summed exactly in int32 (<= 64 x 4080^2),
@@ -778,7 +783,8 @@ def fine_reorder(A, B, dr, dc, ri, cj, eps, ratio):
     lb4 = np.empty(n)
     for t in range(L):
         r, j = ri[t], cj[t]
-        own[t] = _rms(A[r], B[j], scale)
+        if not known:
+            own[t] = _rms(A[r], B[j], scale)
         # the ratio is reached only if far + eps <= (own + eps) / ratio: that distance, with slack for rounding;
         # RMS >= bound = sqrt(sum of squared cell-sum differences / (16^2 x 64))
         need = max((np.float64(own[t]) + eps) / (ratio * (1.0 - 1e-4)) - eps, 0.0) + 1e-3
@@ -849,12 +855,13 @@ def _third_largest(x):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def temporal_evidence(dist, dr, dc, A, B, off, ratio, floor, reorder_ratio, reorder_floor, fine_ratio, fine_eps,
-                      still, moving, n_temporal, n_reorder, n_freeze):
+def temporal_evidence(dist, dr, dc, A, B, own, off, ratio, floor, reorder_ratio, reorder_floor, fine_ratio,
+                      fine_eps, still, moving, n_temporal, n_reorder, n_freeze):
     """The detector's temporal evidence at alignment ``off`` (candidate index - reference index), in one pass
     over the aligned frames; lpcore.verify.detect documents the rules and constants (ratio/floor: TEMPORAL_*,
     reorder_*: REORDER_*, fine_*: FINE_REORDER/FINE_EPS, still/moving: FREEZE_*; n_temporal/n_reorder/n_freeze:
-    the frames each rule needs, *_FRAMES). dist: coarse distances (N, M); dr/dc: descriptors; A/B: luma_maps.
+    the frames each rule needs, *_FRAMES). dist: coarse distances (N, M); dr/dc: descriptors; A/B: luma_maps;
+    own: the aligned pairs' fine distances if known (fine_reorder's own_in), else empty.
     The aligned frames ri = i0..i1-1, cj = ri + off must number >= 1.
 
     Returns (t_scores float32 (L,): aligned distance / limit; anomalous (temporal anomalies, misplaced frames
@@ -904,7 +911,7 @@ def temporal_evidence(dist, dr, dc, A, B, off, ratio, floor, reorder_ratio, reor
         t_score = max(t_score, counts[3] / n_reorder)
     # the same on the fine maps
     ri = np.arange(i0, i1)
-    own, far = fine_reorder(A, B, dr, dc, ri, ri + off, fine_eps, fine_ratio)
+    own, far = fine_reorder(A, B, dr, dc, ri, ri + off, fine_eps, fine_ratio, own)
     fr = np.empty(L, np.float32)
     fe, f32 = np.float32(fine_eps), np.float32(fine_ratio)
     for t in range(L):

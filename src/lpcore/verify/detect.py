@@ -163,6 +163,7 @@ _T_PERSIST = np.array([LOCAL_Y[0], LOCAL_S[0], LOCAL_C[0]], np.float32)
 _T_FRAMES = np.array([LOCAL_Y[1], LOCAL_S[1], LOCAL_C[1]], np.float32)
 _T_REL = np.array(LOCAL_REL, np.float32)
 MAX_SHIFT = 3              # offsets searched directly; larger ones come from the MPEG-7 match
+_NO_DISTANCES = np.empty(0, np.float32)   # (temporal_evidence computes the aligned fine distances itself)
 ALIGN_BIAS = 0.03          # an offset must fit this much better per frame of shift
 ALIGN_EPS = 0.5            # ... with this (levels, RMS of the 32x32 maps) added to every offset's fit first: closer
                            # fits are no evidence of a shift. A static pattern at 150 kbit/s (outside the corpus) fit
@@ -334,8 +335,9 @@ def _mpeg7_offset(ref: VideoProfile, cand: VideoProfile) -> int | None:
 
 
 def _align(dist: np.ndarray, ref: VideoProfile, cand: VideoProfile,
-           mpeg7: bool) -> tuple[int, float, str, list[int]]:
-    """(offset, median aligned distance (coarse descriptor), source, tied offsets). Offsets within +-MAX_SHIFT
+           mpeg7: bool) -> tuple[int, float, str, list[int], np.ndarray]:
+    """(offset, median aligned distance (coarse descriptor), source, tied offsets, the fine distances of the
+    offsets searched: fine_diagonals' band, row o + MAX_SHIFT for offset o). Offsets within +-MAX_SHIFT
     are ranked by the median RMS difference of the aligned frames' 32x32 luma maps (plus ALIGN_EPS, times
     1 + ALIGN_BIAS per frame of shift: static content fits every offset); the tied ones (at most
     ALIGN_TIED_MAX) fit within ALIGN_TIE of the best. When even the best fits badly, the MPEG-7 match's offset
@@ -343,9 +345,10 @@ def _align(dist: np.ndarray, ref: VideoProfile, cand: VideoProfile,
     _evidence = _kernels()
     n, m = dist.shape
     min_len = max(2, min(n, m) // 2)
-    fine = _evidence.fine_diagonals(_luma_maps(ref), _luma_maps(cand), -MAX_SHIFT, MAX_SHIFT, min_len).tolist()
+    fine, band = _evidence.fine_diagonals(_luma_maps(ref), _luma_maps(cand), -MAX_SHIFT, MAX_SHIFT, min_len)
+    fine = fine.tolist()
     if min(fine) == math.inf:   # too short for any shift to be judged: no shift (the medians are never NaN)
-        return 0, float(_evidence.diagonal_medians(dist, 0, 0, 1)[0]), "profile", []
+        return 0, float(_evidence.diagonal_medians(dist, 0, 0, 1)[0]), "profile", [], band
     # (7 values: plain Python floats, the same float64 arithmetic as numpy's, without its per-call overhead)
     offsets = range(-MAX_SHIFT, MAX_SHIFT + 1)
     biased = [(f + ALIGN_EPS) * (1.0 + ALIGN_BIAS * abs(x)) for f, x in zip(fine, offsets)]
@@ -361,7 +364,7 @@ def _align(dist: np.ndarray, ref: VideoProfile, cand: VideoProfile,
             c = float(_evidence.diagonal_medians(dist, o, o, min_len)[0])
             if c < best[1]:
                 best, src, tied = (o, c), "mpeg7", []
-    return best[0], best[1], src, tied
+    return best[0], best[1], src, tied, band
 
 
 # ------------------------------------------------------------------------------------------------- detector
@@ -421,27 +424,28 @@ def _detect_tampering(reference: Any, candidate: Any, *, device: str = "auto", m
     dr, dc = _descriptor(ref), _descriptor(cand)
     dist = _evidence.rms_distances(dr, dc)
     if offset is None:
-        off, _, align_src, tied = _align(dist, ref, cand, mpeg7)
+        off, _, align_src, tied, band = _align(dist, ref, cand, mpeg7)
     else:
         if isinstance(offset, bool) or not isinstance(offset, (int, np.integer)):
             raise TypeError("offset must be an int or None")
-        off, align_src, tied = int(offset), "given", []
-    rep = _judge(ref, cand, dr, dc, dist, off, align_src)
+        off, align_src, tied, band = int(offset), "given", [], None
+    rep = _judge(ref, cand, dr, dc, dist, off, align_src, band)
     # offsets the pictures cannot tell apart from the best one (noise-like or scrolling content): the candidate
     # gets the benefit of the doubt, the alignment that leaves the least evidence. An edit is evidence at
     # every such offset, a wrong one adds evidence where there is none.
     for o in tied:
         if rep.score < THRESHOLD:
             break
-        other = _judge(ref, cand, dr, dc, dist, o, align_src)
+        other = _judge(ref, cand, dr, dc, dist, o, align_src, band)
         if other.score < rep.score:
             rep = other
     return rep
 
 
 def _judge(ref: VideoProfile, cand: VideoProfile, dr: np.ndarray, dc: np.ndarray, dist: np.ndarray,
-           off: int, align_src: str) -> TamperReport:
-    """The evidence at alignment ``off`` (candidate index - reference index), as a report."""
+           off: int, align_src: str, band: np.ndarray | None = None) -> TamperReport:
+    """The evidence at alignment ``off`` (candidate index - reference index), as a report. ``band``: _align's
+    fine distances, whose row for ``off`` (when searched) temporal_evidence reuses."""
     _evidence = _kernels()
     n, m = len(ref), len(cand)
     i0, i1 = max(0, -off), min(n, m - off)
@@ -465,8 +469,9 @@ def _judge(ref: VideoProfile, cand: VideoProfile, dr: np.ndarray, dc: np.ndarray
     # reference (reordering, local re-timing), also on the fine maps (the k-th largest ratio of the aligned
     # distance to the best one >= 2 frames away); freezes, the candidate repeating a frame while the reference
     # keeps moving
+    own = band[off + MAX_SHIFT, i0:i1] if band is not None and abs(off) <= MAX_SHIFT else _NO_DISTANCES
     t_scores, anomalous, frozen, fine_scores, counts, t_score = _evidence.temporal_evidence(
-        dist, dr, dc, _luma_maps(ref), _luma_maps(cand), off, TEMPORAL_RATIO, TEMPORAL_FLOOR, REORDER_RATIO,
+        dist, dr, dc, _luma_maps(ref), _luma_maps(cand), own, off, TEMPORAL_RATIO, TEMPORAL_FLOOR, REORDER_RATIO,
         REORDER_FLOOR, FINE_REORDER, FINE_EPS, FREEZE_STILL, FREEZE_MOVING, TEMPORAL_FRAMES,
         REORDER_FRAMES, FREEZE_FRAMES)
     n_anom, n_reordered, n_foreign, n_mis, n_fine, n_frozen = counts.tolist()
