@@ -6,8 +6,8 @@ is an integer difference of profile bytes, so the medians come from counting his
 of the same integers) and the texture medians from a 1/128-step histogram of the log spread ratios. The constants
 are passed in from lpcore.verify.detect, which documents them.
 
-Speed (the detector's budget is ~0.5 ms per 60-frame pair; on one core here local_evidence takes ~0.3 ms and
-geometry ~0.09 ms of the whole ~0.55 ms): the luma and colour maps of a frame are finished, boxed and accumulated
+Speed (the detector's budget is ~0.5 ms per 60-frame pair; on one core here local_evidence takes ~0.26 ms and
+geometry ~0.08 ms of the whole ~0.49 ms): the luma and colour maps of a frame are finished, boxed and accumulated
 while its bytes are in cache, so only the texture ratios (which need every frame's texture medians first) are kept
 for a second pass. The loops are shaped for LLVM's vectoriser: error_model="numpy" (no zero-division branches), one
 kind of work per loop (table look-ups, which stay scalar, apart from the arithmetic), flat loops or contiguous row
@@ -532,10 +532,10 @@ def geometry(R, C, gi, gj, zooms, n_frames):
     so they are integer reductions over the flat map (the mirrored maps copied first: a reversed index in the
     same loop kept LLVM from vectorising it). A zoom reads only the reference rows zi0[0] .. zi1[31] (its centre
     band), interpolated along the columns by table look-ups into row-major rows, which the row interpolation
-    then reads contiguously (no transposed copies). Each zoom sum is one float64 chain of additions in (frame, row, column) order,
-    whose latency bounds the time; the zoomed maps are built first and their sums advanced _GEOM_LANES at a
-    time in registers (the zoom table padded with its last zoom), so the chains overlap and every sum keeps its
-    order."""
+    then reads contiguously (no transposed copies; the same expressions in the same order). Each zoom sum is
+    one float64 chain of additions in (frame, row, column) order, whose latency bounds the time; the zoomed maps
+    are built first and their sums advanced _GEOM_LANES at a time in registers (the zoom table padded with its
+    last zoom), so the chains overlap and every sum keeps its order."""
     k = gi.shape[0]
     if k > n_frames:
         sel = np.empty(n_frames, np.int64)
@@ -563,7 +563,7 @@ def geometry(R, C, gi, gj, zooms, n_frames):
     rtb = np.empty(1024, np.int32)        # ... and top-bottom
     s_int = np.zeros(5, np.int64)
     cz = np.empty((32, 32))
-    zm = np.empty((ng * _GEOM_LANES, 1024))
+    zm = np.empty((ng * _GEOM_LANES, 1024))   # the zoomed maps
     for t in range(k):
         rr = R[gi[t]]
         cc = C[gj[t]]
@@ -607,7 +607,7 @@ def geometry(R, C, gi, gj, zooms, n_frames):
                     wb = zw[q, j]
                     dst[j] = src[zi0[q, j]] * (1 - wb) + src[zi1[q, j]] * wb
             zq = zm[slot]
-            for i in range(32):
+            for i in range(32):          # row i of the zoomed map from rows a0, a1 of cz
                 a0, a1, wa = zi0[q, i], zi1[q, i], zw[q, i]
                 s0 = cz[a0]
                 s1 = cz[a1]
