@@ -154,22 +154,29 @@ def _hist_medians(d, n, lo, hi, hist, hist4):
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _grad_map(row, base, side, hp, vp, g):
     """g[b] = largest absolute step from cell b of the side x side map at row[base:] to its 4 neighbours (side a
-    power of two).
+    power of two), all uint8 (steps of bytes fit).
 
-    Branch-free, so that LLVM vectorises it: hp[i + 1] is the step from cell i to its right neighbour (0 at a
-    row's last cell, and hp[0] = 0), vp[i + side] the step from cell i to the cell below (0 beyond the edges);
-    a cell's steps are then hp[i], hp[i + 1], vp[i], vp[i + side]. The same maxima as a per-cell loop."""
+    Branch-free, so that LLVM vectorises it, and in byte lanes (|a - b| as max - min of the bytes, cast back to
+    uint8 at once so that numba does not widen it: 2x faster than int32 lanes): hp[i + 1] is the step from cell
+    i to its right neighbour (0 at a row's last cell, and hp[0] = 0), vp[i + side] the step from cell i to the
+    cell below (0 beyond the edges); a cell's steps are then hp[i], hp[i + 1], vp[i], vp[i + side]. The same
+    maxima as a per-cell loop."""
     n = side * side
+    zero = np.uint8(0)
     hp[0] = 0
     for i in range(n - 1):
-        d = abs(np.int32(row[base + i + 1]) - np.int32(row[base + i]))
-        hp[i + 1] = d if (i & (side - 1)) != side - 1 else 0
+        a = row[base + i + 1]
+        b = row[base + i]
+        d = np.uint8(max(a, b) - min(a, b))
+        hp[i + 1] = d if (i & (side - 1)) != side - 1 else zero
     hp[n] = 0
     for i in range(side):
         vp[i] = 0
         vp[n + i] = 0
     for i in range(n - side):
-        vp[i + side] = abs(np.int32(row[base + i + side]) - np.int32(row[base + i]))
+        a = row[base + i + side]
+        b = row[base + i]
+        vp[i + side] = np.uint8(max(a, b) - min(a, b))
     for i in range(n):
         g[i] = max(max(hp[i], hp[i + 1]), max(vp[i], vp[i + side]))
 
@@ -265,21 +272,14 @@ def grad_maps(D):
     noise model reads them for the reference frames."""
     n = D.shape[0]
     out = np.empty((n, 1536), np.uint8)
-    hp = np.empty(1025, np.int32)
-    vp = np.empty(1024 + 32, np.int32)
-    g = np.empty(1024, np.int32)
+    hp = np.empty(1025, np.uint8)
+    vp = np.empty(1024 + 32, np.uint8)
     for t in range(n):
         row = D[t]
         o = out[t]
-        _grad_map(row, 0, 32, hp, vp, g)
-        for b in range(1024):
-            o[b] = g[b]
-        _grad_map(row, 2048, 16, hp, vp, g)
-        for b in range(256):
-            o[1024 + b] = g[b]
-        _grad_map(row, 2304, 16, hp, vp, g)
-        for b in range(256):
-            o[1280 + b] = g[b]
+        _grad_map(row, 0, 32, hp, vp, o[:1024])
+        _grad_map(row, 2048, 16, hp, vp, o[1024:1280])
+        _grad_map(row, 2304, 16, hp, vp, o[1280:])
     return out
 
 
