@@ -251,6 +251,25 @@ def _box3_max16(E, ha, hb, s):
     return _bits_max9(s)
 
 
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _any3x3(e, tmp, out):
+    """out[b] = OR of the 0/1 uint8 map e (row-major 32x32) over cell b's 3x3 neighbourhood, clipped at the
+    edges (replicating an edge cell adds no other cell, so it is the same): ORs of 3 within rows, then of 3
+    rows, in flat loops that LLVM vectorises (the row-end cells redone, as _row_sums does); tmp: 1024 uint8."""
+    for b in range(1, 1023):
+        tmp[b] = e[b - 1] | e[b] | e[b + 1]
+    for r in range(32):
+        o = r * 32
+        tmp[o] = e[o] | e[o + 1]
+        tmp[o + 31] = e[o + 30] | e[o + 31]
+    for b in range(32):
+        out[b] = tmp[b] | tmp[b + 32]
+    for b in range(32, 992):
+        out[b] = tmp[b - 32] | tmp[b] | tmp[b + 32]
+    for b in range(992, 1024):
+        out[b] = tmp[b - 32] | tmp[b]
+
+
 @njit(cache=True, nogil=True, inline="always")
 def _box3(e, tmp, out):
     """The 3x3 neighbourhood mean of the row-major 32x32 map e (edges replicated), into out. Row by row without
@@ -1196,20 +1215,17 @@ def edge_blocks(R, frames, step):
         hp[b + 1] = d if (b & 31) != 31 else np.float32(0.0)
     for b in range(992):
         vp[b + 32] = abs(m[b + 32] - m[b])
-    e = np.zeros(1024 + 64, np.uint8)      # edge flags at e[b + 32], a zero row above and below
+    e = np.empty(1024, np.uint8)           # edge flags
     for b in range(1024):
         g = max(max(hp[b], hp[b + 1]), max(vp[b], vp[b + 32]))
-        e[b + 32] = 1 if g > step else 0
-    h = np.zeros(1024 + 64, np.uint8)      # horizontal 3-ORs (within rows)
-    for b in range(1024):
-        c = b & 31
-        left = e[b + 31] if c != 0 else np.uint8(0)
-        right = e[b + 33] if c != 31 else np.uint8(0)
-        h[b + 32] = left | e[b + 32] | right
+        e[b] = 1 if g > step else 0
+    tmp = np.empty(1024, np.uint8)
+    near = np.empty(1024, np.uint8)
+    _any3x3(e, tmp, near)
     out = np.empty((32, 32), np.bool_)
     flat = out.reshape(1024)
     for b in range(1024):
-        flat[b] = (h[b] | h[b + 32] | h[b + 64]) != 0
+        flat[b] = near[b] != 0
     return out
 
 
@@ -1280,14 +1296,14 @@ def residual_evidence(R, C, G, gi, gj, k_var, k_col, k_edge, m_t, m_rel, m_eps, 
             cedge[b] += gu * gu + gv * gv
     kk = np.float64(max(k, 1))
     motion = np.empty(1024, np.float32)
-    moving = np.empty(1024, np.int32)    # 1 where the reference's block mean varies by at least m_vmin
+    still = np.empty(1024, np.uint8)     # 1 where the reference's block mean varies by less than m_vmin
     for b in range(1024):
         # var = (k * sum(x^2) - sum(x)^2) / k^2, exact in integers (int64: k * sum(x^2) outgrows int32), then one
         # float64 division
         vr = np.float64(np.int64(k) * srr[b] - np.int64(sr[b]) * sr[b]) / (kk * kk)
         vd = np.float64(np.int64(k) * sdd[b] - np.int64(sd[b]) * sd[b]) / (kk * kk)
         motion[b] = np.float32(vd / (vr + k_var))
-        moving[b] = np.int32(vr >= m_vmin)
+        still[b] = np.uint8(not vr >= m_vmin)
     tmp = np.empty(1024, np.float32)
     out = np.empty(1024, np.float32)
     _box3(motion, tmp, out)
@@ -1309,31 +1325,19 @@ def residual_evidence(R, C, G, gi, gj, k_var, k_col, k_edge, m_t, m_rel, m_eps, 
     if k >= m_frames:
         med = _median32(out)
         rel = (med + np.float32(m_eps)) * np.float32(m_rel)
-        # only where the reference itself moves, in the whole 3x3 neighbourhood (the map's cells; edges
-        # replicated, which adds no other cell): on static content the ratio is an encoder's frame-to-frame
-        # pumping over k_var alone. The neighbourhood's minimum of `moving` as 3-minima of rows, then of
-        # columns, in flat loops (the per-block 3x3 loop was scalar); then every block branch-free (a block
-        # that does not move gives 0, which changes neither the zero map nor the maximum from 0)
-        rmin = np.empty(1024, np.int32)
-        for b in range(1, 1023):
-            rmin[b] = min(min(moving[b - 1], moving[b]), moving[b + 1])
-        for r in range(32):
-            o = r * 32
-            rmin[o] = min(moving[o], moving[o + 1])
-            rmin[o + 31] = min(moving[o + 30], moving[o + 31])
-        all3 = np.empty(1024, np.int32)
-        for b in range(32):
-            all3[b] = min(rmin[b], rmin[b + 32])
-        for b in range(32, 992):
-            all3[b] = min(min(rmin[b - 32], rmin[b]), rmin[b + 32])
-        for b in range(992, 1024):
-            all3[b] = min(rmin[b - 32], rmin[b])
+        # only where the reference itself moves, in the whole 3x3 neighbourhood: on static content the ratio is
+        # an encoder's frame-to-frame pumping over k_var alone. The still neighbourhoods as one 3x3 OR of the
+        # still blocks (_any3x3; the per-block 3x3 loop was scalar), then every block branch-free (a block
+        # near a still one gives 0, which changes neither the zero map nor the maximum from 0)
+        ftmp = np.empty(1024, np.uint8)
+        near_still = np.empty(1024, np.uint8)
+        _any3x3(still, ftmp, near_still)
         evf = ev.reshape(1024)
         zero = np.float32(0.0)
         for b in range(1024):
             x = out[b] - med
             e = min(x / np.float32(m_t), x / rel)
-            evf[b] = e if all3[b] else zero
+            evf[b] = zero if near_still[b] else e
         for b in range(1024):
             m_max = max(m_max, evf[b])
     t_med = _median32(tint)

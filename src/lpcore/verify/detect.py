@@ -164,6 +164,9 @@ _T_FRAMES = np.array([LOCAL_Y[1], LOCAL_S[1], LOCAL_C[1]], np.float32)
 _T_REL = np.array(LOCAL_REL, np.float32)
 MAX_SHIFT = 3              # offsets searched directly; larger ones come from the MPEG-7 match
 _NO_DISTANCES = np.empty(0, np.float32)   # (temporal_evidence computes the aligned fine distances itself)
+# the report's details: per local evidence kind its persistent and per-frame scores, under these keys
+_DETAIL_KEYS = tuple((k, (f"{k}_persist", f"{k}_frames")) for k in ("luma", "texture", "colour", "motion",
+                                                                     "tint"))
 ALIGN_BIAS = 0.03          # an offset must fit this much better per frame of shift
 ALIGN_EPS = 0.5            # ... with this (levels, RMS of the 32x32 maps) added to every offset's fit first: closer
                            # fits are no evidence of a shift. A static pattern at 150 kbit/s (outside the corpus) fit
@@ -562,10 +565,10 @@ def _judge(ref: VideoProfile, cand: VideoProfile, dr: np.ndarray, dc: np.ndarray
         0.5 / size)   # (frames of a persistent edit: half the calibrated per-frame threshold)
     rep = _report(scores, [(a, b) for a, b in ranges.tolist()], regions, frame_scores, off, reasons, n, m, cand,
                   best_frame, align_src)
-    rep.details = {"luma_persist": y_p, "luma_frames": y_f, "texture_persist": s_p, "texture_frames": s_f,
-                   "colour_persist": c_p, "colour_frames": c_f, "motion_persist": details["motion"][0],
-                   "motion_frames": 0.0, "tint_persist": details["tint"][0], "tint_frames": 0.0,
-                   "geometry_flip": float(s_flip), "geometry_zoom": float(s_zoom)}
+    rep.details = {}
+    for k, (k_persist, k_frames) in _DETAIL_KEYS:
+        rep.details[k_persist], rep.details[k_frames] = details[k]
+    rep.details.update(geometry_flip=float(s_flip), geometry_zoom=float(s_zoom))
     return rep
 
 
