@@ -24,6 +24,7 @@ import concurrent.futures as cf
 import functools
 import json
 import math
+import random
 import shutil
 import subprocess
 import sys
@@ -61,7 +62,11 @@ def sources(n: int, start: int = 0) -> list[tuple[str, str]]:
         elif kind == 3:
             g = f"cellauto={base}:rule={[18, 30, 90, 110, 150][k % 5]}:random_seed={k}:scroll=1,trim=duration=2"
         elif kind == 4:
-            g = f"gradients={base}:seed={k}:speed=0.02:nb_colors=4,trim=duration=2"
+            # FFmpeg's gradients source picks its default colours at random on every run, whatever the seed
+            # (5.1: two renders of one segment differed by 63 levels on average), so they are given here
+            rng = random.Random(k)
+            cols = ":".join(f"c{i}=0x{rng.randrange(1 << 24):06x}" for i in range(4))
+            g = f"gradients={base}:seed={k}:speed=0.02:nb_colors=4:{cols},trim=duration=2"
         else:
             g = (f"smptehdbars={base},trim=duration=2[bg];testsrc=s=240x160:r=30,trim=duration=2,"
                  f"hue=h={37 * k}[fg];[bg][fg]overlay=x='40+{6 + k % 5}*t*60':y='60+{k % 7}*t*40'")
