@@ -654,25 +654,42 @@ LP_HOST_DEVICE static inline int vsig_profile_params_init(vsig_profile_params *p
     return !(cwidth < VSIG_PMIN_DIM || cheight < VSIG_PMIN_DIM || cwidth > VSIG_MAX_DIM || cheight > VSIG_MAX_DIM);
 }
 
-/* Returns round(sum / cnt) (halves up); 1 <= cnt <= 2^22 and sum <= 255*cnt, so 32-bit arithmetic is exact. */
-LP_HOST_DEVICE static inline uint8_t vsig_profile_mean(uint32_t sum, uint32_t cnt)
+/* Exact division by an invariant divisor as a multiplication (Lemire, Kaser and Kurz, "Faster remainder by direct
+ * computation", 2019): with m = ceil(2^64 / d) = (2^64 - 1) div d + 1, floor(n / d) = (m * n) >> 64 for every
+ * 32-bit n and 2 <= d < 2^32. The profile divides 2,560 sums per frame by a handful of distinct block sizes, so the
+ * CPU pass computes each m once per block row and multiplies (a 32-bit division costs several times more); the
+ * high half of the 96-bit product is formed from 32-bit halves, exact in uint64 on every device. */
+LP_HOST_DEVICE static inline uint64_t vsig_div_magic(uint32_t d)
 {
-    return (uint8_t)((2 * sum + cnt) / (2 * cnt));
+    return UINT64_MAX / d + 1;
+}
+
+LP_HOST_DEVICE static inline uint32_t vsig_div_by_magic(uint32_t n, uint64_t m)
+{
+    return (uint32_t)(((m >> 32) * n + (((m & 0xffffffffu) * n) >> 32)) >> 32);
+}
+
+/* Returns round(sum / cnt) (halves up) = (2*sum + cnt) div 2*cnt, given m = vsig_div_magic(2*cnt);
+ * 1 <= cnt <= 2^22 and sum <= 255*cnt, so 2*sum + cnt < 2^31. */
+LP_HOST_DEVICE static inline uint8_t vsig_profile_mean(uint32_t sum, uint32_t cnt, uint64_t m)
+{
+    return (uint8_t)vsig_div_by_magic(2 * sum + cnt, m);
 }
 
 /* Returns min(floor(2*sqrt(variance)), 255) of cnt pixels with sum and sum of squares: the largest s <= 255 with
  * (s*cnt)^2 <= v4 = 4*(cnt*sumsq - sum^2) = 4*cnt^2*variance, exact in uint64 for cnt <= 2^22 ((256*cnt)^2 and v4
- * < 2^61). A double square root gives a guess within one of the answer, and integer comparisons settle it, so the
- * result is exact and identical on every device; without a compiler square root, an 8-step binary search. */
-LP_HOST_DEVICE static inline uint8_t vsig_profile_spread(uint64_t sum, uint64_t sumsq, uint64_t cnt)
+ * < 2^61). A double square root gives a guess (inv_c2 = 1 / cnt^2, which the CPU pass computes once per block
+ * row), and integer comparisons settle it whatever the guess, so the result is exact and identical on every
+ * device; without a compiler square root, an 8-step binary search. */
+LP_HOST_DEVICE static inline uint8_t vsig_profile_spread(uint64_t sum, uint64_t sumsq, uint64_t cnt, double inv_c2)
 {
     uint64_t v4 = 4 * (cnt * sumsq - sum * sum), c2 = cnt * cnt;
     uint32_t s;
 #if defined(__CUDA_ARCH__) || defined(__GNUC__) || defined(__clang__)
 #ifdef __CUDA_ARCH__
-    double g = sqrt((double)v4 / (double)c2);
+    double g = sqrt((double)v4 * inv_c2);
 #else
-    double g = __builtin_sqrt((double)v4 / (double)c2);
+    double g = __builtin_sqrt((double)v4 * inv_c2);
 #endif
     s = g >= 255.0 ? 255u : (uint32_t)g;
     while (s > 0 && (uint64_t)s * s * c2 > v4)
@@ -681,6 +698,7 @@ LP_HOST_DEVICE static inline uint8_t vsig_profile_spread(uint64_t sum, uint64_t 
         s++;
 #else
     uint32_t bit;
+    (void)inv_c2;
     s = 0;
     for (bit = 128; bit; bit >>= 1) {
         uint64_t t = (uint64_t)(s | bit) * cnt;
@@ -703,43 +721,57 @@ LP_HOST_DEVICE static inline uint8_t vsig_profile_byte(int k, const uint32_t *ys
     if (k < 2 * VSIG_NCELLS) {
         int i = k % VSIG_NCELLS, r = i / VSIG_GRID, c = i % VSIG_GRID;
         uint32_t cols = p->col_start[c + 1] - p->col_start[c];
-        if (k < VSIG_NCELLS)
-            return vsig_profile_mean(ysum[i], (p->row_start[r + 1] - p->row_start[r]) * cols);
-        return vsig_profile_spread(ssum[i], ssq[i],
-                                   (uint64_t)vsig_sampled_rows(p->row_start[r], p->row_start[r + 1], pp->ystep) * cols);
+        if (k < VSIG_NCELLS) {
+            uint32_t cnt = (p->row_start[r + 1] - p->row_start[r]) * cols;
+            return vsig_profile_mean(ysum[i], cnt, vsig_div_magic(2 * cnt));
+        }
+        uint64_t cnt = (uint64_t)vsig_sampled_rows(p->row_start[r], p->row_start[r + 1], pp->ystep) * cols;
+        return vsig_profile_spread(ssum[i], ssq[i], cnt, 1.0 / (double)(cnt * cnt));
     } else {
         int j = (k - 2 * VSIG_NCELLS) % VSIG_PCELLS, r = j / VSIG_PGRID, c = j % VSIG_PGRID;
         uint32_t cnt = vsig_sampled_rows(pp->row_start[r], pp->row_start[r + 1], pp->cstep) *
                        (pp->col_start[c + 1] - pp->col_start[c]);
-        return vsig_profile_mean(k < 2 * VSIG_NCELLS + VSIG_PCELLS ? usum[j] : vsum[j], cnt);
+        return vsig_profile_mean(k < 2 * VSIG_NCELLS + VSIG_PCELLS ? usum[j] : vsum[j], cnt, vsig_div_magic(2 * cnt));
     }
 }
 
 /* Writes the VSIG_PROFILE_BYTES profile bytes of one frame: vsig_profile_byte(k) for every k, as loops over the
- * grid rows (the counts hoisted) for the CPU; the GPU kernel calls vsig_profile_byte per thread. */
+ * grid rows for the CPU; the GPU kernel calls vsig_profile_byte per thread. A partition's cells have one of two
+ * widths (w0 = floor(size / grid) or w0 + 1), so each row's divisors are computed for both widths once. */
 LP_HOST_DEVICE static inline void vsig_profile_frame(const uint32_t *ysum, const uint32_t *ssum, const uint64_t *ssq,
                                                      const uint32_t *usum, const uint32_t *vsum,
                                                      const vsig_params *p, const vsig_profile_params *pp,
                                                      uint8_t *out)
 {
-    int r, c;
+    int r, c, k;
+    uint32_t w0 = p->width / VSIG_GRID, cw0 = pp->cwidth / VSIG_PGRID;
     for (r = 0; r < VSIG_GRID; r++) {
         uint32_t rows = p->row_start[r + 1] - p->row_start[r];
         uint32_t srows = vsig_sampled_rows(p->row_start[r], p->row_start[r + 1], pp->ystep);
+        uint64_t mean_m[2], scnt[2];
+        double inv_c2[2];
+        for (k = 0; k < 2; k++) {
+            mean_m[k] = vsig_div_magic(2 * rows * (w0 + (uint32_t)k));
+            scnt[k] = (uint64_t)srows * (w0 + (uint32_t)k);
+            inv_c2[k] = 1.0 / (double)(scnt[k] * scnt[k]);
+        }
         for (c = 0; c < VSIG_GRID; c++) {
             int i = r * VSIG_GRID + c;
-            uint32_t cols = p->col_start[c + 1] - p->col_start[c];
-            out[i] = vsig_profile_mean(ysum[i], rows * cols);
-            out[VSIG_NCELLS + i] = vsig_profile_spread(ssum[i], ssq[i], (uint64_t)srows * cols);
+            uint32_t cols = p->col_start[c + 1] - p->col_start[c], b = cols - w0;   /* 0 or 1 */
+            out[i] = vsig_profile_mean(ysum[i], rows * cols, mean_m[b]);
+            out[VSIG_NCELLS + i] = vsig_profile_spread(ssum[i], ssq[i], scnt[b], inv_c2[b]);
         }
     }
     for (r = 0; r < VSIG_PGRID; r++) {
         uint32_t srows = vsig_sampled_rows(pp->row_start[r], pp->row_start[r + 1], pp->cstep);
+        uint64_t mean_m[2];
+        for (k = 0; k < 2; k++)
+            mean_m[k] = vsig_div_magic(2 * srows * (cw0 + (uint32_t)k));
         for (c = 0; c < VSIG_PGRID; c++) {
             int j = r * VSIG_PGRID + c;
-            uint32_t cnt = srows * (pp->col_start[c + 1] - pp->col_start[c]);
-            out[2 * VSIG_NCELLS + j] = vsig_profile_mean(usum[j], cnt);
-            out[2 * VSIG_NCELLS + VSIG_PCELLS + j] = vsig_profile_mean(vsum[j], cnt);
+            uint32_t cols = pp->col_start[c + 1] - pp->col_start[c], cnt = srows * cols;
+            out[2 * VSIG_NCELLS + j] = vsig_profile_mean(usum[j], cnt, mean_m[cols - cw0]);
+            out[2 * VSIG_NCELLS + VSIG_PCELLS + j] = vsig_profile_mean(vsum[j], cnt, mean_m[cols - cw0]);
         }
     }
 }

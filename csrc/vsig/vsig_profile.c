@@ -115,6 +115,7 @@ typedef struct {
     const uint8_t *plane[2];
     int64_t stride[2];
     uint32_t step, lines, total, next, quota;   /* sampled row step, lines per row, lines of both planes */
+    uint32_t row, pl, line;                     /* where line `next` is: sampled row, plane, line in the row */
 } chroma_prefetch;
 
 static void chroma_prefetch_init(chroma_prefetch *cp, const vsig_profile_params *pp, const vsig_params *p,
@@ -130,6 +131,7 @@ static void chroma_prefetch_init(chroma_prefetch *cp, const vsig_profile_params 
     cp->total = 2 * nrows * cp->lines;
     cp->next = 0;
     cp->quota = (cp->total + steps - 1) / steps + 1;
+    cp->row = cp->pl = cp->line = 0;
 }
 
 static void chroma_prefetch_some(chroma_prefetch *cp);
@@ -138,9 +140,13 @@ static void chroma_prefetch_some(chroma_prefetch *cp)
 {
 #if defined(__GNUC__)
     uint32_t end = cp->next + cp->quota < cp->total ? cp->next + cp->quota : cp->total;
-    for (; cp->next < end; cp->next++) {
-        uint32_t j = cp->next, k = j / (2 * cp->lines), pl = (j / cp->lines) & 1u, x = (j % cp->lines) * 64;
-        __builtin_prefetch(cp->plane[pl] + (int64_t)(k * cp->step) * cp->stride[pl] + x);
+    for (; cp->next < end; cp->next++) {   /* line `next` = (row, pl, line), stepped without divisions */
+        __builtin_prefetch(cp->plane[cp->pl] + (int64_t)(cp->row * cp->step) * cp->stride[cp->pl] + 64 * cp->line);
+        if (++cp->line == cp->lines) {
+            cp->line = 0;
+            cp->pl ^= 1u;
+            cp->row += cp->pl == 0;
+        }
     }
 #else
     (void)cp;
