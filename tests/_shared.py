@@ -50,3 +50,17 @@ def ffmpeg(*args: str, cwd: Path | str | None = None, timeout: float = 300) -> s
     ``CalledProcessError`` with ffmpeg's message in ``stderr``). Callers skip with :data:`needs_ffmpeg`."""
     return subprocess.run([FFMPEG or "ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y", *args],
                           check=True, capture_output=True, cwd=cwd, timeout=timeout)
+
+
+needs_cc = pytest.mark.skipif(shutil.which("cc") is None, reason="needs a C compiler")
+
+
+def run_header_program(src: Path | str, tmp_path: Path, *, std: str = "gnu99", opt: str = "-O2",
+                       libs: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+    """Compiles the C program ``src`` against ``kernels/`` (the shared host/device header) and runs it; the
+    program checks the header's arithmetic itself and exits non-zero on a mismatch. Returns the run (stdout
+    captured, text) for the caller to assert on. Callers skip with :data:`needs_cc`."""
+    exe = tmp_path / (Path(src).stem + ".bin")
+    subprocess.run(["cc", opt, f"-std={std}", "-I", str(_REPO / "kernels"), str(src), "-o", str(exe), *libs],
+                   check=True)
+    return subprocess.run([str(exe)], capture_output=True, text=True, timeout=300)

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import math
 import random
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -20,9 +18,7 @@ from lpcore.vsig import cuda as vsig_cuda
 from lpcore.vsig.profile import PROFILE_BYTES, VideoProfile, compute_profile, compute_profile_file
 
 from tests.vsig.cuda_emu import emu
-from tests._shared import ffmpeg, needs_ffmpeg
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests._shared import ffmpeg, needs_cc, needs_ffmpeg, run_header_program
 
 # the signature tests' awkward sizes: multiples of 32, odd sizes, uint64-wrap sizes and divide mode
 SIZES = [(32, 32), (33, 35), (64, 32), (63, 95), (160, 90), (427, 241), (1000, 562), (1919, 1081), (5121, 2887)]
@@ -279,13 +275,9 @@ def test_format_field_checks(sample):
         VideoProfile.from_bytes("LPVP")
 
 
-@pytest.mark.skipif(shutil.which("cc") is None, reason="needs a C compiler")
+@needs_cc
 def test_header_quantisers_equal_plain_arithmetic(tmp_path):
     """The profile's division by multiplication and its reciprocal-guided square root (kernels/vsig_common.h),
     which the CPU pass and the GPU kernel share, against plain integer division and an integer square root."""
-    exe = tmp_path / "quant"
-    subprocess.run(["cc", "-O2", "-std=gnu99", "-I", str(ROOT / "kernels"),
-                    str(ROOT / "tests" / "vsig" / "c" / "vsig_profile_quant_check.c"), "-o", str(exe), "-lm"],
-                   check=True)
-    run = subprocess.run([str(exe)], capture_output=True, text=True)
+    run = run_header_program(Path(__file__).parent / "c" / "vsig_profile_quant_check.c", tmp_path, libs=("-lm",))
     assert run.returncode == 0, run.stdout

@@ -15,7 +15,7 @@ from lpcore import DeviceUnavailable, VideoDecodeError, vsig
 from lpcore import _native_vsig as native
 
 from tests.vsig import reference as ref
-from tests._shared import ffmpeg, needs_ffmpeg
+from tests._shared import ffmpeg, needs_cc, needs_ffmpeg, run_header_program
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -221,7 +221,7 @@ int host_init(vsig_params *p) { return vsig_params_init(p, 1920, 1080); }
 """
 
 
-@pytest.mark.skipif(shutil.which("cc") is None, reason="needs a C compiler")
+@needs_cc
 def test_header_compiles_as_strict_c99(tmp_path):
     src = tmp_path / "h.c"
     src.write_text(_HEADER_USER % "")
@@ -242,7 +242,7 @@ __global__ void k(const uint32_t *b, uint8_t *fs, uint8_t *w, uint8_t *c, const 
                     "-o", str(tmp_path / "h.ptx"), str(src)], check=True, capture_output=True)
 
 
-@pytest.mark.skipif(shutil.which("cc") is None, reason="needs a C compiler")
+@needs_cc
 def test_header_element_index_helper(tmp_path):
     src = tmp_path / "e.c"
     src.write_text(r"""
@@ -257,17 +257,12 @@ int main(void) {
     return bad;
 }
 """)
-    exe = tmp_path / "e"
-    subprocess.run(["cc", "-std=c99", "-I", str(ROOT / "kernels"), str(src), "-o", str(exe)], check=True)
-    assert subprocess.run([str(exe)]).returncode == 0
+    assert run_header_program(src, tmp_path, std="c99", opt="-O0").returncode == 0
 
 
-@pytest.mark.skipif(shutil.which("cc") is None, reason="needs a C compiler")
+@needs_cc
 def test_header_clamped_confidence_equals_division(tmp_path):
-    exe = tmp_path / "conf"
-    subprocess.run(["cc", "-O2", "-std=gnu99", "-I", str(ROOT / "kernels"),
-                    str(ROOT / "tests" / "vsig" / "c" / "vsig_confidence_check.c"), "-o", str(exe)], check=True)
-    run = subprocess.run([str(exe)], capture_output=True, text=True)
+    run = run_header_program(ROOT / "tests" / "vsig" / "c" / "vsig_confidence_check.c", tmp_path)
     assert run.returncode == 0, run.stdout
 
 
