@@ -155,17 +155,12 @@ typedef struct {
     int64_t v_frame_stride, v_row_stride;
 } vsig_planes;
 
-/* Luma block sums (exactly vsig_block_sums') and, over the sampled rows (pp->ystep), block sums and sums of
- * squares of one frame, in one read of the plane.
- * Scratch: colsum 4 * p->width uint16 (4-byte aligned).
- * Out: blocks[1024], ssum[1024], ssq[1024] (row-major). */
-void vsig_block_moments(const vsig_params *p, const vsig_profile_params *pp, const uint8_t *plane,
-                        int64_t row_stride, uint16_t *colsum, uint32_t *blocks, uint32_t *ssum, uint64_t *ssq);
-
-/* Cell sums of one chroma plane over its sampled rows (pp->cstep), on the profile's 16x16 grid.
- * Scratch: colsum pp->cwidth uint16.  Out: cells[256] (row-major). */
-void vsig_chroma_sums(const vsig_profile_params *pp, const uint8_t *plane, int64_t row_stride, uint16_t *colsum,
-                      uint32_t *cells);
+/* The profile pass sums and squares its sampled luma rows with AVX2 where the CPU has it (the same integer
+ * sums either way). vsig_profile_simd() says which is used (resolving it on first use: call it before any
+ * threads do); vsig_profile_set_simd(0) selects the portable loops (for the tests), (1) AVX2 where available.
+ * Not thread-safe: set it while no profile is being computed. */
+int vsig_profile_simd(void);
+void vsig_profile_set_simd(int on);
 
 /* Fine signatures and profiles of n frames in one pass per frame, frames spread over OpenMP threads.
  * Returns VSIG_OK, or VSIG_ENOMEM (outputs then partly written).

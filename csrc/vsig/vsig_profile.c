@@ -20,53 +20,210 @@
 #define VSIG_PROFILE_MULTIVERSION
 #endif
 
-/* Adds one sampled row to the column accumulators of its chunk: ssum16[x] += v, ssq32[x] += v*v, for x < w, or
- * sets them (first != 0: the chunk's first sampled row, so that nothing is cleared beforehand). One contiguous
- * pass over the row (in cache: the block-sum kernel has just read it), uint16 squares summed in uint32 lanes,
- * which GCC vectorises whole; the per-block reductions happen once per chunk, in fold_moments.
- * Within a chunk (<= 256 rows) ssum16 <= 256*255 < 2^16 and ssq32 <= 256*255^2 < 2^32. */
-VSIG_PROFILE_MULTIVERSION
-static void sampled_row(const uint8_t *restrict row, uint16_t *restrict ssum16, uint32_t *restrict ssq32,
-                        uint32_t w, int first)
+/* The sampled rows' accumulators of one chunk of a block row, by column pair (2k, 2k+1; for an odd width the
+ * last pair is the last column alone):
+ *   ps[k]   the sum of their pixels in pair k          (nsamp*510 < 2^16: VSIG_PROFILE_MAX_SAMPLED rows at most)
+ *   pq[k]   the sum of their squares in pair k         (nsamp*2*255^2 < 2^32)
+ *   bs[c], bsq[c]  the sum and the sum of squares in column col_start[c], for each block c whose first column
+ *           is odd: its first pair straddles the boundary with block c-1, and fold_moments splits it with these.
+ * Sums and squares by pair are what x86's pmaddubsw and pmaddwd compute: they multiply neighbours and add them
+ * into one lane, half the lanes, adds and stores of a sum per column (and half the fold's reads). Compilers do
+ * not emit them for such store loops, so x86 gets them through AVX2 intrinsics, behind a CPU check; other CPUs,
+ * and the tests through vsig_profile_set_simd(0), run the portable loops. Both give the same integers. */
+#define VSIG_PROFILE_MAX_SAMPLED 128
+
+typedef struct {
+    uint16_t *ps;
+    uint32_t *pq;
+    uint32_t bs[VSIG_GRID], bsq[VSIG_GRID];
+    uint32_t oddcol[VSIG_GRID];   /* col_start[oddblk[i]], odd */
+    uint8_t oddblk[VSIG_GRID];
+    int nodd;
+} sampled_acc;
+
+static void sampled_acc_init(sampled_acc *acc, const vsig_params *p, uint16_t *ps, uint32_t *pq)
 {
-    uint32_t x;
+    int c;
+    acc->ps = ps;
+    acc->pq = pq;
+    acc->nodd = 0;
+    for (c = 1; c < VSIG_GRID; c++)
+        if (p->col_start[c] & 1u) {
+            acc->oddcol[acc->nodd] = p->col_start[c];
+            acc->oddblk[acc->nodd++] = (uint8_t)c;
+        }
+}
+
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__) && !defined(VSIG_NO_SIMD)
+#define VSIG_PROFILE_AVX2 1
+#include <immintrin.h>
+#endif
+
+static int vsig_simd = -1;   /* -1: not resolved yet; 0: portable loops; 1: AVX2 */
+
+void vsig_profile_set_simd(int on)
+{
+#ifdef VSIG_PROFILE_AVX2
+    __builtin_cpu_init();
+    vsig_simd = on && __builtin_cpu_supports("avx2") ? 1 : 0;
+#else
+    (void)on;
+    vsig_simd = 0;
+#endif
+}
+
+int vsig_profile_simd(void)
+{
+    if (vsig_simd < 0)
+        vsig_profile_set_simd(1);
+    return vsig_simd;
+}
+
+/* Columns [x, w) of one sampled row s (x even) into the accumulators, set (first != 0: the chunk's first
+ * sampled row, so that nothing is cleared beforehand) or added; then its boundary columns. */
+static void sampled_row(const uint8_t *restrict s, sampled_acc *acc, uint32_t x, uint32_t w, int first)
+{
+    uint16_t *restrict ps = acc->ps;
+    uint32_t *restrict pq = acc->pq;
+    int i;
     if (first) {
-        for (x = 0; x < w; x++) {
-            uint16_t v = row[x];
-            ssum16[x] = v;
-            ssq32[x] = (uint16_t)(v * v);
+        for (; x + 1 < w; x += 2) {
+            uint32_t u = s[x], v = s[x + 1];
+            ps[x / 2] = (uint16_t)(u + v);
+            pq[x / 2] = u * u + v * v;
+        }
+        if (x < w) {
+            ps[x / 2] = s[x];
+            pq[x / 2] = (uint32_t)s[x] * s[x];
+        }
+        for (i = 0; i < acc->nodd; i++) {
+            uint32_t v = s[acc->oddcol[i]];
+            acc->bs[acc->oddblk[i]] = v;
+            acc->bsq[acc->oddblk[i]] = v * v;
         }
         return;
     }
-    for (x = 0; x < w; x++) {
-        uint16_t v = row[x];
-        ssum16[x] = (uint16_t)(ssum16[x] + v);
-        ssq32[x] += (uint16_t)(v * v);
+    for (; x + 1 < w; x += 2) {
+        uint32_t u = s[x], v = s[x + 1];
+        ps[x / 2] = (uint16_t)(ps[x / 2] + u + v);
+        pq[x / 2] += u * u + v * v;
+    }
+    if (x < w) {
+        ps[x / 2] = (uint16_t)(ps[x / 2] + s[x]);
+        pq[x / 2] += (uint32_t)s[x] * s[x];
+    }
+    for (i = 0; i < acc->nodd; i++) {
+        uint32_t v = s[acc->oddcol[i]];
+        acc->bs[acc->oddblk[i]] += v;
+        acc->bsq[acc->oddblk[i]] += v * v;
     }
 }
 
-/* vsig_add_rows4 (the same uint16 column sums) with sampled_row of s, one of a..d, in the same loop: the luma
- * step waits on memory, so the sampled row's sums and squares ride along, instead of a second pass over it. */
-VSIG_PROFILE_MULTIVERSION
-static void add_rows4_sampled(uint16_t *restrict colsum, const uint8_t *restrict a, const uint8_t *restrict b,
-                              const uint8_t *restrict c, const uint8_t *restrict d, const uint8_t *restrict s,
-                              uint16_t *restrict ssum16, uint32_t *restrict ssq32, uint32_t w, int first)
+#ifdef VSIG_PROFILE_AVX2
+#define VSIG_LOAD32(r) _mm256_loadu_si256((const __m256i *)(const void *)(r))
+#define VSIG_STORE32(r, v) _mm256_storeu_si256((__m256i *)(void *)(r), v)
+
+/* Columns x..x+31 of a sampled row (x even): 16 pair sums (pmaddubsw by ones) and 16 pair squares (pmaddwd of
+ * the pixels widened to 16 bits, in two halves, so the lanes stay in column order). */
+__attribute__((target("avx2"))) static inline void sampled32_avx2(const uint8_t *s, uint16_t *ps, uint32_t *pq,
+                                                                   int first)
 {
-    uint32_t x;
-    if (first) {
-        for (x = 0; x < w; x++) {
-            uint16_t v = s[x];
-            colsum[x] = (uint16_t)(colsum[x] + (uint16_t)((uint16_t)a[x] + b[x]) + (uint16_t)((uint16_t)c[x] + d[x]));
-            ssum16[x] = v;
-            ssq32[x] = (uint16_t)(v * v);
+    __m256i raw = VSIG_LOAD32(s);
+    __m256i lo = _mm256_cvtepu8_epi16(_mm256_castsi256_si128(raw));
+    __m256i hi = _mm256_cvtepu8_epi16(_mm256_extracti128_si256(raw, 1));
+    __m256i sum = _mm256_maddubs_epi16(raw, _mm256_set1_epi8(1));   /* <= 510: no saturation */
+    __m256i q0 = _mm256_madd_epi16(lo, lo), q1 = _mm256_madd_epi16(hi, hi);
+    if (!first) {
+        sum = _mm256_add_epi16(sum, VSIG_LOAD32(ps));
+        q0 = _mm256_add_epi32(q0, VSIG_LOAD32(pq));
+        q1 = _mm256_add_epi32(q1, VSIG_LOAD32(pq + 8));
+    }
+    VSIG_STORE32(ps, sum);
+    VSIG_STORE32(pq, q0);
+    VSIG_STORE32(pq + 8, q1);
+}
+
+__attribute__((target("avx2"))) static void sampled_row_avx2(const uint8_t *restrict s, sampled_acc *acc,
+                                                             uint32_t w, int first)
+{
+    uint32_t x = 0;
+    for (; x + 32 <= w; x += 32)
+        sampled32_avx2(s + x, acc->ps + x / 2, acc->pq + x / 2, first);
+    sampled_row(s, acc, x, w, first);   /* the last < 32 columns, and the boundary columns */
+}
+
+/* vsig_add_rows4 (the same uint16 column sums) with the sampled row s, one of a..d, in the same loop: the luma
+ * step waits on memory, so the sampled row's sums and squares ride along, instead of a second pass over it. */
+__attribute__((target("avx2"))) static void add_rows4_sampled_avx2(uint16_t *restrict colsum,
+                                                                   const uint8_t *restrict a,
+                                                                   const uint8_t *restrict b,
+                                                                   const uint8_t *restrict c,
+                                                                   const uint8_t *restrict d,
+                                                                   const uint8_t *restrict s, sampled_acc *acc,
+                                                                   uint32_t w, int first)
+{
+#define VSIG_WIDEN16(r, o) _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(const void *)((r) + x + (o))))
+    uint32_t x = 0, o;
+    for (; x + 32 <= w; x += 32) {
+        for (o = 0; o < 32; o += 16) {
+            __m256i t = _mm256_add_epi16(_mm256_add_epi16(VSIG_WIDEN16(a, o), VSIG_WIDEN16(b, o)),
+                                         _mm256_add_epi16(VSIG_WIDEN16(c, o), VSIG_WIDEN16(d, o)));
+            VSIG_STORE32(colsum + x + o, _mm256_add_epi16(VSIG_LOAD32(colsum + x + o), t));
         }
+        sampled32_avx2(s + x, acc->ps + x / 2, acc->pq + x / 2, first);
+    }
+#undef VSIG_WIDEN16
+    if (x < w)
+        vsig_add_rows4(colsum + x, a + x, b + x, c + x, d + x, w - x);
+    sampled_row(s, acc, x, w, first);
+}
+#undef VSIG_LOAD32
+#undef VSIG_STORE32
+#endif
+
+/* One 4-row luma step a..d that holds the sampled row s. */
+static void add_rows4_sampled(int simd, uint16_t *restrict colsum, const uint8_t *a, const uint8_t *b,
+                              const uint8_t *c, const uint8_t *d, const uint8_t *s, sampled_acc *acc, uint32_t w,
+                              int first)
+{
+#ifdef VSIG_PROFILE_AVX2
+    if (simd) {
+        add_rows4_sampled_avx2(colsum, a, b, c, d, s, acc, w, first);
         return;
     }
-    for (x = 0; x < w; x++) {
-        uint16_t v = s[x];
-        colsum[x] = (uint16_t)(colsum[x] + (uint16_t)((uint16_t)a[x] + b[x]) + (uint16_t)((uint16_t)c[x] + d[x]));
-        ssum16[x] = (uint16_t)(ssum16[x] + v);
-        ssq32[x] += (uint16_t)(v * v);
+#endif
+    (void)simd;
+    vsig_add_rows4(colsum, a, b, c, d, w);
+    sampled_row(s, acc, 0, w, first);
+}
+
+/* A sampled row outside the fused steps (the tail rows of a chunk, or every one when ystep < 4). */
+static void add_sampled(int simd, const uint8_t *s, sampled_acc *acc, uint32_t w, int first)
+{
+#ifdef VSIG_PROFILE_AVX2
+    if (simd) {
+        sampled_row_avx2(s, acc, w, first);
+        return;
+    }
+#endif
+    (void)simd;
+    sampled_row(s, acc, 0, w, first);
+}
+
+/* What block c's whole column pairs do not hold of its columns [x0, x1) in a chunk: the halves of the pairs
+ * that straddle its boundaries (a straddling pair's second column is in bs/bsq of the block it starts; the last
+ * column of an odd width is a pair of its own), added to *sum and *sq. */
+static inline void edge_columns(const sampled_acc *acc, int c, uint32_t x0, uint32_t x1, uint32_t w, uint32_t *sum,
+                                uint64_t *sq)
+{
+    if (x0 & 1u) {
+        *sum += acc->bs[c];
+        *sq += acc->bsq[c];
+    }
+    if (x1 & 1u) {
+        int whole = x1 == w;
+        *sum += acc->ps[x1 / 2] - (whole ? 0 : acc->bs[c + 1]);
+        *sq += acc->pq[x1 / 2] - (whole ? 0 : acc->bsq[c + 1]);
     }
 }
 
@@ -74,35 +231,32 @@ static void add_rows4_sampled(uint16_t *restrict colsum, const uint8_t *restrict
  * when the chunk had sampled rows (sampled != 0), their sums and sums of squares (integer sums: the order changes
  * nothing); sampled == 1 says a block's sum of squares in this chunk fits in uint32. */
 VSIG_PROFILE_MULTIVERSION
-static void fold_moments(const vsig_params *p, const uint16_t *restrict colsum, const uint16_t *restrict ssum16,
-                         const uint32_t *restrict ssq32, int sampled, uint32_t *restrict blocks,
-                         uint32_t *restrict ssum, uint64_t *restrict ssq)
+static void fold_moments(const vsig_params *p, const uint16_t *restrict colsum, const sampled_acc *acc,
+                         int sampled, uint32_t *restrict blocks, uint32_t *restrict ssum, uint64_t *restrict ssq)
 {
     int c;
     vsig_fold_columns(p, colsum, blocks);   /* the signature's own block sums, folded as vsig_block_sums does */
     if (!sampled)
         return;
-    if (sampled == 1) {   /* each block's sum of squares < 2^32: uint32 lanes, twice as wide as uint64 */
-        for (c = 0; c < VSIG_GRID; c++) {
-            uint32_t s = 0, q = 0, x;
-            for (x = p->col_start[c]; x < p->col_start[c + 1]; x++) {
-                s += ssum16[x];
-                q += ssq32[x];
-            }
-            ssum[c] += s;
-            ssq[c] += q;
-        }
-        return;
-    }
     for (c = 0; c < VSIG_GRID; c++) {
-        uint32_t s = 0, x;
-        uint64_t q = 0;
-        for (x = p->col_start[c]; x < p->col_start[c + 1]; x++) {
-            s += ssum16[x];
-            q += ssq32[x];
+        uint32_t s = 0, k, x0 = p->col_start[c], x1 = p->col_start[c + 1];
+        uint64_t q64 = 0;
+        edge_columns(acc, c, x0, x1, p->width, &s, &q64);
+        if (sampled == 1) {   /* uint32 lanes, twice as wide as uint64; the block's total fits */
+            uint32_t q = (uint32_t)q64;
+            for (k = (x0 + 1) / 2; k < x1 / 2; k++) {
+                s += acc->ps[k];
+                q += acc->pq[k];
+            }
+            q64 = q;
+        } else {
+            for (k = (x0 + 1) / 2; k < x1 / 2; k++) {
+                s += acc->ps[k];
+                q64 += acc->pq[k];
+            }
         }
         ssum[c] += s;
-        ssq[c] += q;
+        ssq[c] += q64;
     }
 }
 
@@ -226,13 +380,16 @@ static void chroma_advance(chroma_state *st, const vsig_profile_params *pp, uint
 
 static void block_moments(const vsig_params *p, const vsig_profile_params *pp, const uint8_t *plane,
                           int64_t row_stride, uint16_t *colsum, uint32_t *blocks, uint32_t *ssum, uint64_t *ssq,
-                          chroma_prefetch *cp, chroma_state *cs)
+                          chroma_prefetch *cp, chroma_state *cs, int simd)
 {
     uint32_t w = p->width;
-    uint16_t *ssum16 = colsum + w;
-    uint32_t *ssq32 = (uint32_t *)(void *)(colsum + 2 * (size_t)w);
+    sampled_acc acc;
     uint32_t maxcols = 0;
     int r, fuse = pp->ystep >= 4;
+    /* <= 256 rows per chunk (uint16 column sums), and <= VSIG_PROFILE_MAX_SAMPLED sampled rows (uint16 pair sums) */
+    uint32_t chunk_rows = pp->ystep * VSIG_PROFILE_MAX_SAMPLED < VSIG_PROFILE_CHUNK_ROWS
+                              ? pp->ystep * VSIG_PROFILE_MAX_SAMPLED : VSIG_PROFILE_CHUNK_ROWS;
+    sampled_acc_init(&acc, p, colsum + w, (uint32_t *)(void *)(colsum + 2 * (size_t)w));   /* ps, pq: (w+1)/2 */
     for (r = 0; r < VSIG_GRID; r++)
         if (p->col_start[r + 1] - p->col_start[r] > maxcols)
             maxcols = p->col_start[r + 1] - p->col_start[r];
@@ -245,14 +402,14 @@ static void block_moments(const vsig_params *p, const vsig_profile_params *pp, c
             uint32_t chunk_start = y, ys;
             uint32_t nsamp = 0;
             int sampled;
-            uint32_t chunk_end = y_end - y > VSIG_PROFILE_CHUNK_ROWS ? y + VSIG_PROFILE_CHUNK_ROWS : y_end;
+            uint32_t chunk_end = y_end - y > chunk_rows ? y + chunk_rows : y_end;
             memset(colsum, 0, (size_t)w * sizeof(uint16_t));
             ys = vsig_next_sampled(chunk_start, pp->ystep);
             for (; y + 4 <= chunk_end; y += 4) {
                 const uint8_t *a = plane + (int64_t)y * row_stride;
                 if (fuse && ys < y + 4) {   /* ystep >= 4: this step holds one sampled row, ys */
-                    add_rows4_sampled(colsum, a, a + row_stride, a + 2 * row_stride, a + 3 * row_stride,
-                                      plane + (int64_t)ys * row_stride, ssum16, ssq32, w, !nsamp);
+                    add_rows4_sampled(simd, colsum, a, a + row_stride, a + 2 * row_stride, a + 3 * row_stride,
+                                      plane + (int64_t)ys * row_stride, &acc, w, !nsamp);
                     nsamp++;
                     ys += pp->ystep;
                 } else {
@@ -266,11 +423,11 @@ static void block_moments(const vsig_params *p, const vsig_profile_params *pp, c
             if (!fuse)
                 ys = vsig_next_sampled(chunk_start, pp->ystep);
             for (; ys < chunk_end; ys += pp->ystep) {   /* the rest: the tail rows, or every one when ystep < 4 */
-                sampled_row(plane + (int64_t)ys * row_stride, ssum16, ssq32, w, !nsamp);
+                add_sampled(simd, plane + (int64_t)ys * row_stride, &acc, w, !nsamp);
                 nsamp++;
             }
             sampled = !nsamp ? 0 : ((uint64_t)maxcols * nsamp * 255 * 255 <= UINT32_MAX ? 1 : 2);
-            fold_moments(p, colsum, ssum16, ssq32, sampled, blocks + r * VSIG_GRID, ssum + r * VSIG_GRID,
+            fold_moments(p, colsum, &acc, sampled, blocks + r * VSIG_GRID, ssum + r * VSIG_GRID,
                          ssq + r * VSIG_GRID);
         }
         if (cs) {   /* the chroma rows of this share of the frame, prefetched during the luma steps before */
@@ -281,25 +438,11 @@ static void block_moments(const vsig_params *p, const vsig_profile_params *pp, c
     }
 }
 
-void vsig_block_moments(const vsig_params *p, const vsig_profile_params *pp, const uint8_t *plane,
-                        int64_t row_stride, uint16_t *colsum, uint32_t *blocks, uint32_t *ssum, uint64_t *ssq)
-{
-    block_moments(p, pp, plane, row_stride, colsum, blocks, ssum, ssq, NULL, NULL);
-}
-
-void vsig_chroma_sums(const vsig_profile_params *pp, const uint8_t *plane, int64_t row_stride, uint16_t *colsum,
-                      uint32_t *cells)
-{
-    chroma_state st;
-    chroma_state_init(&st, plane, row_stride, colsum, cells);
-    chroma_advance(&st, pp, pp->cheight);
-}
-
 int vsig_profile_batch(const vsig_params *p, const vsig_profile_params *pp, const vsig_planes *in, int64_t n,
                        int threads, uint8_t *framesig, uint8_t *words, uint8_t *confidence, uint8_t *profile)
 {
     int nt = lp_resolve_threads(threads, n);
-    int failed = 0;
+    int failed = 0, simd = vsig_profile_simd();   /* resolved here, before the threads read it */
     if (n <= 0)
         return VSIG_OK;
 #pragma omp parallel num_threads(nt) reduction(| : failed)
@@ -324,7 +467,7 @@ int vsig_profile_batch(const vsig_params *p, const vsig_profile_params *pp, cons
             chroma_state_init(&cs[1], in->v + i * in->v_frame_stride, in->v_row_stride,
                               scratch16 + 4 * (size_t)p->width + pp->cwidth, vsum);
             block_moments(p, pp, in->y + i * in->y_frame_stride, in->y_row_stride, scratch16, blocks, ssum, ssq,
-                          &cp, cs);
+                          &cp, cs, simd);
             vsig_frame_signature(blocks, p, framesig + i * VSIG_FRAMESIG_BYTES, words + i * VSIG_NWORDS,
                                  confidence + i);
             vsig_profile_frame(blocks, ssum, ssq, usum, vsum, p, pp, profile + i * VSIG_PROFILE_BYTES);

@@ -69,6 +69,8 @@ cdef extern from "vsig/vsig.h" nogil:
         int64_t y_frame_stride, y_row_stride, u_frame_stride, u_row_stride, v_frame_stride, v_row_stride
     int vsig_profile_batch(const vsig_params *p, const vsig_profile_params *pp, const vsig_planes *inp, int64_t n,
                            int threads, uint8_t *framesig, uint8_t *words, uint8_t *confidence, uint8_t *profile)
+    int vsig_profile_simd()
+    void vsig_profile_set_simd(int on)
 
 
 MIN_DIM = VSIG_MIN_DIM
@@ -288,6 +290,15 @@ def from_binary(data, bint livepeer=False):
 
 PROFILE_BYTES = VSIG_PROFILE_BYTES
 PROFILE_MIN_CHROMA = VSIG_PMIN_DIM
+
+
+def profile_simd(on=None):
+    """Whether the CPU profile pass sums its sampled rows with AVX2 (True) or the portable loops (False), after
+    selecting them when ``on`` is given: False, the portable loops; True, AVX2 where the CPU has it. Both give
+    the same bytes; the tests run both. Not thread-safe: select only while no profile is being computed."""
+    if on is not None:
+        vsig_profile_set_simd(1 if on else 0)
+    return bool(vsig_profile_simd())
 
 
 def compute_profile_frames(y, u, v, int threads=0):

@@ -68,8 +68,17 @@ def _planes(rng, n, h, w, chroma=None):
     return y, u, v
 
 
+@pytest.fixture(params=[True, False], ids=["simd", "portable"])
+def row_kernels(request):
+    """Runs a test with the CPU pass's AVX2 row kernels (where the CPU has them) and with its portable loops."""
+    before = native.profile_simd()
+    native.profile_simd(request.param)
+    yield request.param
+    native.profile_simd(before)
+
+
 @pytest.mark.parametrize("w,h", SIZES[:-2] + [(1919, 1081)], ids=lambda x: str(x))
-def test_cpu_profile_equals_model(w, h):
+def test_cpu_profile_equals_model(w, h, row_kernels):
     rng = np.random.default_rng(w * 7 + h)
     y, u, v = _planes(rng, 2 if w > 1000 else 4, h, w)
     framesig, words, conf, prof = native.compute_profile_frames(y, u, v)
@@ -79,6 +88,27 @@ def test_cpu_profile_equals_model(w, h):
     want = native.compute_frames(y)
     for g, e in zip((framesig, words, conf), want):
         assert np.array_equal(g, e)
+
+
+def test_row_kernels_agree_on_every_width_remainder():
+    """The AVX2 kernels take 32 columns at a time and the column pairs straddle odd block boundaries: every width
+    from 32 to 160 (each remainder mod 32, odd and even boundaries) and a few heights, random and extreme pixels,
+    give the same bytes with both row kernels."""
+    before = native.profile_simd()
+    rng = np.random.default_rng(5)
+    try:
+        for w in range(32, 161):
+            for h in (32, 67, 130 + w % 7):
+                y, u, v = _planes(rng, 2, h, w)
+                y[1, ::3] = 255
+                native.profile_simd(False)
+                want = native.compute_profile_frames(y, u, v, 1)
+                native.profile_simd(True)
+                got = native.compute_profile_frames(y, u, v, 1)
+                for g, e in zip(got, want):
+                    assert np.array_equal(g, e), f"{w}x{h}"
+    finally:
+        native.profile_simd(before)
 
 
 def test_profile_any_strides_and_chroma_sizes():
