@@ -10,8 +10,10 @@ and kernel calls check the argument types a real launch needs (numpy scalars of 
 from __future__ import annotations
 
 import ctypes
+import shutil
 import tempfile
 import types
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -152,6 +154,8 @@ class RawModule:
         includes = [o[2:] for o in options if o.startswith("-I")]
         defines = [o[2:] for o in options if o.startswith("-D")]
         self._dir = Path(tempfile.mkdtemp(prefix="fake_cupy_"))
+        # the build directory goes with the module (the loaded library stays mapped once its file is gone)
+        weakref.finalize(self, shutil.rmtree, self._dir, True)
         source = self._dir / "module.cu"
         source.write_text(code)
         self._kernels = emu.build(self._dir, source=source, include_dirs=includes, defines=defines)
