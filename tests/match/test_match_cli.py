@@ -59,7 +59,7 @@ def test_match_object():
     assert not none and none.code == 0 and none.start_a is None and "no matching" in none.describe()
 
 
-def test_bad_arguments():
+def test_bad_arguments(tmp_path):
     sw1 = (VEC / "sign_sw1.bin").read_bytes()
     with pytest.raises(ValueError, match="preset"):
         compare(sw1, sw1, preset="ffmpeg70")
@@ -74,16 +74,13 @@ def test_bad_arguments():
     with pytest.raises(SignatureFormatError):
         compare(b"\x00" * 10, sw1)
     with pytest.raises(SignatureFormatError, match="XML"):
-        compare(sw1, _xml_path(), preset="exact")
+        compare(sw1, _xml_path(tmp_path), preset="exact")
 
 
-def _xml_path():
-    import tempfile
-
-    f = tempfile.NamedTemporaryFile(suffix=".xml", delete=False)
-    f.write(VideoSignature.from_binary((VEC / "sign_sw1.bin").read_bytes()).to_xml().encode())
-    f.close()
-    return f.name
+def _xml_path(tmp_path):
+    path = tmp_path / "sw1.xml"
+    path.write_text(VideoSignature.from_binary((VEC / "sign_sw1.bin").read_bytes()).to_xml())
+    return str(path)
 
 
 def test_effective_th_it_matches_spec():
