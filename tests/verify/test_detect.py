@@ -183,8 +183,10 @@ def test_bad_inputs_raise_clear_errors(clips, tmp_path):
     from lpcore import LpcoreError, SignatureFormatError
 
     _, prof = clips
-    with pytest.raises(DetectionError):
+    with pytest.raises(DetectionError, match="reference: no such file"):
         detect_tampering(tmp_path / "missing.mp4", prof["trusted"])
+    with pytest.raises(DetectionError, match="candidate: .* is not a file"):
+        detect_tampering(prof["trusted"], tmp_path)
     with pytest.raises(SignatureFormatError):
         detect_tampering(b"LPVP" + b"\x00" * 50, prof["trusted"])
     with pytest.raises(TypeError):
@@ -253,6 +255,9 @@ def test_cli_exit_codes(clips, tmp_path, capsys):
     assert cli.main(["verify", str(tmp_path / "nope.mp4"), str(lpvp)]) == 2
     assert "lpcore verify:" in capsys.readouterr().err
     assert cli.main(["verify", str(files["trusted"])]) == 2          # no candidate
+    capsys.readouterr()
+    assert cli.main(["verify", str(files["trusted"]), str(lpvp), "--png", str(tmp_path / "no" / "m.png")]) == 2
+    assert "cannot write the map" in capsys.readouterr().err
     capsys.readouterr()
 
 

@@ -63,11 +63,15 @@ def _run(args: argparse.Namespace) -> int:
 
     try:
         report = detect_tampering(args.reference, args.candidate, device=args.device or "auto")
-        if args.png:
-            report.to_png(args.png)
     except (LpcoreError, ValueError, TypeError, OSError) as exc:
         print(f"lpcore verify: {exc}", file=sys.stderr)
         return 2
+    if args.png:
+        try:
+            report.to_png(args.png)
+        except OSError as exc:   # no verdict printed: the exit status must not say "clean" without the map
+            print(f"lpcore verify: cannot write the map {args.png!r}: {exc.strerror or exc}", file=sys.stderr)
+            return 2
     if args.json:
         print(report.to_json(indent=1))
     else:

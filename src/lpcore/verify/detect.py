@@ -286,8 +286,10 @@ def load_profile(x: Any, name: str = "input", *, device: str = "auto") -> VideoP
         return compute_profile_file(bytes(x), device)
     if isinstance(x, (str, os.PathLike)):
         path = Path(x)
-        if not path.is_file():
+        if not path.exists():
             raise DetectionError(f"{name}: no such file {str(path)!r}")
+        if not path.is_file():
+            raise DetectionError(f"{name}: {str(path)!r} is not a file")
         with open(path, "rb") as fh:
             head = fh.read(4)
         if head == b"LPVP":
