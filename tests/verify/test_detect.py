@@ -527,6 +527,20 @@ def test_ringing_beside_sharp_edges_is_honest(tmp_path):
         assert detect_tampering(ref, cand).tampered
 
 
+def test_an_edge_inside_a_block_is_an_edge(tmp_path):
+    """Static SMPTE bars generated at 448x252, CRF 40: a boundary of 25 levels between two flat bars falls inside a
+    block row, so neither of the block's steps to its neighbours reaches EDGE_STEP, while its three sampled rows
+    read the edge's exact profile, which the encoder smears: texture lost, and the clean rendition's contrast
+    rule read it as an edit. A block whose spread is one step between flat blocks across it counts as an edge
+    block (STEP_FLAT, STEP_K, STEP_EPS); without that the honest encode was flagged."""
+    ref, cand = _honest_pair(tmp_path, "bars448", "smptebars=s=448x252:r=30:d=1", "40", extra=("-preset", "veryfast"))
+    rep = detect_tampering(ref, cand)
+    assert not rep.tampered, (rep.scores, rep.details)
+    with _constants(STEP_FLAT=0.0):
+        off = detect_tampering(ref, cand)
+    assert off.tampered and "texture" in off.reasons[0], off.reasons
+
+
 def test_motion_threshold_grows_for_small_renditions(tmp_path):
     """testsrc2 with temporal noise at 160x120, an honest CRF 45 encode with its first frame dropped: block means
     of 5x4 pixels are noisy, and the motion rule read one block as not following the reference's motion. Its

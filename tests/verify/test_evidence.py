@@ -160,3 +160,59 @@ def test_aligned_frames():
         assert np.array_equal(good, want)
         assert np.array_equal(gi, np.flatnonzero(want) + i0) and gi.dtype == np.int64
         assert np.array_equal(gj, gi + off)
+
+
+def _edge_model(R, frames, step, flat, k, eps, smin):
+    """edge_blocks from its definition, in numpy (float32 means, as numpy's float32 mean of the bytes)."""
+    m = R[frames, :1024].astype(np.float32).mean(0, dtype=np.float32).reshape(32, 32)
+    sp = R[frames, 1024:2048].astype(np.float32).mean(0, dtype=np.float32).reshape(32, 32)
+    e = np.zeros((32, 32), bool)
+    e[:, 1:] |= np.abs(np.diff(m, axis=1)) > step
+    e[:, :-1] |= np.abs(np.diff(m, axis=1)) > step
+    e[1:] |= np.abs(np.diff(m, axis=0)) > step
+    e[:-1] |= np.abs(np.diff(m, axis=0)) > step
+    tex = sp >= smin
+    v = (sp[:-2] < flat) & (sp[2:] < flat) & (sp[1:-1] <= k * np.abs(m[2:] - m[:-2]) + eps)
+    h = (sp[:, :-2] < flat) & (sp[:, 2:] < flat) & (sp[:, 1:-1] <= k * np.abs(m[:, 2:] - m[:, :-2]) + eps)
+    e[1:-1] |= v & tex[1:-1]
+    e[:, 1:-1] |= h & tex[:, 1:-1]
+    p = np.pad(e, 1)
+    return np.logical_or.reduce([p[1 + dr:33 + dr, 1 + dc:33 + dc] for dr in (-1, 0, 1) for dc in (-1, 0, 1)])
+
+
+def test_edge_blocks_steps_between_and_inside_blocks():
+    """A sharp step between neighbouring block means, and one inside a block (its spread what a step between the
+    flat blocks across it gives): both edge blocks, dilated by one block; textured neighbours or a spread beyond
+    the step's are not. Against the numpy model on random maps too."""
+    params = np.array([24.0, 4.0, 1.1, 2.0, 10.0], np.float32)
+    R = np.zeros((2, 2560), np.uint8)
+    lum = R[:, :1024].reshape(2, 32, 32)
+    spr = R[:, 1024:2048].reshape(2, 32, 32)
+    lum[:, :16], lum[:, 16], lum[:, 17:] = 50, 62, 74     # 12-level steps either side of row 16, 24 across it
+    spr[:, 16, :10] = 24                                  # columns 0-9: one step inside the block
+    spr[:, 15, 10:20] = 20                                # columns 10-19: textured blocks above
+    spr[:, 16, 10:20] = 24
+    spr[:, 16, 20:] = 40                                  # columns 20-31: more texture than the step gives
+    frames = np.arange(2)
+    e = _evidence.edge_blocks(R, frames, params)
+    assert e[15:18, :9].all() and not e[:14].any() and not e[19:].any()
+    assert not e[:, 11:19].any() and not e[:, 21:].any()
+    off = params.copy()
+    off[1] = 0.0                                          # nothing is flat: the step inside goes unseen
+    assert not _evidence.edge_blocks(R, frames, off).any()
+    lum[:, 20:] = 110                                     # a 36-level step between rows 19 and 20
+    e = _evidence.edge_blocks(R, frames, params)
+    assert e[18:22].all()
+    rng = np.random.default_rng(3)
+    only_inside = 0
+    for _ in range(20):   # terraced luma (small steps, a few sharp ones), mostly flat blocks
+        R = np.zeros((3, 2560), np.uint8)
+        R[:, :1024] = (np.cumsum(rng.integers(0, 2, (32, 32)), 0).ravel() * 3)[None] % 200 + \
+            rng.integers(0, 2, (3, 1024))
+        R[:, 1024:2048] = np.where(rng.random((3, 1024)) < 0.7, rng.integers(0, 4, (3, 1024)),
+                                   rng.integers(8, 30, (3, 1024)))
+        fr = np.sort(rng.choice(3, rng.integers(1, 4), replace=False))
+        e = _evidence.edge_blocks(R, fr, params)
+        assert np.array_equal(e, _edge_model(R, fr, *params))
+        only_inside += int((e & ~_evidence.edge_blocks(R, fr, off)).sum())
+    assert only_inside > 100   # (the maps exercise the test inside blocks)

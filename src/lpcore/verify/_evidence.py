@@ -1030,10 +1030,10 @@ def _kth_largest(x, kk):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def local_summary(pm, pf, R, gi, kk, rel_q, rel_clean, rel_min, rel_eps, t_rel, rel_loss, edge_step, edge_gain,
+def local_summary(pm, pf, R, gi, kk, rel_q, rel_clean, rel_min, rel_eps, t_rel, rel_loss, edge_params, edge_gain,
                   edge_floor, tex_scale, ev_res):
     """The local evidence's maps and scores from local_evidence's (persist, frames) = (pm, pf), as
-    lpcore.verify.detect documents them (rel_*: LOCAL_REL_*, edge_step: EDGE_STEP, edge_gain/edge_floor:
+    lpcore.verify.detect documents them (rel_*: LOCAL_REL_*, edge_params: edge_blocks', edge_gain/edge_floor:
     EDGE_GAIN/EDGE_GAIN_FLOOR; kk: how many frames the per-frame score needs, the kk-th largest): each persistent
     map less its median over the frame, the texture map's share of texture gained divided by up to edge_gain near
     the reference's sharp edges (edge_blocks of frames gi of R; the loss-only map pm[3] tells the shares apart;
@@ -1071,7 +1071,7 @@ def local_summary(pm, pf, R, gi, kk, rel_q, rel_clean, rel_min, rel_eps, t_rel, 
     for kind in range(3):
         for b in range(n):
             maps[kind, b] = flat[kind, b] - med[kind]
-    edge = edge_blocks(R, gi, np.float32(edge_step)).reshape(n)
+    edge = edge_blocks(R, gi, edge_params).reshape(n)
     ramp = min(np.float32(1.0), floor[0] / np.float32(edge_floor))
     inv_gain = np.float32(1.0) / (np.float32(1.0) + (np.float32(edge_gain) - np.float32(1.0)) * ramp)
     tex_abs = np.empty(n, np.float32)   # the absolute texture map; the contrast rule reads maps[1] as it was
@@ -1190,24 +1190,33 @@ def frame_summary(m, i0, off, good, pf_max, anomalous, t_scores, frozen, fine_sc
 
 
 @njit(cache=True, nogil=True)
-def edge_blocks(R, frames, step):
-    """(32, 32) bool: blocks within two blocks (Chebyshev) of a step of more than ``step`` levels between
-    4-neighbours of the mean 32x32 luma map of reference frames ``frames`` (each mean: the exact integer sum
-    as float32, divided by the count in float32, as numpy's float32 mean gives it). The detector's texture
-    contrast rule ignores them: a scaler or encoder moves a sharp edge by a pixel, which can empty or fill a
-    block's texture, and the evidence maps are 3x3 means, so the ring around the edge blocks carries it too."""
+def edge_blocks(R, frames, edge):
+    """(32, 32) bool: blocks within two blocks (Chebyshev) of a sharp edge of the mean 32x32 luma and spread maps
+    of reference frames ``frames`` (each mean: the exact integer sum as float32, divided by the count in float32,
+    as numpy's float32 mean gives it); edge = (step, flat, k, eps, smin) float32 (lpcore.verify.detect's
+    EDGE_STEP, STEP_FLAT, STEP_K, STEP_EPS, SPREAD_MIN). A block is at an edge if a step between it and a
+    4-neighbour exceeds ``step`` levels, or if its texture is one step between flat neighbours: the two blocks
+    across it (above and below, or left and right) have spreads under ``flat``, and its spread, at least
+    ``smin``, is at most k x the difference of their means + eps (2 x std of a step of h levels is at most h).
+    The detector's texture contrast rule ignores edge blocks: a scaler or encoder moves or smears a sharp edge by
+    a pixel, which can empty or fill a block's texture, and the evidence maps are 3x3 means, so the ring around
+    the edge blocks carries it too. An edge inside a block splits its step between the block's two 4-neighbour
+    steps, so only the second test sees it."""
     # flat, branch-free loops over the map (vectorised), the same sums, steps and comparisons as per-cell code:
     # a block is an edge block if its largest step to a 4-neighbour exceeds step (|a - b| is the same float32
     # from either side), then the 3x3 dilation as row and column ORs
-    acc = np.zeros(1024, np.int32)         # (255 x frames fits)
+    acc = np.zeros(2048, np.int32)         # luma means, then spreads (255 x frames fits)
     for t in range(frames.shape[0]):
         row = R[frames[t]]
-        for b in range(1024):
+        for b in range(2048):
             acc[b] += row[b]
     cnt = np.float32(frames.shape[0])
     m = np.empty(1024, np.float32)
+    sp = np.empty(1024, np.float32)
     for b in range(1024):
         m[b] = np.float32(acc[b]) / cnt
+        sp[b] = np.float32(acc[1024 + b]) / cnt
+    step, flat, k, eps, smin = edge[0], edge[1], edge[2], edge[3], edge[4]
     hp = np.zeros(1025, np.float32)        # hp[b + 1]: step from b to its right neighbour (0 at a row's end)
     vp = np.zeros(1024 + 32, np.float32)   # vp[b + 32]: step from b to the block below (0 beyond the edges)
     for b in range(1023):
@@ -1219,6 +1228,17 @@ def edge_blocks(R, frames, step):
     for b in range(1024):
         g = max(max(hp[b], hp[b + 1]), max(vp[b], vp[b + 32]))
         e[b] = 1 if g > step else 0
+    # one step across the block, between flat blocks (branch-free, so that it vectorises): vertically for rows
+    # 1-30, horizontally for columns 1-30
+    for b in range(32, 992):
+        v = (sp[b] >= smin) & (sp[b - 32] < flat) & (sp[b + 32] < flat) & \
+            (sp[b] <= k * abs(m[b + 32] - m[b - 32]) + eps)
+        e[b] |= np.uint8(v)
+    for b in range(1, 1023):
+        c = b & 31
+        v = (c != 0) & (c != 31) & (sp[b] >= smin) & (sp[b - 1] < flat) & (sp[b + 1] < flat) & \
+            (sp[b] <= k * abs(m[b + 1] - m[b - 1]) + eps)
+        e[b] |= np.uint8(v)
     tmp = np.empty(1024, np.uint8)
     near = np.empty(1024, np.uint8)
     _any3x3(e, tmp, near)
