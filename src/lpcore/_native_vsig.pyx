@@ -292,6 +292,9 @@ PROFILE_BYTES = VSIG_PROFILE_BYTES
 PROFILE_MIN_CHROMA = VSIG_PMIN_DIM
 
 
+vsig_profile_simd()   # resolved once at import, before any thread computes a profile (nogil)
+
+
 def profile_simd(on=None):
     """Whether the CPU profile pass sums its sampled rows with AVX2 (True) or the portable loops (False), after
     selecting them when ``on`` is given: False, the portable loops; True, AVX2 where the CPU has it. Both give
