@@ -179,6 +179,19 @@ def test_inputs_paths_bytes_and_profiles_agree(clips, tmp_path):
     assert isinstance(a, TamperReport) and bool(a)
 
 
+def test_a_reference_reused_gives_the_reports_of_fresh_ones(clips):
+    """What the detector keeps with a reference profile (descriptors, maps, its edge map for a run of aligned
+    frames) changes no report: one reference object compared with every rendition in turn, shifted and temporal
+    edits among them (other aligned runs, frames left out), reports as a fresh copy for each comparison does."""
+    _, prof = clips
+    reused = prof["trusted"]
+    for name in sorted(prof):
+        if name == "trusted":
+            continue
+        fresh = VideoProfile(reused.signature, reused.data, reused.chroma_size)
+        assert detect_tampering(reused, prof[name]).to_dict() == detect_tampering(fresh, prof[name]).to_dict(), name
+
+
 def test_bad_inputs_raise_clear_errors(clips, tmp_path):
     from lpcore import LpcoreError, SignatureFormatError
 

@@ -1030,13 +1030,13 @@ def _kth_largest(x, kk):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def local_summary(pm, pf, R, gi, kk, rel_q, rel_clean, rel_min, rel_eps, t_rel, rel_loss, edge_params, edge_gain,
+def local_summary(pm, pf, edge_map, kk, rel_q, rel_clean, rel_min, rel_eps, t_rel, rel_loss, edge_gain,
                   edge_floor, tex_scale, ev_res):
     """The local evidence's maps and scores from local_evidence's (persist, frames) = (pm, pf), as
-    lpcore.verify.detect documents them (rel_*: LOCAL_REL_*, edge_params: edge_blocks', edge_gain/edge_floor:
+    lpcore.verify.detect documents them (rel_*: LOCAL_REL_*, edge_gain/edge_floor:
     EDGE_GAIN/EDGE_GAIN_FLOOR; kk: how many frames the per-frame score needs, the kk-th largest): each persistent
     map less its median over the frame, the texture map's share of texture gained divided by up to edge_gain near
-    the reference's sharp edges (edge_blocks of frames gi of R; the loss-only map pm[3] tells the shares apart;
+    the reference's sharp edges (edge_map: edge_blocks' (32, 32) map; the loss-only map pm[3] tells the shares apart;
     the full divisor from a luma floor of edge_floor on, none in a noise-free rendition) and the texture map then
     divided by tex_scale (>= 1: the tolerance of a rendition that lost texture overall), and where the luma map's
     rel_q quantile (its floor, before the median is taken off) is at most rel_clean, the contrast rule's maps
@@ -1071,7 +1071,7 @@ def local_summary(pm, pf, R, gi, kk, rel_q, rel_clean, rel_min, rel_eps, t_rel, 
     for kind in range(3):
         for b in range(n):
             maps[kind, b] = flat[kind, b] - med[kind]
-    edge = edge_blocks(R, gi, edge_params).reshape(n)
+    edge = edge_map.reshape(n)
     ramp = min(np.float32(1.0), floor[0] / np.float32(edge_floor))
     inv_gain = np.float32(1.0) / (np.float32(1.0) + (np.float32(edge_gain) - np.float32(1.0)) * ramp)
     tex_abs = np.empty(n, np.float32)   # the absolute texture map; the contrast rule reads maps[1] as it was

@@ -326,6 +326,23 @@ def _per_profile(p: VideoProfile, kernel: str) -> np.ndarray:
     return cached
 
 
+def _edge_map(ref: VideoProfile, gi: np.ndarray) -> np.ndarray:
+    """_evidence.edge_blocks of the reference frames gi, (32, 32) bool. It depends on the reference alone when gi
+    is a run of consecutive frames (no temporal anomaly left out), as it mostly is, so the last such map is kept
+    with the profile, for the next rendition compared with the same reference (keyed by the run and the
+    constants, which tests change)."""
+    params = (EDGE_STEP, STEP_FLAT, STEP_K, STEP_EPS, SPREAD_MIN)
+    key = (int(gi[0]), len(gi), params) if len(gi) and int(gi[-1]) - int(gi[0]) + 1 == len(gi) else None
+    cached = ref._cache.get("edge_map")
+    if key is not None and cached is not None and cached[0] == key:
+        return cached[1]
+    edge = _kernels().edge_blocks(ref.data, gi, np.array(params, np.float32))
+    if key is not None:
+        edge.flags.writeable = False   # (shared by every later comparison with this reference)
+        ref._cache["edge_map"] = (key, edge)
+    return edge
+
+
 def _descriptor(p: VideoProfile) -> np.ndarray:
     """Coarse per-frame descriptor for alignment: 8x8 luma means and 4x4 chroma means (float32, (N, 96))."""
     return _per_profile(p, "coarse_descriptor")
@@ -551,9 +568,8 @@ def _judge(ref: VideoProfile, cand: VideoProfile, dr: np.ndarray, dc: np.ndarray
     # a rendition that lost texture everywhere (g_s: the median log spread ratio) tolerates as much more locally
     tex_scale = 1.0 + TEXTURE_LOST_K * max(0.0, -g_s - TEXTURE_LOST_FREE)
     persist, pf_max, det, s_persist, s_frames = _evidence.local_summary(
-        pm, pf, ref.data, gi, kk, LOCAL_REL_Q, LOCAL_REL_CLEAN, LOCAL_REL_MIN, LOCAL_REL_EPS,
-        _T_REL, LOCAL_REL_LOSS, np.array([EDGE_STEP, STEP_FLAT, STEP_K, STEP_EPS, SPREAD_MIN], np.float32),
-        EDGE_GAIN, EDGE_GAIN_FLOOR, tex_scale, ev_res)
+        pm, pf, _edge_map(ref, gi), kk, LOCAL_REL_Q, LOCAL_REL_CLEAN, LOCAL_REL_MIN, LOCAL_REL_EPS,
+        _T_REL, LOCAL_REL_LOSS, EDGE_GAIN, EDGE_GAIN_FLOOR, tex_scale, ev_res)
     (y_p, y_f), (s_p, s_f), (c_p, c_f) = det.tolist()
     # (persist and s_persist include ev_res: motion not followed and relative colour error, persistent evidence
     # on the same scale)
