@@ -378,6 +378,9 @@ static void chroma_advance(chroma_state *st, const vsig_profile_params *pp, uint
         chroma_flush(st, pp);
 }
 
+/* One frame's luma block sums (exactly vsig_block_sums'), its sampled rows' block sums and sums of squares, and
+ * its chroma cell sums (cs[0], cs[1]: u and v, read between block rows while cp prefetches them), in one read of
+ * the luma plane. */
 static void block_moments(const vsig_params *p, const vsig_profile_params *pp, const uint8_t *plane,
                           int64_t row_stride, uint16_t *colsum, uint32_t *blocks, uint32_t *ssum, uint64_t *ssq,
                           chroma_prefetch *cp, chroma_state *cs, int simd)
@@ -415,8 +418,7 @@ static void block_moments(const vsig_params *p, const vsig_profile_params *pp, c
                 } else {
                     vsig_add_rows4(colsum, a, a + row_stride, a + 2 * row_stride, a + 3 * row_stride, w);
                 }
-                if (cp)
-                    chroma_prefetch_some(cp);
+                chroma_prefetch_some(cp);
             }
             for (; y < chunk_end; y++)
                 vsig_add_rows1(colsum, plane + (int64_t)y * row_stride, w);
@@ -430,7 +432,7 @@ static void block_moments(const vsig_params *p, const vsig_profile_params *pp, c
             fold_moments(p, colsum, &acc, sampled, blocks + r * VSIG_GRID, ssum + r * VSIG_GRID,
                          ssq + r * VSIG_GRID);
         }
-        if (cs) {   /* the chroma rows of this share of the frame, prefetched during the luma steps before */
+        {   /* the chroma rows of this share of the frame, prefetched during the luma steps before */
             uint32_t limit = (uint32_t)((uint64_t)pp->cheight * (uint32_t)(r + 1) / VSIG_GRID);
             chroma_advance(&cs[0], pp, limit);
             chroma_advance(&cs[1], pp, limit);

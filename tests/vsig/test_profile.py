@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import random
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -68,13 +69,22 @@ def _planes(rng, n, h, w, chroma=None):
     return y, u, v
 
 
+@contextmanager
+def _row_kernels(simd: bool):
+    """The CPU pass's AVX2 row kernels (simd, where the CPU has them) or its portable loops inside the block."""
+    before = native.profile_simd()
+    native.profile_simd(simd)
+    try:
+        yield
+    finally:
+        native.profile_simd(before)
+
+
 @pytest.fixture(params=[True, False], ids=["simd", "portable"])
 def row_kernels(request):
     """Runs a test with the CPU pass's AVX2 row kernels (where the CPU has them) and with its portable loops."""
-    before = native.profile_simd()
-    native.profile_simd(request.param)
-    yield request.param
-    native.profile_simd(before)
+    with _row_kernels(request.param):
+        yield request.param
 
 
 @pytest.mark.parametrize("w,h", SIZES[:-2] + [(1919, 1081)], ids=lambda x: str(x))
@@ -94,21 +104,17 @@ def test_row_kernels_agree_on_every_width_remainder():
     """The AVX2 kernels take 32 columns at a time and the column pairs straddle odd block boundaries: every width
     from 32 to 160 (each remainder mod 32, odd and even boundaries) and a few heights, random and extreme pixels,
     give the same bytes with both row kernels."""
-    before = native.profile_simd()
     rng = np.random.default_rng(5)
-    try:
-        for w in range(32, 161):
-            for h in (32, 67, 130 + w % 7):
-                y, u, v = _planes(rng, 2, h, w)
-                y[1, ::3] = 255
-                native.profile_simd(False)
+    for w in range(32, 161):
+        for h in (32, 67, 130 + w % 7):
+            y, u, v = _planes(rng, 2, h, w)
+            y[1, ::3] = 255
+            with _row_kernels(False):
                 want = native.compute_profile_frames(y, u, v, 1)
-                native.profile_simd(True)
+            with _row_kernels(True):
                 got = native.compute_profile_frames(y, u, v, 1)
-                for g, e in zip(got, want):
-                    assert np.array_equal(g, e), f"{w}x{h}"
-    finally:
-        native.profile_simd(before)
+            for g, e in zip(got, want):
+                assert np.array_equal(g, e), f"{w}x{h}"
 
 
 def test_profile_any_strides_and_chroma_sizes():
