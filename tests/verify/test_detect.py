@@ -271,7 +271,6 @@ def test_cli_exit_codes(clips, tmp_path, capsys):
     capsys.readouterr()
     assert cli.main(["verify", str(files["trusted"]), str(lpvp), "--png", str(tmp_path / "no" / "m.png")]) == 2
     assert "cannot write the map" in capsys.readouterr().err
-    capsys.readouterr()
 
 
 def test_cli_batch_dispatch(monkeypatch, capsys):
